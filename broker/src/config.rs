@@ -1,0 +1,72 @@
+//! The broker's settings, with defaults a desktop user would pick and environment overrides.
+//!
+//! Persistent, user-editable settings arrive with the app state; until then every knob can be set through a
+//! `POLYSTOREIQ_*` variable when the broker starts.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use polystoreiq_protocol::worker::DuckLimits;
+
+#[derive(Clone, Debug)]
+pub struct BrokerConfig {
+    /// The profile directory.
+    pub home: PathBuf,
+    /// The worker binary.
+    pub worker_bin: PathBuf,
+    /// Workers running at once.
+    pub max_workers: usize,
+    /// Runs allowed to wait for a worker; beyond it, requests are refused as busy.
+    pub queue_bound: usize,
+    /// A query's worker is killed after this long.
+    pub run_deadline: Duration,
+    /// An import's worker is killed after this long.
+    pub import_deadline: Duration,
+    /// Rows kept per run.
+    pub row_limit: u64,
+    /// Rows per batch frame from a worker.
+    pub batch_rows: u32,
+    /// Rows in the first page returned with a finished run.
+    pub first_page_rows: u64,
+    pub duck: DuckLimits,
+    /// The worker's address-space limit, in MiB (RLIMIT_AS); DuckDB's own memory limit sits below it.
+    pub worker_address_space_mb: u64,
+    /// How long an approval token stays valid.
+    pub token_ttl: Duration,
+}
+
+impl BrokerConfig {
+    /// Defaults for `home`, then any `POLYSTOREIQ_*` overrides from the environment.
+    pub fn from_env(home: &Path, worker_bin: PathBuf) -> BrokerConfig {
+        let cpus = std::thread::available_parallelism().map_or(2, usize::from);
+        let duck_memory_mb = env_u64("POLYSTOREIQ_DUCKDB_MEMORY_MB", 1024);
+        BrokerConfig {
+            home: home.to_path_buf(),
+            worker_bin,
+            max_workers: env_u64("POLYSTOREIQ_MAX_WORKERS", cpus as u64).max(1) as usize,
+            queue_bound: env_u64("POLYSTOREIQ_QUEUE_BOUND", 32) as usize,
+            run_deadline: Duration::from_millis(env_u64("POLYSTOREIQ_RUN_DEADLINE_MS", 120_000)),
+            import_deadline: Duration::from_millis(env_u64("POLYSTOREIQ_IMPORT_DEADLINE_MS", 600_000)),
+            row_limit: env_u64("POLYSTOREIQ_ROW_LIMIT", 10_000).max(1),
+            batch_rows: env_u64("POLYSTOREIQ_BATCH_ROWS", 8192).clamp(1, 1 << 20) as u32,
+            first_page_rows: 1000,
+            duck: DuckLimits {
+                memory_limit_mb: duck_memory_mb,
+                threads: env_u64("POLYSTOREIQ_DUCKDB_THREADS", cpus as u64).max(1) as u32,
+                max_file_bytes: env_u64("POLYSTOREIQ_MAX_FILE_MB", 4096) << 20,
+            },
+            worker_address_space_mb: env_u64("POLYSTOREIQ_WORKER_MEMORY_MB", duck_memory_mb * 4 + 2048),
+            token_ttl: Duration::from_millis(env_u64("POLYSTOREIQ_TOKEN_TTL_MS", 120_000)),
+        }
+    }
+}
+
+fn env_u64(name: &str, default: u64) -> u64 {
+    match std::env::var(name) {
+        Ok(value) => value.trim().parse().unwrap_or_else(|_| {
+            tracing::warn!("ignoring {name}={value:?}: not a whole number; using {default}");
+            default
+        }),
+        Err(_) => default,
+    }
+}

@@ -1,0 +1,113 @@
+//! The one way a worker process is started. Every spawn goes through [`WorkerLauncher::launch`].
+//!
+//! A worker gets: its own process group (so cancel kills everything it started), an empty environment but for
+//! its spawn nonce, no inherited descriptors beyond its three pipes, a fresh scratch directory as its working
+//! directory (removed when the run ends), no core dumps, and an address-space limit. The OS sandbox proper is
+//! applied by the worker itself from the policy it is sent.
+
+use std::io;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{ChildStderr, ChildStdin, ChildStdout, Command, Stdio};
+
+use polystoreiq_protocol::Nonce;
+use polystoreiq_protocol::handshake::WORKER_NONCE_ENV;
+
+#[derive(Clone, Debug)]
+pub struct WorkerLauncher {
+    bin: PathBuf,
+    scratch_root: PathBuf,
+    address_space_bytes: u64,
+}
+
+/// A freshly started worker: its pid, its pipes, its nonce and its scratch directory.
+pub struct LaunchedWorker {
+    pub pid: u32,
+    pub nonce: Nonce,
+    pub stdin: ChildStdin,
+    pub stdout: ChildStdout,
+    pub stderr: ChildStderr,
+    pub scratch: ScratchDir,
+}
+
+/// A per-run directory, deleted on drop.
+#[derive(Debug)]
+pub struct ScratchDir(PathBuf);
+
+impl ScratchDir {
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+impl WorkerLauncher {
+    pub fn new(bin: PathBuf, scratch_root: PathBuf, address_space_mb: u64) -> WorkerLauncher {
+        WorkerLauncher { bin, scratch_root, address_space_bytes: address_space_mb.saturating_mul(1 << 20) }
+    }
+
+    pub fn binary(&self) -> &Path {
+        &self.bin
+    }
+
+    /// Starts one worker. The caller owns reaping it (see the supervisor).
+    pub fn launch(&self) -> io::Result<LaunchedWorker> {
+        let nonce = Nonce(rand::random());
+        let scratch = self.scratch_root.join(format!("run-{}", &nonce.to_hex()[..12]));
+        std::fs::create_dir_all(&scratch)?;
+        set_private(&scratch)?;
+        let scratch = ScratchDir(scratch);
+
+        #[allow(clippy::disallowed_methods)] // This is the launcher every worker spawn goes through.
+        let mut cmd = Command::new(&self.bin);
+        cmd.env_clear()
+            .env(WORKER_NONCE_ENV, nonce.to_hex())
+            .current_dir(scratch.path())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0);
+        let address_space = self.address_space_bytes;
+        // SAFETY: the closure runs between fork and exec and calls only async-signal-safe functions.
+        unsafe {
+            cmd.pre_exec(move || child_setup(address_space));
+        }
+        let mut child = cmd.spawn().map_err(|err| {
+            io::Error::new(err.kind(), format!("cannot start the worker {}: {err}", self.bin.display()))
+        })?;
+        let pipes = (child.stdin.take(), child.stdout.take(), child.stderr.take());
+        let (Some(stdin), Some(stdout), Some(stderr)) = pipes else {
+            unreachable!("all three pipes were requested");
+        };
+        // The `Child` handle is dropped without waiting: the supervisor reaps the pid itself with wait4,
+        // which also yields the peak RSS.
+        Ok(LaunchedWorker { pid: child.id(), nonce, stdin, stdout, stderr, scratch })
+    }
+}
+
+/// Runs in the child between fork and exec; async-signal-safe calls only.
+fn child_setup(address_space: u64) -> io::Result<()> {
+    use nix::sys::resource::{Resource, setrlimit};
+    // Descriptors the broker itself inherited without CLOEXEC must not reach the worker. Marking them
+    // close-on-exec (rather than closing them) keeps the standard library's exec-error pipe working.
+    #[cfg(target_os = "linux")]
+    // SAFETY: a plain syscall on this process's own descriptor table.
+    unsafe {
+        libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, libc::CLOSE_RANGE_CLOEXEC);
+    }
+    setrlimit(Resource::RLIMIT_CORE, 0, 0).map_err(io::Error::from)?;
+    if address_space > 0 {
+        setrlimit(Resource::RLIMIT_AS, address_space, address_space).map_err(io::Error::from)?;
+    }
+    Ok(())
+}
+
+fn set_private(dir: &Path) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+}

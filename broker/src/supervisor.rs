@@ -1,0 +1,483 @@
+//! The worker supervisor: admits runs under a concurrency bound, launches one worker per execution, streams its
+//! frames, enforces the run's deadline, cancels by killing the worker's process group, reaps every child, and
+//! turns every way a worker can end into an [`Outcome`] or a typed [`RunFailure`].
+//!
+//! Each worker gets three plain threads (frame pump, stderr tail, reaper) so blocking pipe I/O and `wait4` never
+//! stall the async runtime; the run itself is one async loop that races frames against cancel and the deadline.
+
+use std::io::{BufReader, Read};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+use polystoreiq_protocol::types::{ExitInfo, RunId, WorkerKind, WorkerState};
+use polystoreiq_protocol::worker::{FromWorker, Job, JobDone, ToWorker, WorkerError};
+use polystoreiq_protocol::{ErrorCode, FrameError, Hello, PeerRole, TypedError, read_frame, write_frame};
+use tokio::sync::{Notify, Semaphore, mpsc, oneshot};
+
+use crate::health::HealthRegistry;
+use crate::launcher::{LaunchedWorker, WorkerLauncher};
+
+/// How long a worker that said it is done may take to exit before it is killed.
+const EXIT_GRACE: Duration = Duration::from_secs(2);
+/// Bytes of a worker's stderr kept for error reports.
+const STDERR_TAIL: usize = 4096;
+
+/// A cloneable cancel handle for one run. Cancelling is racy by nature (the run may finish first); killing the
+/// worker is the path that always works.
+#[derive(Clone, Default)]
+pub struct CancelToken(Arc<CancelState>);
+
+#[derive(Default)]
+struct CancelState {
+    cancelled: AtomicBool,
+    at: Mutex<Option<Instant>>,
+    notify: Notify,
+}
+
+impl CancelToken {
+    pub fn cancel(&self) {
+        let mut at = self.0.at.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        at.get_or_insert_with(Instant::now);
+        self.0.cancelled.store(true, Ordering::SeqCst);
+        self.0.notify.notify_waiters();
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.0.cancelled.load(Ordering::SeqCst)
+    }
+
+    fn requested_at(&self) -> Option<Instant> {
+        *self.0.at.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub async fn cancelled(&self) {
+        loop {
+            let notified = self.0.notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.is_cancelled() {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+/// One execution to run in a worker.
+pub struct Execution {
+    pub run: Option<RunId>,
+    pub source: String,
+    pub kind: WorkerKind,
+    pub job: Job,
+    pub deadline: Duration,
+    pub cancel: CancelToken,
+}
+
+/// What the supervisor reports while a run is under way.
+#[derive(Debug)]
+pub enum SupervisorEvent {
+    Queued {
+        position: u32,
+    },
+    Started {
+        pid: u32,
+    },
+    /// A schema, columns or batch frame from the worker.
+    Output(FromWorker),
+}
+
+/// A run that finished.
+#[derive(Debug)]
+pub struct Outcome {
+    pub done: JobDone,
+    pub pid: u32,
+    /// From the spawn call to the worker's handshake.
+    pub ready_after: Duration,
+}
+
+/// Every way a run can fail.
+#[derive(Debug, thiserror::Error)]
+pub enum RunFailure {
+    #[error("all {running} workers are busy and {queued} runs are waiting")]
+    Busy { running: usize, queued: usize, retry_after_ms: u64 },
+    #[error("cancelled; the worker was stopped {latency:?} after the request")]
+    Cancelled { latency: Duration },
+    #[error("the run exceeded its {limit:?} deadline and was stopped")]
+    DeadlineExceeded { limit: Duration },
+    #[error(transparent)]
+    Worker(WorkerError),
+    #[error("the worker crashed ({}){}", describe_exit(.exit), tail_suffix(.stderr_tail))]
+    Crashed { exit: ExitInfo, stderr_tail: String },
+    #[error("the worker ran out of memory ({}{}){}", describe_exit(.exit), oom_note(.exit), tail_suffix(.stderr_tail))]
+    OutOfMemory { exit: ExitInfo, stderr_tail: String },
+    #[error("the worker broke the protocol: {0}")]
+    Protocol(String),
+    #[error("cannot start a worker: {0}")]
+    Spawn(std::io::Error),
+}
+
+impl RunFailure {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            RunFailure::Busy { .. } => ErrorCode::Busy,
+            RunFailure::Cancelled { .. } => ErrorCode::Cancelled,
+            RunFailure::DeadlineExceeded { .. } => ErrorCode::DeadlineExceeded,
+            RunFailure::Worker(err) => err.code(),
+            RunFailure::Crashed { .. } => ErrorCode::WorkerCrashed,
+            RunFailure::OutOfMemory { .. } => ErrorCode::WorkerOutOfMemory,
+            RunFailure::Protocol(_) => ErrorCode::WorkerProtocol,
+            RunFailure::Spawn(_) => ErrorCode::Internal,
+        }
+    }
+
+    /// The error a front end shows: what happened, and what to do about it.
+    pub fn to_typed(&self) -> TypedError {
+        let hint = match self {
+            RunFailure::Busy { .. } => " Try again shortly.",
+            RunFailure::DeadlineExceeded { .. } => {
+                " Narrow the query (filters, LIMIT) or raise the run deadline (POLYSTOREIQ_RUN_DEADLINE_MS)."
+            }
+            RunFailure::Crashed { .. } => " The broker is unaffected; retry, and report it if it happens again.",
+            RunFailure::OutOfMemory { .. } => {
+                " Aggregate or filter more, or raise the worker memory limit (POLYSTOREIQ_WORKER_MEMORY_MB)."
+            }
+            _ => "",
+        };
+        let mut err = TypedError::new(self.code(), format!("{self}.{hint}").replace("..", "."));
+        if let RunFailure::Busy { retry_after_ms, .. } = self {
+            err.retry_after_ms = Some(*retry_after_ms);
+        }
+        err
+    }
+
+    fn state(&self) -> WorkerState {
+        match self {
+            RunFailure::Cancelled { .. } => WorkerState::Cancelled,
+            RunFailure::DeadlineExceeded { .. } => WorkerState::TimedOut,
+            _ => WorkerState::Failed,
+        }
+    }
+}
+
+fn describe_exit(exit: &ExitInfo) -> String {
+    match (&exit.signal_name, exit.code) {
+        (Some(name), _) => format!("killed by {name}"),
+        (None, Some(code)) => format!("exited with code {code} before finishing"),
+        (None, None) => "ended for an unknown reason".to_owned(),
+    }
+}
+
+fn oom_note(exit: &ExitInfo) -> &'static str {
+    if exit.signal == Some(libc::SIGKILL) { ", most likely by the kernel's out-of-memory killer" } else { "" }
+}
+
+fn tail_suffix(tail: &str) -> String {
+    // The last line that says something: skip blank lines and the runtime's backtrace hints.
+    let last = tail.lines().rev().map(str::trim).find(|l| !l.is_empty() && !l.starts_with("note:")).unwrap_or("");
+    if last.is_empty() { String::new() } else { format!("; its last words: {last}") }
+}
+
+/// The pool's occupancy, for diagnostics.
+#[derive(Clone, Copy, Debug)]
+pub struct PoolLoad {
+    pub running: usize,
+    pub queued: usize,
+    pub max_workers: usize,
+    pub queue_bound: usize,
+}
+
+pub struct WorkerSupervisor {
+    launcher: WorkerLauncher,
+    slots: Arc<Semaphore>,
+    max_workers: usize,
+    queue_bound: usize,
+    queued: AtomicUsize,
+    health: Arc<HealthRegistry>,
+}
+
+enum Pumped {
+    Ready,
+    Frame(FromWorker),
+    Error(FrameError),
+}
+
+enum Ending {
+    Done(JobDone),
+    Failed(WorkerError),
+    Cancelled,
+    Deadline,
+    Protocol(String),
+    StdoutClosed,
+}
+
+impl WorkerSupervisor {
+    pub fn new(launcher: WorkerLauncher, max_workers: usize, queue_bound: usize) -> WorkerSupervisor {
+        WorkerSupervisor {
+            launcher,
+            slots: Arc::new(Semaphore::new(max_workers)),
+            max_workers,
+            queue_bound,
+            queued: AtomicUsize::new(0),
+            health: Arc::new(HealthRegistry::default()),
+        }
+    }
+
+    pub fn health(&self) -> &HealthRegistry {
+        &self.health
+    }
+
+    pub fn load(&self) -> PoolLoad {
+        PoolLoad {
+            running: self.max_workers - self.slots.available_permits(),
+            queued: self.queued.load(Ordering::SeqCst),
+            max_workers: self.max_workers,
+            queue_bound: self.queue_bound,
+        }
+    }
+
+    /// Runs `exec` in a fresh worker, reporting progress to `sink`.
+    pub async fn execute(
+        &self,
+        exec: Execution,
+        sink: &mut (dyn FnMut(SupervisorEvent) + Send),
+    ) -> Result<Outcome, RunFailure> {
+        let _permit = self.admit(&exec.cancel, sink).await?;
+        let spawned_at = Instant::now();
+        let LaunchedWorker { pid, nonce, stdin, stdout, stderr, scratch } =
+            self.launcher.launch().map_err(RunFailure::Spawn)?;
+        self.health.started(pid, exec.kind, &exec.source, exec.run);
+        sink(SupervisorEvent::Started { pid });
+
+        let (exit_tx, mut exit_rx) = oneshot::channel();
+        spawn_thread(format!("worker-{pid}-reap"), move || {
+            let _ = exit_tx.send(reap(pid));
+        });
+        let tail = Arc::new(Mutex::new(Vec::new()));
+        let stderr_done = {
+            let tail = Arc::clone(&tail);
+            let (tx, rx) = oneshot::channel::<()>();
+            spawn_thread(format!("worker-{pid}-stderr"), move || {
+                collect_stderr(pid, stderr, &tail);
+                let _ = tx.send(());
+            });
+            rx
+        };
+        let (frames_tx, mut frames) = mpsc::unbounded_channel();
+        let job = exec.job;
+        spawn_thread(format!("worker-{pid}-frames"), move || pump(stdin, stdout, nonce, job, &frames_tx));
+
+        let deadline = tokio::time::Instant::now() + exec.deadline;
+        let mut ready_after = None;
+        let ending = loop {
+            tokio::select! {
+                biased;
+                _ = exec.cancel.cancelled() => break Ending::Cancelled,
+                _ = tokio::time::sleep_until(deadline) => break Ending::Deadline,
+                pumped = frames.recv() => match pumped {
+                    Some(Pumped::Ready) => {
+                        ready_after = Some(spawned_at.elapsed());
+                        self.health.running(pid);
+                    }
+                    Some(Pumped::Frame(FromWorker::Done(done))) => break Ending::Done(done),
+                    Some(Pumped::Frame(FromWorker::Failed(err))) => break Ending::Failed(err),
+                    Some(Pumped::Frame(FromWorker::Hello(_))) => {
+                        break Ending::Protocol("a second handshake in the middle of a job".into())
+                    }
+                    Some(Pumped::Frame(frame)) => sink(SupervisorEvent::Output(frame)),
+                    Some(Pumped::Error(FrameError::Closed)) | None => break Ending::StdoutClosed,
+                    Some(Pumped::Error(err)) => break Ending::Protocol(err.to_string()),
+                },
+            }
+        };
+
+        let mut killed_by_us = false;
+        let (exit, peak_rss_kb) = match ending {
+            Ending::Done(_) | Ending::Failed(_) | Ending::StdoutClosed => {
+                match tokio::time::timeout(EXIT_GRACE, &mut exit_rx).await {
+                    Ok(reaped) => reaped.unwrap_or_else(|_| lost_reaper()),
+                    Err(_) => {
+                        kill_group(pid);
+                        killed_by_us = true;
+                        exit_rx.await.unwrap_or_else(|_| lost_reaper())
+                    }
+                }
+            }
+            Ending::Cancelled | Ending::Deadline | Ending::Protocol(_) => {
+                // The leader is not reaped yet, so its process group id cannot have been reused.
+                kill_group(pid);
+                killed_by_us = true;
+                exit_rx.await.unwrap_or_else(|_| lost_reaper())
+            }
+        };
+        let reaped_at = Instant::now();
+        // The stderr pipe closes once the whole group is gone; bounded wait regardless.
+        let _ = tokio::time::timeout(Duration::from_millis(500), stderr_done).await;
+        let stderr_tail = String::from_utf8_lossy(&tail.lock().unwrap_or_else(|e| e.into_inner())).into_owned();
+        drop(scratch);
+
+        let result = match ending {
+            Ending::Done(done) => Ok(Outcome { done, pid, ready_after: ready_after.unwrap_or_default() }),
+            Ending::Failed(err) => Err(RunFailure::Worker(err)),
+            Ending::Cancelled => {
+                let latency = exec.cancel.requested_at().map_or(Duration::ZERO, |at| reaped_at - at);
+                Err(RunFailure::Cancelled { latency })
+            }
+            Ending::Deadline => Err(RunFailure::DeadlineExceeded { limit: exec.deadline }),
+            Ending::Protocol(message) => Err(RunFailure::Protocol(message)),
+            Ending::StdoutClosed => Err(classify_death(exit.clone(), stderr_tail, killed_by_us)),
+        };
+        match &result {
+            Ok(_) => self.health.finished(pid, WorkerState::Finished, exit, peak_rss_kb, None),
+            Err(failure) => self.health.finished(pid, failure.state(), exit, peak_rss_kb, Some(failure.code())),
+        }
+        if let Err(failure) = &result {
+            tracing::info!(pid, source = %exec.source, "worker run failed: {failure}");
+        }
+        result
+    }
+
+    /// Waits for a worker slot, or refuses when too many runs already wait.
+    async fn admit(
+        &self,
+        cancel: &CancelToken,
+        sink: &mut (dyn FnMut(SupervisorEvent) + Send),
+    ) -> Result<tokio::sync::OwnedSemaphorePermit, RunFailure> {
+        if let Ok(permit) = Arc::clone(&self.slots).try_acquire_owned() {
+            return Ok(permit);
+        }
+        let position = self.queued.fetch_add(1, Ordering::SeqCst) + 1;
+        if position > self.queue_bound {
+            self.queued.fetch_sub(1, Ordering::SeqCst);
+            let retry_after_ms = 250 * (1 + (position / self.max_workers.max(1)) as u64);
+            return Err(RunFailure::Busy { running: self.max_workers, queued: position - 1, retry_after_ms });
+        }
+        sink(SupervisorEvent::Queued { position: position as u32 });
+        let acquired = tokio::select! {
+            permit = Arc::clone(&self.slots).acquire_owned() => Some(permit),
+            _ = cancel.cancelled() => None,
+        };
+        self.queued.fetch_sub(1, Ordering::SeqCst);
+        match acquired {
+            Some(Ok(permit)) => Ok(permit),
+            Some(Err(_)) => Err(RunFailure::Spawn(std::io::Error::other("the worker pool is shut down"))),
+            None => Err(RunFailure::Cancelled { latency: Duration::ZERO }),
+        }
+    }
+}
+
+/// Handshake, job, then every frame until the job's end, forwarded to the async side.
+fn pump(
+    mut stdin: std::process::ChildStdin,
+    stdout: std::process::ChildStdout,
+    nonce: polystoreiq_protocol::Nonce,
+    job: Job,
+    tx: &mpsc::UnboundedSender<Pumped>,
+) {
+    let mut stdout = BufReader::with_capacity(1 << 20, stdout);
+    let handshake = (|| {
+        write_frame(&mut stdin, &ToWorker::Hello(Hello::new(PeerRole::Broker, nonce)))?;
+        match read_frame::<_, FromWorker>(&mut stdout)? {
+            FromWorker::Hello(hello) => hello.check(PeerRole::Worker, Some(nonce))?,
+            _ => return Err(FrameError::Handshake("the worker's first frame was not a handshake".into())),
+        }
+        let _ = tx.send(Pumped::Ready);
+        write_frame(&mut stdin, &ToWorker::Job(job))
+    })();
+    drop(stdin);
+    if let Err(err) = handshake {
+        // A worker that died before answering shows up as a closed pipe; the exit status says why.
+        let err = match err {
+            FrameError::Io(io) if io.kind() == std::io::ErrorKind::BrokenPipe => FrameError::Closed,
+            other => other,
+        };
+        let _ = tx.send(Pumped::Error(err));
+        return;
+    }
+    loop {
+        match read_frame::<_, FromWorker>(&mut stdout) {
+            Ok(frame) => {
+                let last = matches!(frame, FromWorker::Done(_) | FromWorker::Failed(_));
+                if tx.send(Pumped::Frame(frame)).is_err() || last {
+                    return;
+                }
+            }
+            Err(err) => {
+                let _ = tx.send(Pumped::Error(err));
+                return;
+            }
+        }
+    }
+}
+
+fn collect_stderr(pid: u32, mut stderr: std::process::ChildStderr, tail: &Mutex<Vec<u8>>) {
+    let mut buf = [0u8; 4096];
+    loop {
+        match stderr.read(&mut buf) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => {
+                let chunk = &buf[..n];
+                for line in String::from_utf8_lossy(chunk).lines() {
+                    tracing::debug!(pid, "worker stderr: {line}");
+                }
+                let mut tail = tail.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                tail.extend_from_slice(chunk);
+                if tail.len() > STDERR_TAIL {
+                    let cut = tail.len() - STDERR_TAIL;
+                    tail.drain(..cut);
+                }
+            }
+        }
+    }
+}
+
+/// Blocks until `pid` exits; returns how, and its peak RSS in KiB.
+fn reap(pid: u32) -> (ExitInfo, u64) {
+    let mut status: libc::c_int = 0;
+    // SAFETY: zeroed rusage is a valid value; wait4 fills it.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    loop {
+        // SAFETY: valid pointers to locals; `pid` is our own child.
+        let rc = unsafe { libc::wait4(pid as libc::pid_t, &mut status, 0, &mut usage) };
+        if rc == pid as libc::pid_t {
+            break;
+        }
+        if std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
+            return (ExitInfo { code: None, signal: None, signal_name: None }, 0);
+        }
+    }
+    let peak_rss_kb = if cfg!(target_os = "macos") { usage.ru_maxrss as u64 / 1024 } else { usage.ru_maxrss as u64 };
+    let exit = if libc::WIFSIGNALED(status) {
+        let signal = libc::WTERMSIG(status);
+        ExitInfo { code: None, signal: Some(signal), signal_name: Signal::try_from(signal).ok().map(|s| s.to_string()) }
+    } else {
+        ExitInfo { code: Some(libc::WEXITSTATUS(status)), signal: None, signal_name: None }
+    };
+    (exit, peak_rss_kb)
+}
+
+fn lost_reaper() -> (ExitInfo, u64) {
+    (ExitInfo { code: None, signal: None, signal_name: None }, 0)
+}
+
+fn kill_group(pid: u32) {
+    let _ = killpg(Pid::from_raw(pid as i32), Signal::SIGKILL);
+}
+
+/// Why a worker's stdout closed without the job's end.
+fn classify_death(exit: ExitInfo, stderr_tail: String, killed_by_us: bool) -> RunFailure {
+    let out_of_memory = stderr_tail.contains("memory allocation of")
+        || stderr_tail.contains("std::bad_alloc")
+        || (exit.signal == Some(libc::SIGKILL) && !killed_by_us);
+    if out_of_memory {
+        RunFailure::OutOfMemory { exit, stderr_tail }
+    } else {
+        RunFailure::Crashed { exit, stderr_tail }
+    }
+}
+
+fn spawn_thread(name: String, f: impl FnOnce() + Send + 'static) {
+    std::thread::Builder::new().name(name).spawn(f).expect("the OS refused to start a supervisor thread");
+}

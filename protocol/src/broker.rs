@@ -1,0 +1,128 @@
+//! Messages between a front end (the `psiq` CLI, the desktop shell) and the broker, over the local socket.
+//!
+//! A connection starts with [`ClientMessage::Hello`] and [`BrokerMessage::Hello`], then carries one request at
+//! a time. Most requests get one [`BrokerMessage::Reply`]; a run first streams [`RunEvent`]s, then its reply.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::TypedError;
+use crate::handshake::Hello;
+use crate::types::{
+    DiagReport, DraftId, DraftPreview, ResultPage, RunId, RunSummary, SchemaSnapshot, SessionId, SourceInfo,
+    SourceSpec, SourceTestReport,
+};
+use crate::worker::Fault;
+
+/// Front end to broker. Variant 0 is the handshake and never moves.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum ClientMessage {
+    /// Since v1.
+    Hello(Hello),
+    /// Since v1.
+    Request(Request),
+}
+
+/// Broker to front end. Variant 0 is the handshake and never moves.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum BrokerMessage {
+    /// Since v1.
+    Hello(Hello),
+    /// The final answer to the current request. Since v1.
+    Reply(Result<Reply, TypedError>),
+    /// Progress of the current run, before its reply. Since v1.
+    Event(RunEvent),
+}
+
+/// Everything a front end can ask. Appended only.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Request {
+    SourceAdd {
+        name: String,
+        spec: SourceSpec,
+    },
+    SourceList,
+    SourceTest {
+        name: String,
+    },
+    SourceSetEnabled {
+        name: String,
+        enabled: bool,
+    },
+    SourceRemove {
+        name: String,
+    },
+    Schema {
+        name: String,
+        refresh: bool,
+    },
+    /// Draft a query from a question. Nothing runs.
+    Ask {
+        source: String,
+        question: String,
+        session: Option<SessionId>,
+    },
+    /// Draft a query the user wrote. Nothing runs.
+    Draft {
+        source: String,
+        query: String,
+    },
+    /// Run an approved draft; consumes its token.
+    Run {
+        token: String,
+    },
+    Deny {
+        draft: DraftId,
+    },
+    Cancel {
+        run: RunId,
+    },
+    Result {
+        run: RunId,
+        offset: u64,
+        limit: u64,
+    },
+    Diag,
+    Shutdown,
+    /// Run a worker that misbehaves on purpose, to test the supervisor. Debug builds only; release brokers
+    /// refuse it.
+    Fault {
+        source: String,
+        fault: Fault,
+    },
+}
+
+/// Successful answers. Appended only.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Reply {
+    Source(SourceInfo),
+    Sources(Vec<SourceInfo>),
+    SourceTest(SourceTestReport),
+    Removed {
+        name: String,
+    },
+    Schema(SchemaSnapshot),
+    Draft(DraftPreview),
+    Denied {
+        draft: DraftId,
+    },
+    RunDone(RunSummary),
+    CancelRequested {
+        run: RunId,
+    },
+    Page(ResultPage),
+    Diag(DiagReport),
+    ShuttingDown,
+    /// A fault worker finished without crashing.
+    FaultSurvived,
+}
+
+/// Progress of a run. Appended only.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RunEvent {
+    /// The run was admitted and its worker spawned.
+    Started { run: RunId, pid: u32 },
+    /// Rows received so far.
+    Progress { run: RunId, rows: u64, elapsed_ms: u64 },
+    /// The run waits for a free worker slot.
+    Queued { run: RunId, position: u32 },
+}

@@ -1,0 +1,104 @@
+//! [`TypedError`]: the error every front end receives, with a stable [`ErrorCode`] to branch on.
+//!
+//! Front ends branch on the code, never on the message. Codes are only appended.
+
+use serde::{Deserialize, Serialize};
+
+/// Stable error codes. Their `snake_case` names appear in `--json` output and never change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The request itself is invalid (bad name, missing field, out-of-range value).
+    BadRequest,
+    SourceNotFound,
+    SourceExists,
+    SourceDisabled,
+    /// A file could not be imported: wrong type, unparseable, empty, unreadable.
+    InvalidFile,
+    FileTooLarge,
+    /// The guardrail refused the query; the verdict carries its own reason code.
+    QueryRejected,
+    /// The engine refused or failed the query (syntax, unknown column, type error, engine limit).
+    QueryFailed,
+    DraftNotFound,
+    TokenInvalid,
+    TokenExpired,
+    TokenUsed,
+    RunNotFound,
+    /// The run was cancelled by the user; its worker was killed.
+    Cancelled,
+    /// The run outlived its deadline; its worker was killed.
+    DeadlineExceeded,
+    /// The worker died: a signal, an abort, a panic or an early exit.
+    WorkerCrashed,
+    /// The worker ran out of memory (allocation failure or killed at its memory limit).
+    WorkerOutOfMemory,
+    /// The worker broke the protocol (garbage on stdout, wrong handshake).
+    WorkerProtocol,
+    /// Too many runs are queued; retry after `retry_after_ms`.
+    Busy,
+    /// The client and the broker speak different protocol versions.
+    VersionMismatch,
+    /// The broker is not running and could not be started.
+    BrokerUnavailable,
+    Internal,
+    /// The planner could not turn the question into a query; the message says which words it could not place.
+    DraftDeclined,
+}
+
+impl ErrorCode {
+    /// The stable name, as shown to users and scripts.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::BadRequest => "bad_request",
+            ErrorCode::SourceNotFound => "source_not_found",
+            ErrorCode::SourceExists => "source_exists",
+            ErrorCode::SourceDisabled => "source_disabled",
+            ErrorCode::InvalidFile => "invalid_file",
+            ErrorCode::FileTooLarge => "file_too_large",
+            ErrorCode::QueryRejected => "query_rejected",
+            ErrorCode::QueryFailed => "query_failed",
+            ErrorCode::DraftNotFound => "draft_not_found",
+            ErrorCode::TokenInvalid => "token_invalid",
+            ErrorCode::TokenExpired => "token_expired",
+            ErrorCode::TokenUsed => "token_used",
+            ErrorCode::RunNotFound => "run_not_found",
+            ErrorCode::Cancelled => "cancelled",
+            ErrorCode::DeadlineExceeded => "deadline_exceeded",
+            ErrorCode::WorkerCrashed => "worker_crashed",
+            ErrorCode::WorkerOutOfMemory => "worker_out_of_memory",
+            ErrorCode::WorkerProtocol => "worker_protocol",
+            ErrorCode::Busy => "busy",
+            ErrorCode::VersionMismatch => "version_mismatch",
+            ErrorCode::BrokerUnavailable => "broker_unavailable",
+            ErrorCode::Internal => "internal",
+            ErrorCode::DraftDeclined => "draft_declined",
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An error as a front end sees it: a code to branch on, a message that says what to do, and hints.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, thiserror::Error)]
+#[error("{message} [{code}]")]
+pub struct TypedError {
+    pub code: ErrorCode,
+    pub message: String,
+    /// For [`ErrorCode::Busy`]: when to try again.
+    pub retry_after_ms: Option<u64>,
+}
+
+impl TypedError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> TypedError {
+        TypedError { code, message: message.into(), retry_after_ms: None }
+    }
+
+    pub fn busy(retry_after_ms: u64, message: impl Into<String>) -> TypedError {
+        TypedError { code: ErrorCode::Busy, message: message.into(), retry_after_ms: Some(retry_after_ms) }
+    }
+}

@@ -1,0 +1,89 @@
+//! The handshake: the first frame each side sends on every connection and pipe.
+//!
+//! Layout rule: [`Hello`] is variant 0 of every top-level message enum and its fields never change, so a peer of
+//! any version can read it and say which versions disagree. Version history:
+//! - v1: the first protocol.
+
+use serde::{Deserialize, Serialize};
+
+use crate::frame::FrameError;
+
+/// The environment variable through which the broker hands a worker its spawn nonce.
+pub const WORKER_NONCE_ENV: &str = "POLYSTOREIQ_WORKER_NONCE";
+
+/// The protocol version this build speaks.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// Four bytes that open every handshake, so a stray process talking to our socket is spotted at once.
+pub const MAGIC: [u8; 4] = *b"PSIQ";
+
+/// A per-spawn random value. A worker refuses to run unless the broker's handshake repeats the nonce the
+/// broker gave it at spawn, so a worker binary started by anything else does nothing.
+#[derive(Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Nonce(pub [u8; 16]);
+
+impl std::fmt::Debug for Nonce {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Nonce(..)")
+    }
+}
+
+impl Nonce {
+    /// Hex form, for handing to a child process at spawn.
+    pub fn to_hex(&self) -> String {
+        self.0.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// Parses the form [`Nonce::to_hex`] writes.
+    pub fn from_hex(s: &str) -> Option<Nonce> {
+        // Check every byte: `from_str_radix` alone would also take a sign (`"+f"` parses as 15).
+        if s.len() != 32 || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return None;
+        }
+        let mut out = [0u8; 16];
+        for (i, byte) in out.iter_mut().enumerate() {
+            *byte = u8::from_str_radix(&s[2 * i..2 * i + 2], 16).ok()?;
+        }
+        Some(Nonce(out))
+    }
+}
+
+/// Who is speaking.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PeerRole {
+    Broker,
+    Worker,
+    Client,
+}
+
+/// The handshake frame. Never reorder or change these fields.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hello {
+    pub magic: [u8; 4],
+    pub version: u32,
+    pub role: PeerRole,
+    pub nonce: Nonce,
+}
+
+impl Hello {
+    pub fn new(role: PeerRole, nonce: Nonce) -> Hello {
+        Hello { magic: MAGIC, version: PROTOCOL_VERSION, role, nonce }
+    }
+
+    /// Checks a peer's handshake: magic, version, role and (when given) nonce.
+    pub fn check(&self, expected_role: PeerRole, expected_nonce: Option<Nonce>) -> Result<(), FrameError> {
+        if self.magic != MAGIC {
+            return Err(FrameError::Handshake("the peer is not a PolyStoreIQ process".into()));
+        }
+        if self.version != PROTOCOL_VERSION {
+            return Err(FrameError::VersionMismatch { ours: PROTOCOL_VERSION, theirs: self.version });
+        }
+        if self.role != expected_role {
+            return Err(FrameError::Handshake(format!("expected a {expected_role:?} peer, got a {:?}", self.role)));
+        }
+        if expected_nonce.is_some_and(|nonce| self.nonce != nonce) {
+            return Err(FrameError::Handshake("wrong nonce".into()));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,378 @@
+//! Shared domain types: identifiers, sources, schema snapshots, query drafts and normalized results.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::ErrorCode;
+
+macro_rules! id_type {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        pub struct $name(pub u64);
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+    };
+}
+
+id_type!(
+    /// A registered source.
+    SourceId
+);
+id_type!(
+    /// A query draft awaiting approval or denial.
+    DraftId
+);
+id_type!(
+    /// One execution of an approved draft.
+    RunId
+);
+id_type!(
+    /// A chat session.
+    SessionId
+);
+
+/// The kind of a source. Appended only.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SourceKind {
+    Files,
+    Postgres,
+    Mysql,
+    Mongodb,
+}
+
+/// The engine a query runs on; decides the SQL dialect (or Mongo's language).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Engine {
+    Duckdb,
+    Postgres,
+    Mysql,
+    Mongodb,
+}
+
+impl SourceKind {
+    pub fn engine(self) -> Engine {
+        match self {
+            SourceKind::Files => Engine::Duckdb,
+            SourceKind::Postgres => Engine::Postgres,
+            SourceKind::Mysql => Engine::Mysql,
+            SourceKind::Mongodb => Engine::Mongodb,
+        }
+    }
+}
+
+/// A data file format DuckDB reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FileKind {
+    Csv,
+    Json,
+    Parquet,
+}
+
+impl FileKind {
+    /// The kind a file name's extension announces.
+    pub fn from_path(path: &str) -> Option<FileKind> {
+        let ext = path.rsplit_once('.')?.1.to_ascii_lowercase();
+        match ext.as_str() {
+            "csv" | "tsv" => Some(FileKind::Csv),
+            "json" | "jsonl" | "ndjson" => Some(FileKind::Json),
+            "parquet" | "pq" => Some(FileKind::Parquet),
+            _ => None,
+        }
+    }
+}
+
+/// Where a file table's rows are read from at query time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TableStorage {
+    /// The file itself, on every query.
+    InPlace,
+    /// A copy in the source's own DuckDB database, made at import and refreshed when the file changes.
+    Ingested,
+}
+
+/// One table of a file source: a file, or several files matched by one glob, read as one table.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileTable {
+    pub table: String,
+    pub kind: FileKind,
+    pub storage: TableStorage,
+    /// Absolute paths, already expanded from any glob.
+    pub paths: Vec<String>,
+    /// What the user typed (a path or a glob), kept as provenance.
+    pub pattern: String,
+}
+
+/// What a user gives to register a source. Appended only.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SourceSpec {
+    /// Local files or globs; each becomes a table named after the file.
+    Files { paths: Vec<String> },
+}
+
+/// Status of a source.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum SourceStatus {
+    Connected,
+    Failed,
+    Disabled,
+}
+
+/// What a source can do; the UI disables what a source cannot.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Capabilities {
+    pub sql: bool,
+    pub server_side_cancel: bool,
+    pub schema_refresh: bool,
+}
+
+/// A source as the front ends see it. Never carries a secret.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SourceInfo {
+    pub id: SourceId,
+    pub name: String,
+    pub kind: SourceKind,
+    pub status: SourceStatus,
+    pub capabilities: Capabilities,
+    pub files: Vec<FileTable>,
+    /// The last failure, if the status is FAILED.
+    pub last_error: Option<String>,
+    pub created_at_ms: u64,
+}
+
+/// The result of testing a source.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SourceTestReport {
+    pub source: String,
+    pub ok: bool,
+    pub status: SourceStatus,
+    pub message: String,
+    pub elapsed_ms: u64,
+}
+
+/// The logical type every engine's column type normalizes to. Appended only.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogicalType {
+    Bool,
+    Int,
+    Float,
+    /// Exact decimal, carried as a decimal string.
+    Decimal,
+    Text,
+    Date,
+    Time,
+    Timestamp,
+    TimestampTz,
+    Interval,
+    Uuid,
+    Json,
+    Bytes,
+    Other,
+}
+
+/// A column of a table in a schema snapshot.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ColumnInfo {
+    pub name: String,
+    /// The engine's own type name (`BIGINT`, `VARCHAR`, `numeric(10,2)`).
+    pub db_type: String,
+    pub logical: LogicalType,
+    pub nullable: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TableKind {
+    Table,
+    View,
+    Collection,
+}
+
+/// A table, view or collection.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TableInfo {
+    pub name: String,
+    pub kind: TableKind,
+    pub row_count: Option<u64>,
+    pub columns: Vec<ColumnInfo>,
+}
+
+/// The metadata of one source at one moment.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SchemaSnapshot {
+    pub tables: Vec<TableInfo>,
+    pub fetched_at_ms: u64,
+}
+
+/// A result column: its name and types.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResultColumn {
+    pub name: String,
+    pub db_type: String,
+    pub logical: LogicalType,
+}
+
+/// The values of one result column within a batch. NULL is `None`, always distinct from an empty string.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum ColumnValues {
+    Bool(Vec<Option<bool>>),
+    Int(Vec<Option<i64>>),
+    Float(Vec<Option<f64>>),
+    /// Text, and every type carried as text: decimals, UUIDs, JSON, intervals, times.
+    Text(Vec<Option<String>>),
+    /// Days since 1970-01-01.
+    Date(Vec<Option<i32>>),
+    /// Microseconds since 1970-01-01T00:00:00 (UTC for time-zone-aware columns).
+    Timestamp(Vec<Option<i64>>),
+    Bytes(Vec<Option<Vec<u8>>>),
+}
+
+impl ColumnValues {
+    pub fn len(&self) -> usize {
+        match self {
+            ColumnValues::Bool(v) => v.len(),
+            ColumnValues::Int(v) => v.len(),
+            ColumnValues::Float(v) => v.len(),
+            ColumnValues::Text(v) => v.len(),
+            ColumnValues::Date(v) => v.len(),
+            ColumnValues::Timestamp(v) => v.len(),
+            ColumnValues::Bytes(v) => v.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// A run of result rows, column by column.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Batch {
+    pub columns: Vec<ColumnValues>,
+}
+
+impl Batch {
+    pub fn row_count(&self) -> usize {
+        self.columns.first().map_or(0, ColumnValues::len)
+    }
+}
+
+/// A page of a stored result.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ResultPage {
+    pub run: RunId,
+    pub columns: Vec<ResultColumn>,
+    pub offset: u64,
+    pub rows: Batch,
+    /// Rows stored for the run.
+    pub total_rows: u64,
+    /// The run hit its row limit: more rows existed than were kept.
+    pub truncated: bool,
+}
+
+/// The guardrail's verdict on a query, with a stable reason code.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GuardVerdict {
+    pub allowed: bool,
+    pub code: String,
+    pub reason: String,
+}
+
+/// A drafted query awaiting the user's decision. Nothing has run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DraftPreview {
+    pub draft: DraftId,
+    pub source: String,
+    pub engine: Engine,
+    pub question: Option<String>,
+    pub query: String,
+    /// Who drafted it: a provider name, or `user` for a query the user wrote.
+    pub provider: String,
+    pub explanation: String,
+    pub verdict: GuardVerdict,
+    /// Present only when the verdict allows the query.
+    pub token: Option<String>,
+    pub token_expires_in_ms: u64,
+}
+
+/// The outcome of a finished run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunSummary {
+    pub run: RunId,
+    pub draft: DraftId,
+    pub source: String,
+    pub rows: u64,
+    pub truncated: bool,
+    pub elapsed_ms: u64,
+    pub first_page: ResultPage,
+}
+
+/// What kind of worker a run used.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WorkerKind {
+    Duckdb,
+    Postgres,
+    Mysql,
+    Mongodb,
+}
+
+/// Where a worker is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WorkerState {
+    Starting,
+    Running,
+    Finished,
+    Failed,
+    Cancelled,
+    TimedOut,
+}
+
+/// How a worker process ended.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExitInfo {
+    pub code: Option<i32>,
+    pub signal: Option<i32>,
+    pub signal_name: Option<String>,
+}
+
+/// One worker's entry in the health registry.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WorkerHealth {
+    pub pid: u32,
+    pub kind: WorkerKind,
+    pub source: String,
+    pub run: Option<RunId>,
+    pub state: WorkerState,
+    pub started_at_ms: u64,
+    pub duration_ms: u64,
+    pub peak_rss_kb: u64,
+    pub exit: Option<ExitInfo>,
+    pub error: Option<ErrorCode>,
+}
+
+/// The worker pool's occupancy.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PoolStats {
+    pub running: u32,
+    pub queued: u32,
+    pub max_workers: u32,
+    pub queue_bound: u32,
+}
+
+/// The diagnostics view.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DiagReport {
+    pub workers: Vec<WorkerHealth>,
+    pub pool: PoolStats,
+}

@@ -1,0 +1,259 @@
+//! `psiq`: the PolyStoreIQ command line. Every command is one call through the broker client library;
+//! human-readable output by default, `--json` on every command.
+
+mod output;
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use polystoreiq_client::BrokerClient;
+use polystoreiq_protocol::broker::{Reply, Request, RunEvent};
+use polystoreiq_protocol::types::{DraftId, RunId, SessionId, SourceSpec};
+use polystoreiq_protocol::worker::Fault;
+use polystoreiq_protocol::{ErrorCode, TypedError};
+
+use crate::output::Output;
+
+#[derive(Parser)]
+#[command(
+    name = "psiq",
+    version,
+    about = "Ask your databases and files questions; approve every query before it runs."
+)]
+struct Cli {
+    /// The profile directory (default: $XDG_DATA_HOME/polystoreiq or ~/.local/share/polystoreiq).
+    #[arg(long, global = true, env = "POLYSTOREIQ_HOME")]
+    home: Option<PathBuf>,
+    /// Print machine-readable JSON.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Register, list, test, enable, disable and remove sources.
+    #[command(subcommand)]
+    Source(SourceCommand),
+    /// Show the tables and columns of a source.
+    Schema {
+        name: String,
+        /// Read the schema again instead of using the cached one.
+        #[arg(long)]
+        refresh: bool,
+    },
+    /// Draft a query from a question. Nothing runs until you approve it with `psiq run TOKEN`.
+    Ask {
+        source: String,
+        question: String,
+        #[arg(long)]
+        session: Option<u64>,
+    },
+    /// Run an approved draft.
+    Run { token: String },
+    /// Deny a draft; its token stops working.
+    Deny { draft: u64 },
+    /// Draft a query you wrote; with --yes, approve and run it at once.
+    Query {
+        source: String,
+        #[arg(long)]
+        sql: String,
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Cancel a running query; its worker is killed.
+    Cancel { run: u64 },
+    /// Print the stored result of a run.
+    Result {
+        run: u64,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Worker health and pool occupancy.
+    Diag,
+    /// Control the profile's broker.
+    #[command(subcommand)]
+    Broker(BrokerCommand),
+    /// Run a worker that misbehaves on purpose (debug builds only), to see the supervisor cope.
+    #[command(hide = true)]
+    DebugFault {
+        source: String,
+        #[arg(value_enum)]
+        fault: FaultArg,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum FaultArg {
+    Panic,
+    Abort,
+    Segfault,
+    Oom,
+    Garbage,
+    Exit,
+    Sleep,
+}
+
+impl FaultArg {
+    fn fault(self) -> Fault {
+        match self {
+            FaultArg::Panic => Fault::Panic,
+            FaultArg::Abort => Fault::Abort,
+            FaultArg::Segfault => Fault::Segfault,
+            FaultArg::Oom => Fault::ExhaustMemory,
+            FaultArg::Garbage => Fault::GarbageOnStdout,
+            FaultArg::Exit => Fault::Exit(7),
+            FaultArg::Sleep => Fault::Sleep { ms: 60_000 },
+        }
+    }
+}
+
+#[derive(Subcommand)]
+enum SourceCommand {
+    /// Register a source.
+    Add {
+        name: String,
+        #[arg(long, value_enum)]
+        kind: SourceKindArg,
+        /// A file or a glob (quote it); repeat for several tables.
+        #[arg(long = "path", num_args = 1.., required = true)]
+        paths: Vec<String>,
+    },
+    List,
+    Test {
+        name: String,
+    },
+    Disable {
+        name: String,
+    },
+    Enable {
+        name: String,
+    },
+    Remove {
+        name: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum BrokerCommand {
+    /// Stop the profile's broker (running queries are cancelled).
+    Stop,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum SourceKindArg {
+    Files,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+    Csv,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let out = Output { json: cli.json };
+    match run(cli, &out) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            out.error(&err);
+            ExitCode::from(match err.code {
+                ErrorCode::BrokerUnavailable | ErrorCode::VersionMismatch => 3,
+                _ => 1,
+            })
+        }
+    }
+}
+
+fn run(cli: Cli, out: &Output) -> Result<(), TypedError> {
+    let home = cli.home.unwrap_or_else(default_home);
+    let home = std::path::absolute(&home).unwrap_or(home);
+    if let Command::Broker(BrokerCommand::Stop) = cli.command {
+        return match BrokerClient::connect(&home) {
+            Ok(mut client) => client.call(Request::Shutdown).map(|_| out.message("broker stopped")),
+            Err(_) => {
+                out.message("no broker is running");
+                Ok(())
+            }
+        };
+    }
+    let mut client = BrokerClient::connect_or_start(&home)?;
+    match cli.command {
+        Command::Source(cmd) => source(&mut client, cmd, out),
+        Command::Schema { name, refresh } => out.reply(client.call(Request::Schema { name, refresh })?),
+        Command::Ask { source, question, session } => {
+            out.reply(client.call(Request::Ask { source, question, session: session.map(SessionId) })?)
+        }
+        Command::Run { token } => run_token(&mut client, token, out),
+        Command::Deny { draft } => out.reply(client.call(Request::Deny { draft: DraftId(draft) })?),
+        Command::Query { source, sql, yes } => {
+            let reply = client.call(Request::Draft { source, query: sql })?;
+            let Reply::Draft(preview) = &reply else { return out.reply(reply) };
+            match (&preview.token, yes) {
+                (Some(token), true) => run_token(&mut client, token.clone(), out),
+                (None, true) => Err(TypedError::new(
+                    ErrorCode::QueryRejected,
+                    format!("{} [{}]", preview.verdict.reason, preview.verdict.code),
+                )),
+                (_, false) => out.reply(reply),
+            }
+        }
+        Command::Cancel { run } => out.reply(client.call(Request::Cancel { run: RunId(run) })?),
+        Command::Result { run, format } => output::result(&mut client, RunId(run), format, out),
+        Command::Diag => out.reply(client.call(Request::Diag)?),
+        Command::DebugFault { source, fault } => {
+            out.reply(client.call(Request::Fault { source, fault: fault.fault() })?)
+        }
+        Command::Broker(_) => unreachable!("handled above"),
+    }
+}
+
+fn source(client: &mut BrokerClient, cmd: SourceCommand, out: &Output) -> Result<(), TypedError> {
+    let request = match cmd {
+        SourceCommand::Add { name, kind: SourceKindArg::Files, paths } => {
+            // The broker runs elsewhere: send absolute paths.
+            let paths = paths
+                .into_iter()
+                .map(|p| std::path::absolute(&p).map_or(p, |abs| abs.to_string_lossy().into_owned()))
+                .collect();
+            Request::SourceAdd { name, spec: SourceSpec::Files { paths } }
+        }
+        SourceCommand::List => Request::SourceList,
+        SourceCommand::Test { name } => Request::SourceTest { name },
+        SourceCommand::Disable { name } => Request::SourceSetEnabled { name, enabled: false },
+        SourceCommand::Enable { name } => Request::SourceSetEnabled { name, enabled: true },
+        SourceCommand::Remove { name } => Request::SourceRemove { name },
+    };
+    out.reply(client.call(request)?)
+}
+
+fn run_token(client: &mut BrokerClient, token: String, out: &Output) -> Result<(), TypedError> {
+    let json = out.json;
+    let reply = client.call_with_events(Request::Run { token }, &mut |event| {
+        if json {
+            return;
+        }
+        let mut err = std::io::stderr();
+        let _ = match event {
+            RunEvent::Started { run, pid } => writeln!(err, "run {run} started (worker pid {pid})"),
+            RunEvent::Queued { run, position } => writeln!(err, "run {run} waits for a worker (position {position})"),
+            RunEvent::Progress { run, rows, elapsed_ms } => {
+                writeln!(err, "run {run}: {rows} rows after {elapsed_ms} ms")
+            }
+        };
+    })?;
+    out.reply(reply)
+}
+
+fn default_home() -> PathBuf {
+    if let Some(data) = std::env::var_os("XDG_DATA_HOME") {
+        return PathBuf::from(data).join("polystoreiq");
+    }
+    let home = std::env::var_os("HOME").map_or_else(|| PathBuf::from("."), PathBuf::from);
+    home.join(".local/share/polystoreiq")
+}

@@ -1,0 +1,246 @@
+//! How `psiq` prints replies: readable text by default, JSON with `--json`.
+
+use std::io::Write;
+
+use polystoreiq_client::{BrokerClient, render};
+use polystoreiq_protocol::TypedError;
+use polystoreiq_protocol::broker::{Reply, Request};
+use polystoreiq_protocol::types::{DraftPreview, ResultPage, RunId, SchemaSnapshot, SourceInfo};
+use serde_json::json;
+
+use crate::Format;
+
+/// Rows fetched per request when printing a whole result.
+const PAGE: u64 = 5000;
+
+pub struct Output {
+    pub json: bool,
+}
+
+impl Output {
+    pub fn message(&self, text: &str) {
+        if self.json {
+            self.print_json(&json!({ "message": text }));
+        } else {
+            println!("{text}");
+        }
+    }
+
+    pub fn error(&self, err: &TypedError) {
+        if self.json {
+            self.print_json(&json!({ "error": err }));
+        } else {
+            eprintln!("error[{}]: {}", err.code, err.message);
+            if let Some(ms) = err.retry_after_ms {
+                eprintln!("retry after {ms} ms");
+            }
+        }
+    }
+
+    fn print_json(&self, value: &serde_json::Value) {
+        let mut stdout = std::io::stdout().lock();
+        let _ = serde_json::to_writer(&mut stdout, value);
+        let _ = writeln!(stdout);
+    }
+
+    pub fn reply(&self, reply: Reply) -> Result<(), TypedError> {
+        if self.json {
+            self.print_json(&reply_json(&reply));
+            return Ok(());
+        }
+        match reply {
+            Reply::Source(info) => print_sources(&[info]),
+            Reply::Sources(infos) if infos.is_empty() => {
+                println!("no sources yet; add one with `psiq source add NAME --kind files --path FILE`")
+            }
+            Reply::Sources(infos) => print_sources(&infos),
+            Reply::SourceTest(report) => {
+                let verdict = if report.ok { "ok" } else { "FAILED" };
+                println!(
+                    "{}: {verdict} ({:?}, {} ms): {}",
+                    report.source, report.status, report.elapsed_ms, report.message
+                );
+            }
+            Reply::Removed { name } => println!("removed source {name}"),
+            Reply::Schema(schema) => print_schema(&schema),
+            Reply::Draft(preview) => print_draft(&preview),
+            Reply::Denied { draft } => println!("denied draft {draft}; its token no longer works"),
+            Reply::RunDone(summary) => {
+                print!("{}", render::text_table(&summary.first_page.columns, &summary.first_page.rows));
+                let shown = summary.first_page.rows.row_count() as u64;
+                println!(
+                    "run {}: {} rows in {} ms{}",
+                    summary.run,
+                    summary.rows,
+                    summary.elapsed_ms,
+                    if summary.truncated { " (row limit reached; more rows exist)" } else { "" }
+                );
+                if shown < summary.rows {
+                    println!("showing {shown}; all rows: psiq result {} --format csv", summary.run);
+                }
+            }
+            Reply::CancelRequested { run } => println!("cancelling run {run}"),
+            Reply::Page(page) => print!("{}", render::text_table(&page.columns, &page.rows)),
+            Reply::Diag(diag) => {
+                println!(
+                    "workers: {} running, {} queued (max {}, queue bound {})",
+                    diag.pool.running, diag.pool.queued, diag.pool.max_workers, diag.pool.queue_bound
+                );
+                println!(
+                    "{:>8}  {:<8} {:<16} {:>6} {:<10} {:>9} {:>10}  exit",
+                    "pid", "kind", "source", "run", "state", "ms", "peak KiB"
+                );
+                for w in &diag.workers {
+                    let exit = match &w.exit {
+                        Some(e) => e.signal_name.clone().unwrap_or_else(|| format!("code {}", e.code.unwrap_or(-1))),
+                        None => "-".into(),
+                    };
+                    let run = w.run.map_or("-".into(), |r| r.to_string());
+                    println!(
+                        "{:>8}  {:<8} {:<16} {:>6} {:<10} {:>9} {:>10}  {exit}{}",
+                        w.pid,
+                        format!("{:?}", w.kind).to_lowercase(),
+                        w.source,
+                        run,
+                        format!("{:?}", w.state).to_lowercase(),
+                        w.duration_ms,
+                        w.peak_rss_kb,
+                        w.error.map_or(String::new(), |c| format!(" [{c}]")),
+                    );
+                }
+            }
+            Reply::ShuttingDown => println!("broker stopping"),
+            Reply::FaultSurvived => println!("the fault worker finished without crashing"),
+        }
+        Ok(())
+    }
+}
+
+/// JSON of a reply: the reply's own object (no enum wrapper); result pages get rows as objects.
+fn reply_json(reply: &Reply) -> serde_json::Value {
+    match reply {
+        Reply::RunDone(summary) => {
+            let mut value = serde_json::to_value(summary).unwrap_or_default();
+            value["first_page"] = page_json(&summary.first_page);
+            value
+        }
+        Reply::Page(page) => page_json(page),
+        other => match serde_json::to_value(other).unwrap_or_default() {
+            serde_json::Value::Object(mut wrapper) if wrapper.len() == 1 => {
+                let (_, inner) = wrapper.iter_mut().next().expect("one entry");
+                std::mem::take(inner)
+            }
+            serde_json::Value::String(unit) => json!({ "message": unit }),
+            value => value,
+        },
+    }
+}
+
+fn page_json(page: &ResultPage) -> serde_json::Value {
+    json!({
+        "run": page.run,
+        "columns": page.columns,
+        "offset": page.offset,
+        "total_rows": page.total_rows,
+        "truncated": page.truncated,
+        "rows": render::json_rows(&page.columns, &page.rows),
+    })
+}
+
+fn print_sources(infos: &[SourceInfo]) {
+    for info in infos {
+        let tables: Vec<&str> = info.files.iter().map(|f| f.table.as_str()).collect();
+        println!(
+            "{:<16} {:<8} {:<10} tables: {}{}",
+            info.name,
+            format!("{:?}", info.kind).to_lowercase(),
+            format!("{:?}", info.status).to_uppercase(),
+            tables.join(", "),
+            info.last_error.as_ref().map_or(String::new(), |e| format!("  last error: {e}")),
+        );
+    }
+}
+
+fn print_schema(schema: &SchemaSnapshot) {
+    for table in &schema.tables {
+        let rows = table.row_count.map_or("?".into(), |n| n.to_string());
+        println!("{} ({:?}, {rows} rows)", table.name, table.kind);
+        for column in &table.columns {
+            println!(
+                "  {:<24} {:<20} {:?}{}",
+                column.name,
+                column.db_type,
+                column.logical,
+                if column.nullable { "" } else { " NOT NULL" }
+            );
+        }
+    }
+}
+
+fn print_draft(preview: &DraftPreview) {
+    println!(
+        "draft {} for source {} ({:?}), drafted by {}",
+        preview.draft, preview.source, preview.engine, preview.provider
+    );
+    if let Some(question) = &preview.question {
+        println!("question:    {question}");
+    }
+    println!("query:       {}", preview.query);
+    println!("explanation: {}", preview.explanation);
+    let verdict = if preview.verdict.allowed { "allowed" } else { "REJECTED" };
+    println!("guard:       {verdict} [{}] {}", preview.verdict.code, preview.verdict.reason);
+    match &preview.token {
+        Some(token) => {
+            println!("approve:     psiq run {token}   (valid {} s)", preview.token_expires_in_ms / 1000);
+            println!("deny:        psiq deny {}", preview.draft);
+        }
+        None => println!("this draft cannot run"),
+    }
+}
+
+/// Prints every row of a run, fetching it in pages.
+pub fn result(client: &mut BrokerClient, run: RunId, format: Format, out: &Output) -> Result<(), TypedError> {
+    let format = if out.json { Format::Json } else { format };
+    let mut offset = 0;
+    let mut stdout = std::io::stdout().lock();
+    let mut rows_json = Vec::new();
+    let mut first: Option<ResultPage> = None;
+    loop {
+        let Reply::Page(page) = client.call(Request::Result { run, offset, limit: PAGE })? else {
+            return Err(TypedError::new(polystoreiq_protocol::ErrorCode::Internal, "unexpected reply"));
+        };
+        let n = page.rows.row_count() as u64;
+        match format {
+            Format::Csv => {
+                let mut text = if offset == 0 { render::csv_header(&page.columns) } else { String::new() };
+                render::csv_rows(&page.rows, &mut text);
+                let _ = stdout.write_all(text.as_bytes());
+            }
+            Format::Json => rows_json.extend(render::json_rows(&page.columns, &page.rows)),
+            Format::Table => {
+                let _ = stdout.write_all(render::text_table(&page.columns, &page.rows).as_bytes());
+            }
+        }
+        offset += n;
+        let done = n == 0 || offset >= page.total_rows;
+        if first.is_none() {
+            first = Some(page);
+        }
+        if done {
+            break;
+        }
+    }
+    if format == Format::Json {
+        let page = first.expect("at least one page was fetched");
+        let value = json!({
+            "run": run,
+            "columns": page.columns,
+            "total_rows": page.total_rows,
+            "truncated": page.truncated,
+            "rows": rows_json,
+        });
+        let _ = serde_json::to_writer(&mut stdout, &value);
+        let _ = writeln!(stdout);
+    }
+    Ok(())
+}

@@ -1,0 +1,6 @@
+//! Cross-process integration tests: the real `psiq`, broker and worker binaries, real DuckDB, real files.
+
+mod broker;
+mod files;
+mod supervision;
+mod support;

@@ -1,0 +1,185 @@
+//! Test support: a throw-away profile with its own broker, driven through the real `psiq` binary.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tempfile::TempDir;
+
+/// The directory holding the workspace's binaries (next to this test executable's `deps/`).
+pub fn bin_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    let dir = exe.parent().and_then(Path::parent).expect("target dir").to_path_buf();
+    for bin in ["psiq", "polystoreiq-broker", "polystoreiq-worker"] {
+        assert!(
+            dir.join(bin).exists(),
+            "{bin} is not built in {}; run `cargo build --workspace --bins` first (scripts/test does)",
+            dir.display()
+        );
+    }
+    dir
+}
+
+/// A profile directory with its own broker, stopped when dropped.
+pub struct Profile {
+    pub home: TempDir,
+    pub data: TempDir,
+    env: Vec<(String, String)>,
+}
+
+impl Profile {
+    pub fn new() -> Profile {
+        Profile::with_env(&[])
+    }
+
+    /// A profile whose broker starts with these `POLYSTOREIQ_*` settings.
+    pub fn with_env(env: &[(&str, &str)]) -> Profile {
+        Profile {
+            home: tempfile::Builder::new().prefix("psiq-home").tempdir().expect("temp home"),
+            data: tempfile::Builder::new().prefix("psiq-data").tempdir().expect("temp data"),
+            env: env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+        }
+    }
+
+    pub fn data_path(&self, name: &str) -> String {
+        self.data.path().join(name).to_string_lossy().into_owned()
+    }
+
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = self.plain_command(&[]);
+        cmd.arg("--json").args(args);
+        cmd
+    }
+
+    /// psiq with human-readable output.
+    pub fn plain_command(&self, args: &[&str]) -> Command {
+        #[allow(clippy::disallowed_methods)] // Tests drive the real CLI binary.
+        let mut cmd = Command::new(bin_dir().join("psiq"));
+        cmd.arg("--home").arg(self.home.path()).args(args);
+        cmd.env_remove("POLYSTOREIQ_HOME");
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        cmd
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.command(args).stdin(Stdio::null()).output().expect("psiq runs")
+    }
+
+    /// Runs psiq and returns its JSON output, asserting success.
+    pub fn ok(&self, args: &[&str]) -> Value {
+        let out = self.run(args);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "psiq {args:?} failed: {stdout}\nstderr: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        parse_last_json(&stdout)
+    }
+
+    /// Runs psiq and returns its error object, asserting failure.
+    pub fn err(&self, args: &[&str]) -> Value {
+        let out = self.run(args);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(!out.status.success(), "psiq {args:?} unexpectedly succeeded: {stdout}");
+        parse_last_json(&stdout)["error"].clone()
+    }
+
+    /// Starts psiq in the background.
+    pub fn spawn(&self, args: &[&str]) -> Child {
+        self.command(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("psiq")
+    }
+
+    /// Drafts `sql` on `source` and returns the approval token.
+    pub fn token(&self, source: &str, sql: &str) -> String {
+        let draft = self.ok(&["query", source, "--sql", sql]);
+        draft["token"].as_str().unwrap_or_else(|| panic!("no token in {draft}")).to_owned()
+    }
+
+    /// Runs `sql` on `source` and returns the run summary.
+    pub fn query(&self, source: &str, sql: &str) -> Value {
+        self.ok(&["query", source, "--sql", sql, "--yes"])
+    }
+
+    /// The diagnostics report.
+    pub fn diag(&self) -> Value {
+        self.ok(&["diag"])
+    }
+
+    /// Waits for the next running worker (any run) and returns (pid, run id).
+    pub fn wait_for_any_worker(&self) -> (u32, Option<u64>) {
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(30) {
+            let diag = self.diag();
+            if let Some(worker) = diag["workers"].as_array().into_iter().flatten().find(|w| w["state"] == "running") {
+                return (worker["pid"].as_u64().expect("pid") as u32, worker["run"].as_u64());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("no running worker appeared");
+    }
+
+    /// The broker's pid, from its lock file.
+    pub fn broker_pid(&self) -> Option<u32> {
+        std::fs::read_to_string(self.home.path().join("broker.lock")).ok()?.trim().parse().ok()
+    }
+}
+
+impl Drop for Profile {
+    fn drop(&mut self) {
+        let _ = self.run(&["broker", "stop"]);
+        if let Some(pid) = self.broker_pid() {
+            // Wait briefly for the broker to exit so the temp dir can go.
+            let started = Instant::now();
+            while process_exists(pid) && started.elapsed() < Duration::from_secs(5) {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
+    }
+}
+
+/// The last JSON document psiq printed (runs print only one).
+pub fn parse_last_json(stdout: &str) -> Value {
+    let line = stdout.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("null");
+    serde_json::from_str(line).unwrap_or_else(|err| panic!("not JSON ({err}): {stdout}"))
+}
+
+/// True while `/proc/PID` exists, zombies included.
+pub fn process_exists(pid: u32) -> bool {
+    Path::new(&format!("/proc/{pid}")).exists()
+}
+
+/// Pids of every live process whose process group is `pgid`.
+pub fn group_members(pgid: u32) -> Vec<u32> {
+    let mut members = Vec::new();
+    let Ok(entries) = std::fs::read_dir("/proc") else { return members };
+    for entry in entries.flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else { continue };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { continue };
+        // Fields after the parenthesised command name: state ppid pgrp ...
+        let Some(rest) = stat.rsplit_once(')').map(|(_, rest)| rest) else { continue };
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        if fields.get(2).and_then(|g| g.parse::<u32>().ok()) == Some(pgid) {
+            members.push(pid);
+        }
+    }
+    members
+}
+
+/// Waits up to `limit` for `pid` to disappear; returns how long it took, or None.
+pub fn wait_gone(pid: u32, limit: Duration) -> Option<Duration> {
+    let started = Instant::now();
+    while started.elapsed() < limit {
+        if !process_exists(pid) {
+            return Some(started.elapsed());
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    None
+}
+
+/// A query that runs until it is stopped.
+pub const ENDLESS_QUERY: &str = "SELECT sum(a.range * b.range) AS s FROM range(100000000) a, range(100000000) b";

@@ -1,0 +1,3 @@
+//! Shared pieces of the cross-process tests, the fixture generator and the benchmarks.
+
+pub mod fixtures;

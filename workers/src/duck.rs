@@ -1,0 +1,361 @@
+//! The DuckDB connector: validates CSV/JSON/Parquet files, imports them, reports their schema, and runs
+//! read-only queries over them.
+//!
+//! Every connection is opened the same way (see [`open`]): extensions neither installed nor autoloaded, memory and
+//! threads capped, `allowed_paths` listing exactly the source's files, then external access switched off and the
+//! configuration locked, so a query cannot reach any other file, the network, or the settings themselves.
+
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use duckdb::{AccessMode, Config, Connection};
+use polystoreiq_protocol::types::{
+    ColumnInfo, FileKind, FileTable, LogicalType, SchemaSnapshot, TableInfo, TableKind, TableStorage,
+};
+use polystoreiq_protocol::worker::{DuckLimits, FileSource, FromWorker, ImportJob, JobDone, QueryJob, WorkerError};
+
+use crate::arrow_map;
+use crate::serve::FrameSink;
+
+/// Validates the files, ingests the tables stored in the source's database, and reports the schema.
+pub fn import<W: Write>(job: &ImportJob, out: &mut FrameSink<W>) -> Result<JobDone, WorkerError> {
+    let started = Instant::now();
+    for table in &job.source.tables {
+        if table.paths.is_empty() {
+            return Err(WorkerError::InvalidFile {
+                path: table.pattern.clone(),
+                reason: "matches no file; check the path or the glob".into(),
+            });
+        }
+        for path in &table.paths {
+            validate_file(path, table.kind, job.limits.max_file_bytes)?;
+        }
+    }
+    if let Some(database) = &job.source.database {
+        ingest(&job.source, database, &job.limits)?;
+    }
+    let conn = open(&job.source, &job.limits)?;
+    let schema = schema(&conn, &job.source)?;
+    for (table, info) in job.source.tables.iter().zip(&schema.tables) {
+        if info.row_count == Some(0) {
+            return Err(WorkerError::InvalidFile {
+                path: table.pattern.clone(),
+                reason: "contains no rows (a header alone, or an empty array); add data or pick another file".into(),
+            });
+        }
+    }
+    out.emit(&FromWorker::Schema(schema))?;
+    Ok(JobDone { rows: 0, truncated: false, elapsed_us: started.elapsed().as_micros() as u64 })
+}
+
+/// Runs one query and streams its rows in batches of `batch_rows`, stopping at `row_limit`.
+pub fn query<W: Write>(job: &QueryJob, out: &mut FrameSink<W>) -> Result<JobDone, WorkerError> {
+    let started = Instant::now();
+    let conn = open(&job.source, &job.limits)?;
+    let mut stmt = conn.prepare(&job.sql).map_err(query_error)?;
+    let batches = stmt.stream_arrow([]).map_err(query_error)?;
+    let columns = arrow_map::result_columns(&batches.get_schema());
+    out.emit(&FromWorker::Columns(columns.clone()))?;
+
+    let batch_rows = job.batch_rows.max(1) as usize;
+    let fresh = || columns.iter().map(|c| arrow_map::empty_column(c.logical)).collect::<Vec<_>>();
+    let mut pending = fresh();
+    let mut pending_rows = 0usize;
+    let mut total: u64 = 0;
+    let mut truncated = false;
+    let mut batches = batches;
+    while let Some(record) = next_batch(&mut batches)? {
+        let rows = record.num_rows();
+        let room = (job.row_limit - total) as usize;
+        if room == 0 {
+            truncated = rows > 0;
+            if truncated {
+                break;
+            }
+            continue;
+        }
+        let take = rows.min(room);
+        let mut offset = 0;
+        while offset < take {
+            let n = (take - offset).min(batch_rows - pending_rows);
+            arrow_map::append_rows(&record, offset, n, &mut pending);
+            pending_rows += n;
+            offset += n;
+            if pending_rows == batch_rows {
+                let columns = std::mem::replace(&mut pending, fresh());
+                out.emit(&FromWorker::Batch(polystoreiq_protocol::types::Batch { columns }))?;
+                pending_rows = 0;
+            }
+        }
+        total += take as u64;
+        if take < rows {
+            truncated = true;
+            break;
+        }
+    }
+    if pending_rows > 0 {
+        out.emit(&FromWorker::Batch(polystoreiq_protocol::types::Batch { columns: pending }))?;
+    }
+    Ok(JobDone { rows: total, truncated, elapsed_us: started.elapsed().as_micros() as u64 })
+}
+
+/// DuckDB's Arrow iterator panics on a fetch error (a bad value deep in a CSV, an out-of-memory): turn that
+/// back into an error.
+fn next_batch(batches: &mut duckdb::Arrow<'_>) -> Result<Option<duckdb::arrow::array::RecordBatch>, WorkerError> {
+    match catch_unwind(AssertUnwindSafe(|| batches.next())) {
+        Ok(batch) => Ok(batch),
+        Err(payload) => {
+            let message = payload
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| payload.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+                .unwrap_or_else(|| "the query failed while streaming".into());
+            Err(WorkerError::Query(message.trim_start_matches("Failed to fetch Arrow record batch: ").to_owned()))
+        }
+    }
+}
+
+/// Opens an in-memory DuckDB over the source: views for every table, then locked down.
+pub fn open(source: &FileSource, limits: &DuckLimits) -> Result<Connection, WorkerError> {
+    let conn = Connection::open_in_memory_with_flags(base_config(limits)?).map_err(internal)?;
+    let mut allowed: Vec<&str> = source.tables.iter().flat_map(|t| t.paths.iter().map(String::as_str)).collect();
+    if let Some(db) = &source.database {
+        allowed.push(db);
+    }
+    let mut setup = format!("SET allowed_paths = [{}];\n", sql_list(&allowed));
+    if let Some(db) = &source.database {
+        setup += &format!("ATTACH {} AS ingested (READ_ONLY);\n", sql_string(db));
+    }
+    for table in &source.tables {
+        let body = match table.storage {
+            TableStorage::Ingested => format!("SELECT * FROM ingested.{}", sql_ident(&table.table)),
+            TableStorage::InPlace => format!("SELECT * FROM {}", reader(table)),
+        };
+        setup += &format!("CREATE VIEW {} AS {body};\n", sql_ident(&table.table));
+    }
+    setup += "SET enable_external_access = false;\nSET lock_configuration = true;\n";
+    conn.execute_batch(&setup).map_err(|err| open_error(source, err))?;
+    Ok(conn)
+}
+
+fn base_config(limits: &DuckLimits) -> Result<Config, WorkerError> {
+    Config::default()
+        .enable_autoload_extension(false)
+        .and_then(|c| c.with("autoinstall_known_extensions", "false"))
+        .and_then(|c| c.with("allow_community_extensions", "false"))
+        .and_then(|c| c.with("allow_unsigned_extensions", "false"))
+        .and_then(|c| c.max_memory(&format!("{}MB", limits.memory_limit_mb)))
+        .and_then(|c| c.threads(i64::from(limits.threads.max(1))))
+        .map_err(internal)
+}
+
+/// Copies the tables the broker chose to ingest into the source's own database file, atomically.
+fn ingest(source: &FileSource, database: &str, limits: &DuckLimits) -> Result<(), WorkerError> {
+    let tmp = format!("{database}.importing");
+    let _ = std::fs::remove_file(&tmp);
+    let _ = std::fs::remove_file(format!("{tmp}.wal"));
+    let config = base_config(limits)?.access_mode(AccessMode::ReadWrite).map_err(internal)?;
+    let conn = Connection::open_with_flags(&tmp, config).map_err(internal)?;
+    let files: Vec<&str> = source.tables.iter().flat_map(|t| t.paths.iter().map(String::as_str)).collect();
+    let mut setup = format!(
+        "SET allowed_paths = [{}];\nSET enable_external_access = false;\nSET lock_configuration = true;\n",
+        sql_list(&files)
+    );
+    for table in source.tables.iter().filter(|t| t.storage == TableStorage::Ingested) {
+        setup += &format!("CREATE TABLE {} AS SELECT * FROM {};\n", sql_ident(&table.table), reader(table));
+    }
+    setup += "CHECKPOINT;\n";
+    let created = conn.execute_batch(&setup).map_err(|err| open_error(source, err));
+    drop(conn);
+    if let Err(err) = created {
+        // A failed import leaves nothing behind.
+        let _ = std::fs::remove_file(&tmp);
+        let _ = std::fs::remove_file(format!("{tmp}.wal"));
+        return Err(err);
+    }
+    std::fs::rename(&tmp, database)
+        .map_err(|err| WorkerError::Internal(format!("cannot move the imported database into place: {err}")))
+}
+
+/// The table function that reads a file table.
+fn reader(table: &FileTable) -> String {
+    let paths: Vec<&str> = table.paths.iter().map(String::as_str).collect();
+    let list = sql_list(&paths);
+    match table.kind {
+        FileKind::Csv => format!("read_csv([{list}], union_by_name = true)"),
+        FileKind::Json => format!("read_json_auto([{list}], union_by_name = true)"),
+        FileKind::Parquet => format!("read_parquet([{list}], union_by_name = true)"),
+    }
+}
+
+/// The schema of every table of the source, with exact row counts.
+pub fn schema(conn: &Connection, source: &FileSource) -> Result<SchemaSnapshot, WorkerError> {
+    let mut tables = Vec::with_capacity(source.tables.len());
+    for table in &source.tables {
+        let ident = sql_ident(&table.table);
+        let mut stmt = conn.prepare(&format!("DESCRIBE {ident}")).map_err(|e| open_error(source, e))?;
+        let columns = stmt
+            .query_map([], |row| {
+                let name: String = row.get(0)?;
+                let db_type: String = row.get(1)?;
+                let null: Option<String> = row.get(2)?;
+                Ok(ColumnInfo {
+                    logical: logical_from_type_name(&db_type),
+                    name,
+                    db_type,
+                    nullable: null.as_deref() != Some("NO"),
+                })
+            })
+            .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+            .map_err(|e| open_error(source, e))?;
+        let rows: i64 = conn
+            .query_row(&format!("SELECT count(*) FROM {ident}"), [], |row| row.get(0))
+            .map_err(|e| open_error(source, e))?;
+        tables.push(TableInfo {
+            name: table.table.clone(),
+            kind: match table.storage {
+                TableStorage::Ingested => TableKind::Table,
+                TableStorage::InPlace => TableKind::View,
+            },
+            row_count: Some(rows as u64),
+            columns,
+        });
+    }
+    let fetched_at_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+    Ok(SchemaSnapshot { tables, fetched_at_ms })
+}
+
+/// The normalized type of a DuckDB type name, as `DESCRIBE` prints it.
+pub fn logical_from_type_name(name: &str) -> LogicalType {
+    let upper = name.to_ascii_uppercase();
+    let base = upper.split(['(', ' ']).next().unwrap_or("");
+    if upper.ends_with("[]") || upper.starts_with("STRUCT") || upper.starts_with("MAP") {
+        return LogicalType::Json;
+    }
+    match base {
+        "BOOLEAN" => LogicalType::Bool,
+        "TINYINT" | "SMALLINT" | "INTEGER" | "BIGINT" | "UTINYINT" | "USMALLINT" | "UINTEGER" => LogicalType::Int,
+        "UBIGINT" | "HUGEINT" | "UHUGEINT" | "DECIMAL" => LogicalType::Decimal,
+        "FLOAT" | "DOUBLE" => LogicalType::Float,
+        "VARCHAR" => LogicalType::Text,
+        "DATE" => LogicalType::Date,
+        "TIME" => LogicalType::Time,
+        "TIMESTAMP" | "TIMESTAMP_S" | "TIMESTAMP_MS" | "TIMESTAMP_NS" => {
+            if upper.contains("WITH TIME ZONE") {
+                LogicalType::TimestampTz
+            } else {
+                LogicalType::Timestamp
+            }
+        }
+        "INTERVAL" => LogicalType::Interval,
+        "UUID" => LogicalType::Uuid,
+        "JSON" => LogicalType::Json,
+        "BLOB" => LogicalType::Bytes,
+        _ => LogicalType::Other,
+    }
+}
+
+/// Checks what can be checked before DuckDB reads a file: it exists, is a regular readable file, is within the
+/// size limit, is not empty, and starts like the format its name claims.
+pub fn validate_file(path: &str, kind: FileKind, max_bytes: u64) -> Result<(), WorkerError> {
+    let invalid = |reason: String| WorkerError::InvalidFile { path: path.to_owned(), reason };
+    let meta = std::fs::metadata(path).map_err(|err| invalid(format!("cannot be read: {err}")))?;
+    if !meta.is_file() {
+        return Err(invalid("is not a regular file".into()));
+    }
+    if meta.len() > max_bytes {
+        return Err(WorkerError::FileTooLarge { path: path.to_owned(), size: meta.len(), limit: max_bytes });
+    }
+    if meta.len() == 0 {
+        return Err(invalid("is empty (0 bytes)".into()));
+    }
+    let mut file = File::open(path).map_err(|err| invalid(format!("cannot be opened: {err}")))?;
+    let mut head = [0u8; 4096];
+    let n = read_up_to(&mut file, &mut head).map_err(|err| invalid(format!("cannot be read: {err}")))?;
+    let head = &head[..n];
+    match kind {
+        FileKind::Parquet => {
+            let mut tail = [0u8; 4];
+            let ok_tail = meta.len() >= 8
+                && file.seek(SeekFrom::End(-4)).is_ok()
+                && file.read_exact(&mut tail).is_ok()
+                && &tail == b"PAR1";
+            if !head.starts_with(b"PAR1") || !ok_tail {
+                return Err(invalid(
+                    "is not a Parquet file (no PAR1 magic); was it renamed from another format?".into(),
+                ));
+            }
+        }
+        FileKind::Json => {
+            let first =
+                head.iter().copied().find(|b| !b.is_ascii_whitespace() && *b != 0xEF && *b != 0xBB && *b != 0xBF);
+            if !matches!(first, Some(b'{' | b'[')) {
+                return Err(invalid("is not JSON: it must hold an array of objects or one object per line".into()));
+            }
+        }
+        FileKind::Csv => {
+            if head.contains(&0) {
+                return Err(invalid("is binary, not CSV text; pick a .csv/.tsv text file".into()));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn read_up_to(file: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match file.read(&mut buf[filled..])? {
+            0 => break,
+            n => filled += n,
+        }
+    }
+    Ok(filled)
+}
+
+fn open_error(source: &FileSource, err: duckdb::Error) -> WorkerError {
+    let message = err.to_string();
+    // Name the file DuckDB choked on, when it says which.
+    let path = source
+        .tables
+        .iter()
+        .flat_map(|t| t.paths.iter())
+        .find(|p| message.contains(p.as_str()))
+        .or_else(|| source.tables.first().and_then(|t| t.paths.first()))
+        .cloned()
+        .unwrap_or_default();
+    let hint = if message.contains("Invalid Input Error") || message.contains("Error when sniffing") {
+        " (DuckDB could not parse it; check the delimiter, quoting and encoding)"
+    } else {
+        ""
+    };
+    WorkerError::InvalidFile { path, reason: format!("{}{hint}", first_line(&message)) }
+}
+
+fn query_error(err: duckdb::Error) -> WorkerError {
+    WorkerError::Query(err.to_string())
+}
+
+fn internal(err: duckdb::Error) -> WorkerError {
+    WorkerError::Internal(err.to_string())
+}
+
+fn first_line(s: &str) -> &str {
+    s.lines().next().unwrap_or(s)
+}
+
+/// A SQL string literal.
+pub fn sql_string(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// A SQL identifier, always quoted.
+pub fn sql_ident(s: &str) -> String {
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
+
+fn sql_list(items: &[&str]) -> String {
+    items.iter().map(|s| sql_string(s)).collect::<Vec<_>>().join(", ")
+}

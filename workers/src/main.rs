@@ -1,0 +1,15 @@
+//! The worker binary: refuses to run unless the broker started it, then serves one job over stdin/stdout.
+//!
+//! All logic lives in the library so it can be tested in-process.
+
+#![deny(clippy::print_stdout)]
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let Some(nonce) = polystoreiq_workers::take_spawn_nonce() else {
+        eprintln!("polystoreiq-worker runs only when the PolyStoreIQ broker starts it; it does nothing on its own.");
+        return ExitCode::from(2);
+    };
+    polystoreiq_workers::serve(std::io::stdin().lock(), std::io::stdout().lock(), nonce)
+}

@@ -1,0 +1,96 @@
+//! One worker's life: check the broker's handshake, answer it, run one job, report how it ended.
+
+use std::io::{BufWriter, Read, Write};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::process::ExitCode;
+
+use polystoreiq_protocol::worker::{FromWorker, Job, ToWorker, WorkerError};
+use polystoreiq_protocol::{FrameError, Hello, Nonce, PeerRole, read_frame, write_frame};
+
+use crate::{duck, fault};
+
+pub use polystoreiq_protocol::handshake::WORKER_NONCE_ENV as NONCE_ENV;
+
+/// Reads the spawn nonce from the environment and removes it, so nothing the worker runs later can see it.
+pub fn take_spawn_nonce() -> Option<Nonce> {
+    let value = std::env::var(NONCE_ENV).ok()?;
+    // SAFETY: called first thing in `main`, before any other thread exists.
+    unsafe { std::env::remove_var(NONCE_ENV) };
+    Nonce::from_hex(&value)
+}
+
+/// Serves one job. Returns the process exit code: 0 when the job finished, 1 when it failed and said so,
+/// 3 when the broker's handshake was refused.
+pub fn serve<R: Read, W: Write>(mut input: R, output: W, nonce: Nonce) -> ExitCode {
+    let mut out = FrameSink(BufWriter::with_capacity(1 << 20, output));
+    let job = match handshake(&mut input, &mut out, nonce) {
+        Ok(job) => job,
+        Err(err) => {
+            eprintln!("worker: {err}");
+            return ExitCode::from(3);
+        }
+    };
+    let outcome = catch_unwind(AssertUnwindSafe(|| run_job(job, &mut out)));
+    let result = match outcome {
+        Ok(result) => result,
+        Err(payload) => Err(WorkerError::Panic(panic_message(payload.as_ref()))),
+    };
+    let (last, code) = match result {
+        Ok(done) => (FromWorker::Done(done), 0),
+        Err(err) => (FromWorker::Failed(err), 1),
+    };
+    if let Err(err) = out.send(&last) {
+        eprintln!("worker: cannot report the job's end: {err}");
+        return ExitCode::from(4);
+    }
+    ExitCode::from(code)
+}
+
+fn handshake<R: Read, W: Write>(input: &mut R, out: &mut FrameSink<W>, nonce: Nonce) -> Result<Job, FrameError> {
+    match read_frame::<_, ToWorker>(input)? {
+        ToWorker::Hello(hello) => hello.check(PeerRole::Broker, Some(nonce))?,
+        ToWorker::Job(_) => return Err(FrameError::Handshake("the first frame must be the handshake".into())),
+    }
+    out.send(&FromWorker::Hello(Hello::new(PeerRole::Worker, nonce)))?;
+    match read_frame::<_, ToWorker>(input)? {
+        ToWorker::Job(job) => Ok(job),
+        ToWorker::Hello(_) => Err(FrameError::Handshake("a second handshake instead of a job".into())),
+    }
+}
+
+fn run_job<W: Write>(job: Job, out: &mut FrameSink<W>) -> Result<polystoreiq_protocol::worker::JobDone, WorkerError> {
+    match job {
+        Job::Import(job) => duck::import(&job, out),
+        Job::Query(job) => duck::query(&job, out),
+        Job::Fault(fault) => fault::inject(fault, out),
+    }
+}
+
+/// Where a job's frames go: stdout, buffered, one flush per frame.
+pub struct FrameSink<W: Write>(BufWriter<W>);
+
+impl<W: Write> FrameSink<W> {
+    pub fn send(&mut self, msg: &FromWorker) -> Result<(), FrameError> {
+        write_frame(&mut self.0, msg)
+    }
+
+    /// Like [`FrameSink::send`], for use inside a job: a broken pipe means the broker is gone or cancelled us.
+    pub fn emit(&mut self, msg: &FromWorker) -> Result<(), WorkerError> {
+        self.send(msg).map_err(|err| WorkerError::Internal(format!("cannot write to the broker: {err}")))
+    }
+
+    /// Raw access for the garbage fault.
+    pub(crate) fn raw(&mut self) -> &mut BufWriter<W> {
+        &mut self.0
+    }
+}
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "unknown panic".to_owned()
+    }
+}
