@@ -1,6 +1,7 @@
 //! [`Secret`]: a credential that prints as `[redacted]` and has no `Serialize` of its own.
 //!
-//! The only way onto the wire is [`crate::worker::Credential`], the field of the one worker frame that needs it.
+//! Only the worker frame that hands a connection its credential may carry one; that frame implements the
+//! serialization explicitly. Nothing else can put a `Secret` on the wire or in a log by accident.
 
 use serde::{Deserialize, Deserializer};
 

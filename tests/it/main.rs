@@ -4,3 +4,4 @@ mod broker;
 mod files;
 mod supervision;
 mod support;
+mod tidy;

@@ -12,7 +12,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use duckdb::{AccessMode, Config, Connection};
 use polystoreiq_protocol::types::{
-    ColumnInfo, FileKind, FileTable, LogicalType, SchemaSnapshot, TableInfo, TableKind, TableStorage,
+    Batch, ColumnInfo, FileKind, FileTable, LogicalType, SchemaSnapshot, TableInfo, TableKind, TableStorage,
 };
 use polystoreiq_protocol::worker::{DuckLimits, FileSource, FromWorker, ImportJob, JobDone, QueryJob, WorkerError};
 
@@ -50,14 +50,23 @@ pub fn import<W: Write>(job: &ImportJob, out: &mut FrameSink<W>) -> Result<JobDo
     Ok(JobDone { rows: 0, truncated: false, elapsed_us: started.elapsed().as_micros() as u64 })
 }
 
-/// Runs one query and streams its rows in batches of `batch_rows`, stopping at `row_limit`.
+/// Runs one query and streams its rows to the broker in batches of `batch_rows`, stopping at `row_limit`.
 pub fn query<W: Write>(job: &QueryJob, out: &mut FrameSink<W>) -> Result<JobDone, WorkerError> {
+    stream_query(job, &mut |frame| out.emit(&frame))
+}
+
+/// Runs one query and hands its columns, then its batches, to `emit`. The worker's job and the in-process
+/// benchmark baseline share this function.
+pub fn stream_query(
+    job: &QueryJob,
+    emit: &mut dyn FnMut(FromWorker) -> Result<(), WorkerError>,
+) -> Result<JobDone, WorkerError> {
     let started = Instant::now();
     let conn = open(&job.source, &job.limits)?;
     let mut stmt = conn.prepare(&job.sql).map_err(query_error)?;
     let batches = stmt.stream_arrow([]).map_err(query_error)?;
     let columns = arrow_map::result_columns(&batches.get_schema());
-    out.emit(&FromWorker::Columns(columns.clone()))?;
+    emit(FromWorker::Columns(columns.clone()))?;
 
     let batch_rows = job.batch_rows.max(1) as usize;
     let fresh = || columns.iter().map(|c| arrow_map::empty_column(c.logical)).collect::<Vec<_>>();
@@ -85,7 +94,7 @@ pub fn query<W: Write>(job: &QueryJob, out: &mut FrameSink<W>) -> Result<JobDone
             offset += n;
             if pending_rows == batch_rows {
                 let columns = std::mem::replace(&mut pending, fresh());
-                out.emit(&FromWorker::Batch(polystoreiq_protocol::types::Batch { columns }))?;
+                emit(FromWorker::Batch(Batch { columns }))?;
                 pending_rows = 0;
             }
         }
@@ -96,7 +105,7 @@ pub fn query<W: Write>(job: &QueryJob, out: &mut FrameSink<W>) -> Result<JobDone
         }
     }
     if pending_rows > 0 {
-        out.emit(&FromWorker::Batch(polystoreiq_protocol::types::Batch { columns: pending }))?;
+        emit(FromWorker::Batch(Batch { columns: pending }))?;
     }
     Ok(JobDone { rows: total, truncated, elapsed_us: started.elapsed().as_micros() as u64 })
 }

@@ -1,0 +1,566 @@
+//! Proptest strategies for every wire type, and [`Message`], one value of any top-level message enum.
+//!
+//! Every enum strategy names each variant once; `round_trip::every_enum_strategy_covers_every_variant` fails when a
+//! variant is appended to the protocol without being added here.
+
+use std::io::Read;
+
+use polystoreiq_protocol::broker::{BrokerMessage, ClientMessage, Reply, Request, RunEvent};
+use polystoreiq_protocol::frame::{self, FrameError};
+use polystoreiq_protocol::handshake::MAGIC;
+use polystoreiq_protocol::types::{
+    Batch, Capabilities, ColumnInfo, ColumnValues, DiagReport, DraftId, DraftPreview, Engine, ExitInfo, FileKind,
+    FileTable, GuardVerdict, LogicalType, PoolStats, ResultColumn, ResultPage, RunId, RunSummary, SchemaSnapshot,
+    SessionId, SourceId, SourceInfo, SourceKind, SourceSpec, SourceStatus, SourceTestReport, TableInfo, TableKind,
+    TableStorage, WorkerHealth, WorkerKind, WorkerState,
+};
+use polystoreiq_protocol::worker::{
+    DuckLimits, Fault, FileSource, FromWorker, ImportJob, Job, JobDone, QueryJob, ToWorker, WorkerError,
+};
+use polystoreiq_protocol::{ErrorCode, Hello, Nonce, PeerRole, TypedError, codec};
+use proptest::collection::vec;
+use proptest::option::of;
+use proptest::prelude::*;
+use proptest::sample::select;
+
+// ---- primitives -------------------------------------------------------------------------------------------------
+
+/// Values at the varint width boundaries (bincode switches width at 251, 2^16 and 2^32), so every width is hit.
+const U64_EDGES: &[u64] =
+    &[0, 1, 250, 251, 252, 253, 254, 255, 256, 65_535, 65_536, 4_294_967_295, 4_294_967_296, u64::MAX - 1, u64::MAX];
+const U32_EDGES: &[u32] = &[0, 1, 250, 251, 255, 256, 65_535, 65_536, u32::MAX - 1, u32::MAX];
+/// Signed integers are zigzag-encoded, so the width boundaries sit at about half the unsigned ones.
+const I64_EDGES: &[i64] = &[0, 1, -1, 125, -125, 126, -126, 32_767, -32_768, 32_768, -32_769, i64::MIN, i64::MAX];
+const I32_EDGES: &[i32] = &[0, 1, -1, 125, -126, 32_767, -32_769, i32::MIN, i32::MAX];
+
+pub fn u64_wide() -> BoxedStrategy<u64> {
+    prop_oneof![select(U64_EDGES), 0..251u64, any::<u64>()].boxed()
+}
+
+pub fn u32_wide() -> BoxedStrategy<u32> {
+    prop_oneof![select(U32_EDGES), 0..251u32, any::<u32>()].boxed()
+}
+
+pub fn i64_wide() -> BoxedStrategy<i64> {
+    prop_oneof![select(I64_EDGES), -300..300i64, any::<i64>()].boxed()
+}
+
+pub fn i32_wide() -> BoxedStrategy<i32> {
+    prop_oneof![select(I32_EDGES), -300..300i32, any::<i32>()].boxed()
+}
+
+/// Finite floats only: NaN is not equal to itself, so equality tests cannot carry it (see
+/// `round_trip::non_finite_floats_survive_bit_exactly` for NaN and the infinities).
+pub fn finite_f64() -> BoxedStrategy<f64> {
+    use proptest::num::f64::{NEGATIVE, NORMAL, POSITIVE, SUBNORMAL, ZERO};
+    (POSITIVE | NEGATIVE | NORMAL | SUBNORMAL | ZERO).boxed()
+}
+
+/// Any Unicode scalar values, control characters and NUL included, kept short.
+pub fn text() -> BoxedStrategy<String> {
+    vec(any::<char>(), 0..12).prop_map(String::from_iter).boxed()
+}
+
+/// Short collections keep nested messages small; the codec treats a length of 3 like one of 3000.
+fn few<T: std::fmt::Debug + 'static>(element: BoxedStrategy<T>) -> BoxedStrategy<Vec<T>> {
+    vec(element, 0..4).boxed()
+}
+
+// ---- handshake and errors ---------------------------------------------------------------------------------------
+
+pub fn nonce() -> BoxedStrategy<Nonce> {
+    any::<[u8; 16]>().prop_map(Nonce).boxed()
+}
+
+pub fn peer_role() -> BoxedStrategy<PeerRole> {
+    select(&[PeerRole::Broker, PeerRole::Worker, PeerRole::Client][..]).boxed()
+}
+
+/// Mostly well-formed handshakes, some with foreign magic; versions of any size.
+pub fn hello() -> BoxedStrategy<Hello> {
+    (prop_oneof![3 => Just(MAGIC), 1 => any::<[u8; 4]>()], u32_wide(), peer_role(), nonce())
+        .prop_map(|(magic, version, role, nonce)| Hello { magic, version, role, nonce })
+        .boxed()
+}
+
+pub fn error_code() -> BoxedStrategy<ErrorCode> {
+    use ErrorCode::*;
+    select(
+        &[
+            BadRequest,
+            SourceNotFound,
+            SourceExists,
+            SourceDisabled,
+            InvalidFile,
+            FileTooLarge,
+            QueryRejected,
+            QueryFailed,
+            DraftNotFound,
+            TokenInvalid,
+            TokenExpired,
+            TokenUsed,
+            RunNotFound,
+            Cancelled,
+            DeadlineExceeded,
+            WorkerCrashed,
+            WorkerOutOfMemory,
+            WorkerProtocol,
+            Busy,
+            VersionMismatch,
+            BrokerUnavailable,
+            Internal,
+            DraftDeclined,
+        ][..],
+    )
+    .boxed()
+}
+
+pub fn typed_error() -> BoxedStrategy<TypedError> {
+    (error_code(), text(), of(u64_wide()))
+        .prop_map(|(code, message, retry_after_ms)| TypedError { code, message, retry_after_ms })
+        .boxed()
+}
+
+// ---- shared types -----------------------------------------------------------------------------------------------
+
+fn source_id() -> BoxedStrategy<SourceId> {
+    u64_wide().prop_map(SourceId).boxed()
+}
+
+fn draft_id() -> BoxedStrategy<DraftId> {
+    u64_wide().prop_map(DraftId).boxed()
+}
+
+fn run_id() -> BoxedStrategy<RunId> {
+    u64_wide().prop_map(RunId).boxed()
+}
+
+fn session_id() -> BoxedStrategy<SessionId> {
+    u64_wide().prop_map(SessionId).boxed()
+}
+
+pub fn source_kind() -> BoxedStrategy<SourceKind> {
+    select(&[SourceKind::Files, SourceKind::Postgres, SourceKind::Mysql, SourceKind::Mongodb][..]).boxed()
+}
+
+pub fn engine() -> BoxedStrategy<Engine> {
+    select(&[Engine::Duckdb, Engine::Postgres, Engine::Mysql, Engine::Mongodb][..]).boxed()
+}
+
+pub fn file_kind() -> BoxedStrategy<FileKind> {
+    select(&[FileKind::Csv, FileKind::Json, FileKind::Parquet][..]).boxed()
+}
+
+pub fn table_storage() -> BoxedStrategy<TableStorage> {
+    select(&[TableStorage::InPlace, TableStorage::Ingested][..]).boxed()
+}
+
+pub fn source_status() -> BoxedStrategy<SourceStatus> {
+    select(&[SourceStatus::Connected, SourceStatus::Failed, SourceStatus::Disabled][..]).boxed()
+}
+
+pub fn table_kind() -> BoxedStrategy<TableKind> {
+    select(&[TableKind::Table, TableKind::View, TableKind::Collection][..]).boxed()
+}
+
+pub fn worker_kind() -> BoxedStrategy<WorkerKind> {
+    select(&[WorkerKind::Duckdb, WorkerKind::Postgres, WorkerKind::Mysql, WorkerKind::Mongodb][..]).boxed()
+}
+
+pub fn worker_state() -> BoxedStrategy<WorkerState> {
+    use WorkerState::*;
+    select(&[Starting, Running, Finished, Failed, Cancelled, TimedOut][..]).boxed()
+}
+
+pub fn logical_type() -> BoxedStrategy<LogicalType> {
+    use LogicalType::*;
+    select(
+        &[Bool, Int, Float, Decimal, Text, Date, Time, Timestamp, TimestampTz, Interval, Uuid, Json, Bytes, Other][..],
+    )
+    .boxed()
+}
+
+fn file_table() -> BoxedStrategy<FileTable> {
+    (text(), file_kind(), table_storage(), few(text()), text())
+        .prop_map(|(table, kind, storage, paths, pattern)| FileTable { table, kind, storage, paths, pattern })
+        .boxed()
+}
+
+pub fn source_spec() -> BoxedStrategy<SourceSpec> {
+    prop_oneof![few(text()).prop_map(|paths| SourceSpec::Files { paths })].boxed()
+}
+
+fn capabilities() -> BoxedStrategy<Capabilities> {
+    any::<(bool, bool, bool)>()
+        .prop_map(|(sql, server_side_cancel, schema_refresh)| Capabilities { sql, server_side_cancel, schema_refresh })
+        .boxed()
+}
+
+fn source_info() -> BoxedStrategy<SourceInfo> {
+    (source_id(), text(), source_kind(), source_status(), capabilities(), few(file_table()), of(text()), u64_wide())
+        .prop_map(|(id, name, kind, status, capabilities, files, last_error, created_at_ms)| SourceInfo {
+            id,
+            name,
+            kind,
+            status,
+            capabilities,
+            files,
+            last_error,
+            created_at_ms,
+        })
+        .boxed()
+}
+
+fn source_test_report() -> BoxedStrategy<SourceTestReport> {
+    (text(), any::<bool>(), source_status(), text(), u64_wide())
+        .prop_map(|(source, ok, status, message, elapsed_ms)| SourceTestReport {
+            source,
+            ok,
+            status,
+            message,
+            elapsed_ms,
+        })
+        .boxed()
+}
+
+fn column_info() -> BoxedStrategy<ColumnInfo> {
+    (text(), text(), logical_type(), any::<bool>())
+        .prop_map(|(name, db_type, logical, nullable)| ColumnInfo { name, db_type, logical, nullable })
+        .boxed()
+}
+
+fn table_info() -> BoxedStrategy<TableInfo> {
+    (text(), table_kind(), of(u64_wide()), few(column_info()))
+        .prop_map(|(name, kind, row_count, columns)| TableInfo { name, kind, row_count, columns })
+        .boxed()
+}
+
+pub fn schema_snapshot() -> BoxedStrategy<SchemaSnapshot> {
+    (few(table_info()), u64_wide()).prop_map(|(tables, fetched_at_ms)| SchemaSnapshot { tables, fetched_at_ms }).boxed()
+}
+
+fn result_column() -> BoxedStrategy<ResultColumn> {
+    (text(), text(), logical_type())
+        .prop_map(|(name, db_type, logical)| ResultColumn { name, db_type, logical })
+        .boxed()
+}
+
+/// A column of up to 8 values, NULLs included.
+fn cells<T: std::fmt::Debug + 'static>(value: BoxedStrategy<T>) -> BoxedStrategy<Vec<Option<T>>> {
+    vec(of(value), 0..8).boxed()
+}
+
+pub fn column_values() -> BoxedStrategy<ColumnValues> {
+    prop_oneof![
+        cells(any::<bool>().boxed()).prop_map(ColumnValues::Bool),
+        cells(i64_wide()).prop_map(ColumnValues::Int),
+        cells(finite_f64()).prop_map(ColumnValues::Float),
+        cells(text()).prop_map(ColumnValues::Text),
+        cells(i32_wide()).prop_map(ColumnValues::Date),
+        cells(i64_wide()).prop_map(ColumnValues::Timestamp),
+        cells(vec(any::<u8>(), 0..8).boxed()).prop_map(ColumnValues::Bytes),
+    ]
+    .boxed()
+}
+
+pub fn batch() -> BoxedStrategy<Batch> {
+    few(column_values()).prop_map(|columns| Batch { columns }).boxed()
+}
+
+fn result_page() -> BoxedStrategy<ResultPage> {
+    (run_id(), few(result_column()), u64_wide(), batch(), u64_wide(), any::<bool>())
+        .prop_map(|(run, columns, offset, rows, total_rows, truncated)| ResultPage {
+            run,
+            columns,
+            offset,
+            rows,
+            total_rows,
+            truncated,
+        })
+        .boxed()
+}
+
+fn guard_verdict() -> BoxedStrategy<GuardVerdict> {
+    (any::<bool>(), text(), text()).prop_map(|(allowed, code, reason)| GuardVerdict { allowed, code, reason }).boxed()
+}
+
+fn draft_preview() -> BoxedStrategy<DraftPreview> {
+    (draft_id(), text(), engine(), of(text()), text(), text(), text(), guard_verdict(), of(text()), u64_wide())
+        .prop_map(
+            |(draft, source, engine, question, query, provider, explanation, verdict, token, token_expires_in_ms)| {
+                DraftPreview {
+                    draft,
+                    source,
+                    engine,
+                    question,
+                    query,
+                    provider,
+                    explanation,
+                    verdict,
+                    token,
+                    token_expires_in_ms,
+                }
+            },
+        )
+        .boxed()
+}
+
+fn run_summary() -> BoxedStrategy<RunSummary> {
+    (run_id(), draft_id(), text(), u64_wide(), any::<bool>(), u64_wide(), result_page())
+        .prop_map(|(run, draft, source, rows, truncated, elapsed_ms, first_page)| RunSummary {
+            run,
+            draft,
+            source,
+            rows,
+            truncated,
+            elapsed_ms,
+            first_page,
+        })
+        .boxed()
+}
+
+fn exit_info() -> BoxedStrategy<ExitInfo> {
+    (of(i32_wide()), of(i32_wide()), of(text()))
+        .prop_map(|(code, signal, signal_name)| ExitInfo { code, signal, signal_name })
+        .boxed()
+}
+
+fn worker_health() -> BoxedStrategy<WorkerHealth> {
+    (
+        u32_wide(),
+        worker_kind(),
+        text(),
+        of(run_id()),
+        worker_state(),
+        u64_wide(),
+        u64_wide(),
+        u64_wide(),
+        of(exit_info()),
+        of(error_code()),
+    )
+        .prop_map(|(pid, kind, source, run, state, started_at_ms, duration_ms, peak_rss_kb, exit, error)| {
+            WorkerHealth { pid, kind, source, run, state, started_at_ms, duration_ms, peak_rss_kb, exit, error }
+        })
+        .boxed()
+}
+
+fn pool_stats() -> BoxedStrategy<PoolStats> {
+    (u32_wide(), u32_wide(), u32_wide(), u32_wide())
+        .prop_map(|(running, queued, max_workers, queue_bound)| PoolStats { running, queued, max_workers, queue_bound })
+        .boxed()
+}
+
+fn diag_report() -> BoxedStrategy<DiagReport> {
+    (few(worker_health()), pool_stats()).prop_map(|(workers, pool)| DiagReport { workers, pool }).boxed()
+}
+
+// ---- broker <-> front end ---------------------------------------------------------------------------------------
+
+pub fn request() -> BoxedStrategy<Request> {
+    prop_oneof![
+        (text(), source_spec()).prop_map(|(name, spec)| Request::SourceAdd { name, spec }),
+        Just(Request::SourceList),
+        text().prop_map(|name| Request::SourceTest { name }),
+        (text(), any::<bool>()).prop_map(|(name, enabled)| Request::SourceSetEnabled { name, enabled }),
+        text().prop_map(|name| Request::SourceRemove { name }),
+        (text(), any::<bool>()).prop_map(|(name, refresh)| Request::Schema { name, refresh }),
+        (text(), text(), of(session_id())).prop_map(|(source, question, session)| Request::Ask {
+            source,
+            question,
+            session
+        }),
+        (text(), text()).prop_map(|(source, query)| Request::Draft { source, query }),
+        text().prop_map(|token| Request::Run { token }),
+        draft_id().prop_map(|draft| Request::Deny { draft }),
+        run_id().prop_map(|run| Request::Cancel { run }),
+        (run_id(), u64_wide(), u64_wide()).prop_map(|(run, offset, limit)| Request::Result { run, offset, limit }),
+        Just(Request::Diag),
+        Just(Request::Shutdown),
+        (text(), fault()).prop_map(|(source, fault)| Request::Fault { source, fault }),
+    ]
+    .boxed()
+}
+
+pub fn reply() -> BoxedStrategy<Reply> {
+    prop_oneof![
+        source_info().prop_map(Reply::Source),
+        few(source_info()).prop_map(Reply::Sources),
+        source_test_report().prop_map(Reply::SourceTest),
+        text().prop_map(|name| Reply::Removed { name }),
+        schema_snapshot().prop_map(Reply::Schema),
+        draft_preview().prop_map(Reply::Draft),
+        draft_id().prop_map(|draft| Reply::Denied { draft }),
+        run_summary().prop_map(Reply::RunDone),
+        run_id().prop_map(|run| Reply::CancelRequested { run }),
+        result_page().prop_map(Reply::Page),
+        diag_report().prop_map(Reply::Diag),
+        Just(Reply::ShuttingDown),
+        Just(Reply::FaultSurvived),
+    ]
+    .boxed()
+}
+
+pub fn run_event() -> BoxedStrategy<RunEvent> {
+    prop_oneof![
+        (run_id(), u32_wide()).prop_map(|(run, pid)| RunEvent::Started { run, pid }),
+        (run_id(), u64_wide(), u64_wide()).prop_map(|(run, rows, elapsed_ms)| RunEvent::Progress {
+            run,
+            rows,
+            elapsed_ms
+        }),
+        (run_id(), u32_wide()).prop_map(|(run, position)| RunEvent::Queued { run, position }),
+    ]
+    .boxed()
+}
+
+pub fn reply_result() -> BoxedStrategy<Result<Reply, TypedError>> {
+    prop_oneof![reply().prop_map(Ok), typed_error().prop_map(Err)].boxed()
+}
+
+pub fn client_message() -> BoxedStrategy<ClientMessage> {
+    prop_oneof![hello().prop_map(ClientMessage::Hello), request().prop_map(ClientMessage::Request)].boxed()
+}
+
+pub fn broker_message() -> BoxedStrategy<BrokerMessage> {
+    prop_oneof![
+        hello().prop_map(BrokerMessage::Hello),
+        reply_result().prop_map(BrokerMessage::Reply),
+        run_event().prop_map(BrokerMessage::Event),
+    ]
+    .boxed()
+}
+
+// ---- broker <-> worker ------------------------------------------------------------------------------------------
+
+fn file_source() -> BoxedStrategy<FileSource> {
+    (few(file_table()), of(text())).prop_map(|(tables, database)| FileSource { tables, database }).boxed()
+}
+
+fn duck_limits() -> BoxedStrategy<DuckLimits> {
+    (u64_wide(), u32_wide(), u64_wide())
+        .prop_map(|(memory_limit_mb, threads, max_file_bytes)| DuckLimits { memory_limit_mb, threads, max_file_bytes })
+        .boxed()
+}
+
+pub fn fault() -> BoxedStrategy<Fault> {
+    prop_oneof![
+        Just(Fault::Panic),
+        Just(Fault::Abort),
+        Just(Fault::Segfault),
+        Just(Fault::ExhaustMemory),
+        Just(Fault::GarbageOnStdout),
+        i32_wide().prop_map(Fault::Exit),
+        u64_wide().prop_map(|ms| Fault::Sleep { ms }),
+    ]
+    .boxed()
+}
+
+pub fn job() -> BoxedStrategy<Job> {
+    prop_oneof![
+        (file_source(), duck_limits()).prop_map(|(source, limits)| Job::Import(ImportJob { source, limits })),
+        (file_source(), text(), u64_wide(), u32_wide(), duck_limits()).prop_map(
+            |(source, sql, row_limit, batch_rows, limits)| Job::Query(QueryJob {
+                source,
+                sql,
+                row_limit,
+                batch_rows,
+                limits
+            })
+        ),
+        fault().prop_map(Job::Fault),
+    ]
+    .boxed()
+}
+
+pub fn worker_error() -> BoxedStrategy<WorkerError> {
+    prop_oneof![
+        (text(), text()).prop_map(|(path, reason)| WorkerError::InvalidFile { path, reason }),
+        (text(), u64_wide(), u64_wide()).prop_map(|(path, size, limit)| WorkerError::FileTooLarge {
+            path,
+            size,
+            limit
+        }),
+        text().prop_map(WorkerError::Query),
+        text().prop_map(WorkerError::Panic),
+        text().prop_map(WorkerError::Refused),
+        text().prop_map(WorkerError::Internal),
+    ]
+    .boxed()
+}
+
+pub fn to_worker() -> BoxedStrategy<ToWorker> {
+    prop_oneof![hello().prop_map(ToWorker::Hello), job().prop_map(ToWorker::Job)].boxed()
+}
+
+pub fn from_worker() -> BoxedStrategy<FromWorker> {
+    prop_oneof![
+        hello().prop_map(FromWorker::Hello),
+        schema_snapshot().prop_map(FromWorker::Schema),
+        few(result_column()).prop_map(FromWorker::Columns),
+        batch().prop_map(FromWorker::Batch),
+        (u64_wide(), any::<bool>(), u64_wide()).prop_map(|(rows, truncated, elapsed_us)| FromWorker::Done(JobDone {
+            rows,
+            truncated,
+            elapsed_us
+        })),
+        worker_error().prop_map(FromWorker::Failed),
+    ]
+    .boxed()
+}
+
+// ---- any message ------------------------------------------------------------------------------------------------
+
+/// One value of any of the four top-level message enums, so a property can range over all of them at once.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Message {
+    Client(ClientMessage),
+    Broker(BrokerMessage),
+    ToWorker(ToWorker),
+    FromWorker(FromWorker),
+}
+
+pub fn message() -> BoxedStrategy<Message> {
+    prop_oneof![
+        client_message().prop_map(Message::Client),
+        broker_message().prop_map(Message::Broker),
+        to_worker().prop_map(Message::ToWorker),
+        from_worker().prop_map(Message::FromWorker),
+    ]
+    .boxed()
+}
+
+impl Message {
+    /// The message as one complete frame, header included.
+    pub fn frame(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        let encoded = match self {
+            Message::Client(m) => frame::encode_frame(m, &mut out),
+            Message::Broker(m) => frame::encode_frame(m, &mut out),
+            Message::ToWorker(m) => frame::encode_frame(m, &mut out),
+            Message::FromWorker(m) => frame::encode_frame(m, &mut out),
+        };
+        encoded.expect("generated messages are far below the frame limit");
+        out
+    }
+
+    /// The message's payload, without a header.
+    pub fn payload(&self) -> Vec<u8> {
+        let encoded = match self {
+            Message::Client(m) => codec::encode(m),
+            Message::Broker(m) => codec::encode(m),
+            Message::ToWorker(m) => codec::encode(m),
+            Message::FromWorker(m) => codec::encode(m),
+        };
+        encoded.expect("every message encodes")
+    }
+
+    /// Reads one frame from `r` as a message of the same enum as `self`, as the peer on that stream would.
+    pub fn read_same_kind(&self, r: &mut impl Read) -> Result<Message, FrameError> {
+        Ok(match self {
+            Message::Client(_) => Message::Client(frame::read_frame(r)?),
+            Message::Broker(_) => Message::Broker(frame::read_frame(r)?),
+            Message::ToWorker(_) => Message::ToWorker(frame::read_frame(r)?),
+            Message::FromWorker(_) => Message::FromWorker(frame::read_frame(r)?),
+        })
+    }
+}

@@ -1,0 +1,236 @@
+//! Benchmarks of the worker path, printed as Markdown for BENCHMARKS.md. Run by `scripts/bench` on a release
+//! build; every number it prints is measured here, on this machine, at that moment.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use polystoreiq_broker::launcher::WorkerLauncher;
+use polystoreiq_broker::supervisor::{CancelToken, Execution, RunFailure, SupervisorEvent, WorkerSupervisor};
+use polystoreiq_protocol::types::{FileKind, FileTable, TableStorage, WorkerKind};
+use polystoreiq_protocol::worker::{DuckLimits, FileSource, FromWorker, ImportJob, Job, QueryJob};
+use polystoreiq_workers::duck;
+
+use crate::fixtures;
+
+/// Percentiles of a sample.
+pub struct Stats {
+    pub p50: Duration,
+    pub p95: Duration,
+    pub n: usize,
+}
+
+impl Stats {
+    pub fn of(mut sample: Vec<Duration>) -> Stats {
+        sample.sort();
+        let at = |q: f64| sample[((sample.len() - 1) as f64 * q).round() as usize];
+        Stats { p50: at(0.5), p95: at(0.95), n: sample.len() }
+    }
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
+}
+
+pub struct Bench {
+    dir: PathBuf,
+    supervisor: Arc<WorkerSupervisor>,
+    limits: DuckLimits,
+}
+
+impl Bench {
+    pub fn new(dir: &Path, worker_bin: PathBuf) -> Bench {
+        let launcher = WorkerLauncher::new(worker_bin, dir.join("scratch"), 16 * 1024);
+        let threads = std::thread::available_parallelism().map_or(2, usize::from) as u32;
+        Bench {
+            dir: dir.to_path_buf(),
+            supervisor: Arc::new(WorkerSupervisor::new(launcher, 4, 64)),
+            limits: DuckLimits { memory_limit_mb: 4096, threads, max_file_bytes: 16 << 30 },
+        }
+    }
+
+    fn query_job(&self, source: FileSource, sql: &str) -> QueryJob {
+        QueryJob { source, sql: sql.to_owned(), row_limit: 10_000_000, batch_rows: 8192, limits: self.limits.clone() }
+    }
+
+    async fn through_worker(&self, job: Job) -> Result<(u64, Duration, Duration), RunFailure> {
+        let started = Instant::now();
+        let mut rows = 0u64;
+        let exec = Execution {
+            run: None,
+            source: "bench".into(),
+            kind: WorkerKind::Duckdb,
+            job,
+            deadline: Duration::from_secs(600),
+            cancel: CancelToken::default(),
+        };
+        let outcome = self
+            .supervisor
+            .execute(exec, &mut |event| {
+                if let SupervisorEvent::Output(FromWorker::Batch(batch)) = event {
+                    rows += batch.row_count() as u64;
+                }
+            })
+            .await?;
+        Ok((rows, started.elapsed(), outcome.ready_after))
+    }
+
+    /// Spawn-to-ready (the worker's handshake) and spawn-to-done for a trivial query.
+    pub async fn spawn_latency(&self, n: usize) -> String {
+        let empty = FileSource { tables: Vec::new(), database: None };
+        let mut ready = Vec::with_capacity(n);
+        let mut done = Vec::with_capacity(n);
+        for _ in 0..n {
+            let job = Job::Query(self.query_job(empty.clone(), "SELECT 1 AS one"));
+            let (_, total, to_ready) = self.through_worker(job).await.expect("trivial query");
+            ready.push(to_ready);
+            done.push(total);
+        }
+        let (ready, done) = (Stats::of(ready), Stats::of(done));
+        format!(
+            "| spawn to first frame (worker handshake) | {} | {} | {} runs | p95 < 15 ms |\n\
+             | spawn to result of `SELECT 1` (DuckDB opened, locked down, queried) | {} | {} | {} runs | |\n",
+            ms(ready.p50),
+            ms(ready.p95),
+            ready.n,
+            ms(done.p50),
+            ms(done.p95),
+            done.n
+        )
+    }
+
+    /// 1M rows x 10 columns through a worker versus the same query and conversion in-process.
+    pub async fn throughput(&self, reps: usize) -> String {
+        let parquet = self.dir.join("lineitem.parquet");
+        let source = FileSource {
+            tables: vec![file_table("lineitem", FileKind::Parquet, TableStorage::InPlace, &parquet)],
+            database: None,
+        };
+        let job = self.query_job(source, "SELECT * FROM lineitem");
+        let mut inproc = Vec::new();
+        let mut worker = Vec::new();
+        for _ in 0..reps {
+            let started = Instant::now();
+            let mut rows = 0u64;
+            duck::stream_query(&job, &mut |frame| {
+                if let FromWorker::Batch(batch) = frame {
+                    rows += batch.row_count() as u64;
+                }
+                Ok(())
+            })
+            .expect("in-process query");
+            assert_eq!(rows, 1_000_000);
+            inproc.push(started.elapsed());
+            let (rows, elapsed, _) = self.through_worker(Job::Query(job.clone())).await.expect("worker query");
+            assert_eq!(rows, 1_000_000);
+            worker.push(elapsed);
+        }
+        let (inproc, worker) = (Stats::of(inproc), Stats::of(worker));
+        let ratio = worker.p50.as_secs_f64() / inproc.p50.as_secs_f64();
+        format!(
+            "| `SELECT * FROM lineitem` (1M rows x 10 columns, Parquet) in-process: open, query, normalize | {} | {} | {} runs | |\n\
+             | the same through a worker: spawn, query, normalize, encode, pipe, decode | {} | {} | {} runs | |\n\
+             | isolation overhead (worker p50 / in-process p50) | {:.3}x | | {:.0} rows/s through the worker | < 1.15x |\n",
+            ms(inproc.p50),
+            ms(inproc.p95),
+            inproc.n,
+            ms(worker.p50),
+            ms(worker.p95),
+            worker.n,
+            ratio,
+            1_000_000.0 / worker.p50.as_secs_f64(),
+        )
+    }
+
+    /// From the cancel request to the worker reaped.
+    pub async fn cancel_latency(&self, n: usize) -> String {
+        let empty = FileSource { tables: Vec::new(), database: None };
+        let mut latencies = Vec::with_capacity(n);
+        for _ in 0..n {
+            let job = Job::Query(self.query_job(empty.clone(), ENDLESS));
+            let cancel = CancelToken::default();
+            let exec = Execution {
+                run: None,
+                source: "bench".into(),
+                kind: WorkerKind::Duckdb,
+                job,
+                deadline: Duration::from_secs(600),
+                cancel: cancel.clone(),
+            };
+            let supervisor = Arc::clone(&self.supervisor);
+            let task = tokio::spawn(async move { supervisor.execute(exec, &mut |_| {}).await });
+            tokio::time::sleep(Duration::from_millis(150)).await;
+            cancel.cancel();
+            match task.await.expect("task") {
+                Err(RunFailure::Cancelled { latency }) => latencies.push(latency),
+                other => panic!("expected a cancellation, got {other:?}"),
+            }
+        }
+        let stats = Stats::of(latencies);
+        format!(
+            "| cancel request to worker reaped (DuckDB busy on all threads) | {} | {} | {} runs | p95 < 100 ms |\n",
+            ms(stats.p50),
+            ms(stats.p95),
+            stats.n
+        )
+    }
+
+    /// Import cost and query cost per file kind, in place versus ingested into the source's DuckDB file.
+    pub async fn file_storage(&self, reps: usize) -> String {
+        let mut out = String::new();
+        let sql = "SELECT l_returnflag, count(*) AS n, sum(l_extendedprice) AS revenue FROM lineitem GROUP BY 1";
+        for (kind, ext) in [(FileKind::Csv, "csv"), (FileKind::Json, "json"), (FileKind::Parquet, "parquet")] {
+            let path = self.dir.join(format!("lineitem.{ext}"));
+            let size_mb = std::fs::metadata(&path).map_or(0.0, |m| m.len() as f64 / 1e6);
+            let in_place =
+                FileSource { tables: vec![file_table("lineitem", kind, TableStorage::InPlace, &path)], database: None };
+            let db = self.dir.join(format!("ingested-{ext}.duckdb"));
+            let _ = std::fs::remove_file(&db);
+            let ingested = FileSource {
+                tables: vec![file_table("lineitem", kind, TableStorage::Ingested, &path)],
+                database: Some(db.to_string_lossy().into_owned()),
+            };
+            let import = Job::Import(ImportJob { source: ingested.clone(), limits: self.limits.clone() });
+            let (_, import_time, _) = self.through_worker(import).await.expect("import");
+            let db_mb = std::fs::metadata(&db).map_or(0.0, |m| m.len() as f64 / 1e6);
+            let time = |source: &FileSource| {
+                let job = self.query_job(source.clone(), sql);
+                let sample = (0..reps)
+                    .map(|_| {
+                        let started = Instant::now();
+                        duck::stream_query(&job, &mut |_| Ok(())).expect("aggregate");
+                        started.elapsed()
+                    })
+                    .collect();
+                Stats::of(sample).p50
+            };
+            let (place, stored) = (time(&in_place), time(&ingested));
+            let _ = writeln!(
+                out,
+                "| {ext} ({size_mb:.0} MB) | {} | {} | {} ({db_mb:.0} MB) | {:.1}x |",
+                ms(place),
+                ms(stored),
+                ms(import_time),
+                place.as_secs_f64() / stored.as_secs_f64(),
+            );
+        }
+        out
+    }
+}
+
+/// Runs until cancelled.
+pub const ENDLESS: &str = "SELECT sum(a.range * b.range) AS s FROM range(100000000) a, range(100000000) b";
+
+fn file_table(table: &str, kind: FileKind, storage: TableStorage, path: &Path) -> FileTable {
+    let path = path.to_string_lossy().into_owned();
+    FileTable { table: table.to_owned(), kind, storage, paths: vec![path.clone()], pattern: path }
+}
+
+/// Writes the benchmark's input files (1M-row lineitem in three formats) into `dir`.
+pub fn prepare(dir: &Path) -> duckdb::Result<()> {
+    if !dir.join("lineitem.json").exists() {
+        fixtures::write_lineitem(dir, 1_000_000, true, true, true)?;
+    }
+    Ok(())
+}
