@@ -11,9 +11,10 @@ pub mod health;
 pub mod instance;
 pub mod launcher;
 pub mod planner;
+pub mod results;
 pub mod server;
 pub mod service;
-pub mod state;
+pub mod store;
 pub mod supervisor;
 
 use anyhow::Context;
@@ -28,9 +29,24 @@ pub async fn run(config: BrokerConfig) -> anyhow::Result<()> {
     let socket = endpoint::socket_path(&config.home);
     let listener = server::bind(&socket).with_context(|| format!("cannot listen on {}", socket.display()))?;
     tracing::info!(home = %config.home.display(), socket = %socket.display(), "broker ready");
-    let broker = Broker::new(config);
+    let store = store::Store::open(&store::database_path(&config.home))?;
+    tokio::spawn(prune_audit_daily(store.clone(), config.audit_retention));
+    let broker = Broker::new(config, store);
     server::serve(listener, broker).await;
     let _ = std::fs::remove_file(&socket);
     tracing::info!("broker stopped");
     Ok(())
+}
+
+/// The audit retention policy: at start, then once a day, delete events older than `retention`.
+async fn prune_audit_daily(store: store::Store, retention: std::time::Duration) {
+    loop {
+        let cutoff = health::unix_ms().saturating_sub(retention.as_millis() as u64);
+        match store.call(move |db| db.prune_audit(cutoff)).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!("pruned {n} audit events older than {} days", retention.as_secs() / 86_400),
+            Err(err) => tracing::error!("cannot prune the audit log: {err}"),
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(86_400)).await;
+    }
 }

@@ -5,7 +5,18 @@ use std::path::PathBuf;
 use anyhow::Context;
 use polystoreiq_broker::{BrokerConfig, run};
 
-fn main() -> anyhow::Result<()> {
+fn main() -> std::process::ExitCode {
+    match start() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            // One line, so whoever started the broker can show it to the user.
+            eprintln!("error: {err:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn start() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("POLYSTOREIQ_LOG").unwrap_or_else(|_| "info".into()),

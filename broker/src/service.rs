@@ -1,4 +1,7 @@
 //! The broker's requests, one handler each. Front ends reach these only through the socket server.
+//!
+//! Every state change goes to the app state (see [`crate::store`]) and leaves an audit event; every draft and
+//! run leaves per-stage telemetry under one trace id.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -6,36 +9,44 @@ use std::time::{Duration, Instant};
 
 use polystoreiq_protocol::broker::{Reply, Request, RunEvent};
 use polystoreiq_protocol::types::{
-    Batch, Capabilities, DiagReport, DraftPreview, FileTable, PoolStats, RunId, RunSummary, SchemaSnapshot, SourceInfo,
-    SourceKind, SourceSpec, SourceStatus, SourceTestReport, TableStorage, WorkerKind,
+    Batch, Capabilities, DiagReport, DraftId, DraftPreview, PoolStats, ResultPage, RunId, RunSummary, SchemaSnapshot,
+    SessionId, SourceInfo, SourceKind, SourceSpec, SourceStatus, SourceTestReport, TableStorage, WorkerKind,
 };
-use polystoreiq_protocol::worker::{Fault, FileSource, FromWorker, ImportJob, Job, QueryJob};
-use polystoreiq_protocol::{ErrorCode, TypedError};
+use polystoreiq_protocol::worker::{Fault, FileFact, FileSource, FromWorker, ImportJob, Job, QueryJob};
+use polystoreiq_protocol::{ErrorCode, TypedError, codec};
 use tokio::sync::mpsc;
 
 use crate::config::BrokerConfig;
 use crate::health::unix_ms;
 use crate::launcher::WorkerLauncher;
-use crate::state::{AppState, FileFingerprint, RunStatus, Source};
+use crate::results::{ResultCache, RunRows};
+use crate::store::{FileRecord, NewAudit, NewDraft, Store, StoredRun, StoredSource};
 use crate::supervisor::{CancelToken, Execution, SupervisorEvent, WorkerSupervisor};
 use crate::{files, guard, planner};
 
 /// How often a running query reports its row count.
 const PROGRESS_EVERY: Duration = Duration::from_millis(100);
+/// The window of the diagnostics' per-stage percentiles.
+const STAGE_WINDOW: Duration = Duration::from_secs(24 * 3600);
+/// Stored result pages larger than this are kept in memory only.
+const MAX_STORED_RESULT: usize = 64 << 20;
+/// Who acts, until profiles and roles reach the front ends.
+const ACTOR: &str = "owner";
 
 pub struct Broker {
     config: BrokerConfig,
-    state: Mutex<AppState>,
+    store: Store,
     supervisor: WorkerSupervisor,
     running: Mutex<HashMap<RunId, CancelToken>>,
+    results: ResultCache,
 }
 
 impl Broker {
-    pub fn new(config: BrokerConfig) -> Arc<Broker> {
+    pub fn new(config: BrokerConfig, store: Store) -> Arc<Broker> {
         let launcher =
             WorkerLauncher::new(config.worker_bin.clone(), config.home.join("scratch"), config.worker_address_space_mb);
         let supervisor = WorkerSupervisor::new(launcher, config.max_workers, config.queue_bound);
-        Arc::new(Broker { config, state: Mutex::default(), supervisor, running: Mutex::default() })
+        Arc::new(Broker { config, store, supervisor, running: Mutex::default(), results: ResultCache::default() })
     }
 
     pub fn supervisor(&self) -> &WorkerSupervisor {
@@ -46,59 +57,100 @@ impl Broker {
     pub async fn handle(&self, request: Request) -> Result<Reply, TypedError> {
         match request {
             Request::SourceAdd { name, spec } => self.add_source(name, spec).await.map(Reply::Source),
-            Request::SourceList => Ok(Reply::Sources(self.state().source_infos())),
+            Request::SourceList => {
+                let sources = self.store.call(|db| db.sources()).await?;
+                Ok(Reply::Sources(sources.into_iter().map(|s| s.info).collect()))
+            }
             Request::SourceTest { name } => self.test_source(&name).await.map(Reply::SourceTest),
-            Request::SourceSetEnabled { name, enabled } => self.set_enabled(&name, enabled).map(Reply::Source),
-            Request::SourceRemove { name } => self.remove_source(&name),
+            Request::SourceSetEnabled { name, enabled } => self.set_enabled(name, enabled).await.map(Reply::Source),
+            Request::SourceRemove { name } => self.remove_source(name).await,
             Request::Schema { name, refresh } => self.schema(&name, refresh).await.map(Reply::Schema),
-            Request::Ask { source, question, session: _ } => self.ask(&source, &question).await.map(Reply::Draft),
-            Request::Draft { source, query } => self.draft_user_query(&source, query).map(Reply::Draft),
+            Request::Ask { source, question, session } => self.ask(&source, &question, session).await.map(Reply::Draft),
+            Request::Draft { source, query } => {
+                let explanation = "A query you wrote.".to_owned();
+                self.make_draft(&source, None, None, query, "user", explanation, Duration::ZERO).await.map(Reply::Draft)
+            }
             Request::Run { token } => {
                 let (tx, _rx) = mpsc::unbounded_channel();
                 self.run(&token, tx).await.map(Reply::RunDone)
             }
-            Request::Deny { draft } => {
-                self.state().deny_draft(draft)?;
-                Ok(Reply::Denied { draft })
-            }
-            Request::Cancel { run } => self.cancel(run),
+            Request::Deny { draft } => self.deny(draft).await,
+            Request::Cancel { run } => self.cancel(run).await,
             Request::Result { run, offset, limit } => {
-                self.state().page(run, offset, limit.min(self.config.row_limit)).map(Reply::Page)
+                self.page(run, offset, limit.min(self.config.row_limit)).await.map(Reply::Page)
             }
-            Request::Diag => Ok(Reply::Diag(self.diag())),
+            Request::Diag => self.diag().await.map(Reply::Diag),
             Request::Shutdown => Ok(Reply::ShuttingDown),
             Request::Fault { source, fault } => self.fault(source, fault).await,
+            Request::Audit { filter } => Ok(Reply::Audit(self.store.call(move |db| db.audit(&filter)).await?)),
+            Request::SessionCreate { title } => {
+                Ok(Reply::Session(self.store.call(move |db| db.create_session(&title)).await?))
+            }
+            Request::Sessions => Ok(Reply::Sessions(self.store.call(|db| db.sessions()).await?)),
+            Request::Messages { session } => {
+                self.require_session(session).await?;
+                Ok(Reply::Messages(self.store.call(move |db| db.messages(session)).await?))
+            }
         }
     }
 
-    #[cfg(not(debug_assertions))]
-    async fn fault(&self, _source: String, _fault: Fault) -> Result<Reply, TypedError> {
-        Err(TypedError::new(ErrorCode::BadRequest, "fault injection exists only in debug builds"))
-    }
-
-    #[cfg(debug_assertions)]
-    async fn fault(&self, source: String, fault: Fault) -> Result<Reply, TypedError> {
-        let exec = Execution {
-            run: None,
-            source,
-            kind: WorkerKind::Duckdb,
-            job: Job::Fault(fault),
-            deadline: self.config.run_deadline,
-            cancel: CancelToken::default(),
-        };
-        match self.supervisor.execute(exec, &mut |_| {}).await {
-            Ok(_) => Ok(Reply::FaultSurvived),
-            Err(failure) => Err(failure.to_typed()),
+    /// Appends an audit event; a failure to audit is logged, never silently dropped.
+    async fn audit(
+        &self,
+        action: &'static str,
+        source: Option<&str>,
+        session: Option<SessionId>,
+        draft: Option<DraftId>,
+        run: Option<RunId>,
+        detail: String,
+    ) {
+        let source = source.map(str::to_owned);
+        let result = self
+            .store
+            .call(move |db| {
+                db.append_audit(&NewAudit {
+                    actor: ACTOR,
+                    action,
+                    source: source.as_deref(),
+                    session,
+                    draft,
+                    run,
+                    detail,
+                })
+            })
+            .await;
+        if let Err(err) = result {
+            tracing::error!("cannot write the audit event {action}: {err}");
         }
     }
 
-    fn state(&self) -> MutexGuard<'_, AppState> {
-        self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    async fn telemetry(&self, trace: &str, run: Option<RunId>, stage: &'static str, duration: Duration) {
+        let trace = trace.to_owned();
+        if let Err(err) = self.store.call(move |db| db.record_stage(&trace, run, stage, duration)).await {
+            tracing::warn!("cannot record telemetry: {err}");
+        }
+    }
+
+    async fn source(&self, name: &str) -> Result<StoredSource, TypedError> {
+        let name = name.to_owned();
+        Ok(self.store.call(move |db| db.source(&name)).await?)
+    }
+
+    /// A source that may be queried: it exists and is not disabled.
+    async fn usable_source(&self, name: &str) -> Result<StoredSource, TypedError> {
+        let source = self.source(name).await?;
+        if source.info.status == SourceStatus::Disabled {
+            return Err(TypedError::new(
+                ErrorCode::SourceDisabled,
+                format!("source {name} is disabled; enable it with `psiq source enable {name}`"),
+            ));
+        }
+        Ok(source)
     }
 
     async fn add_source(&self, name: String, spec: SourceSpec) -> Result<SourceInfo, TypedError> {
         validate_name(&name)?;
-        if self.state().has_source(&name) {
+        if self.source(&name).await.is_ok() {
             return Err(TypedError::new(
                 ErrorCode::SourceExists,
                 format!("a source named {name} exists; pick another name or remove it first"),
@@ -106,50 +158,54 @@ impl Broker {
         }
         let SourceSpec::Files { paths } = spec;
         let tables = files::expand(&paths)?;
-        let id = self.state().new_source_id();
-        let database = tables
-            .iter()
-            .any(|t| t.storage == TableStorage::Ingested)
-            .then(|| self.config.home.join("datasets").join(format!("source-{id}.duckdb")));
+        let database = tables.iter().any(|t| t.storage == TableStorage::Ingested).then(|| {
+            let tag: [u8; 6] = rand::random();
+            let tag: String = tag.iter().map(|b| format!("{b:02x}")).collect();
+            self.config.home.join("datasets").join(format!("{name}-{tag}.duckdb"))
+        });
         if let Some(db) = &database {
             std::fs::create_dir_all(db.parent().unwrap_or(&self.config.home)).map_err(internal)?;
         }
         let database = database.map(|p| p.to_string_lossy().into_owned());
         let source = FileSource { tables: tables.clone(), database: database.clone() };
-        let schema = match self.import(&name, &source).await {
-            Ok(schema) => schema,
+        let (schema, facts) = match self.import(&name, &source).await {
+            Ok(found) => found,
             Err(err) => {
                 if let Some(db) = &database {
                     let _ = std::fs::remove_file(db);
                 }
+                let detail = format!("import failed: {} [{}]", err.message, err.code);
+                self.audit("source.add_failed", Some(&name), None, None, None, detail).await;
                 return Err(err);
             }
         };
-        let info = SourceInfo {
-            id,
-            name: name.clone(),
-            kind: SourceKind::Files,
-            status: SourceStatus::Connected,
-            capabilities: Capabilities { sql: true, server_side_cancel: false, schema_refresh: true },
-            files: tables.clone(),
-            last_error: None,
-            created_at_ms: unix_ms(),
+        let capabilities = Capabilities { sql: true, server_side_cancel: false, schema_refresh: true };
+        let stored = {
+            let (name, tables, database) = (name.clone(), tables.clone(), database.clone());
+            self.store
+                .call(move |db| {
+                    db.insert_source(&name, SourceKind::Files, &tables, &capabilities, database.as_deref())?;
+                    db.record_import(&name, &records(&facts), &schema)?;
+                    db.source(&name)
+                })
+                .await
         };
-        let mut state = self.state();
-        if state.has_source(&name) {
-            return Err(TypedError::new(ErrorCode::SourceExists, format!("a source named {name} was just added")));
-        }
-        state.insert_source(Source {
-            info: info.clone(),
-            schema: Some(schema),
-            database,
-            fingerprints: fingerprints(&tables),
-        });
-        Ok(info)
+        let stored = match stored {
+            Ok(stored) => stored,
+            Err(err) => {
+                if let Some(db) = &database {
+                    let _ = std::fs::remove_file(db);
+                }
+                return Err(err.into());
+            }
+        };
+        let detail = format!("files: {}", tables.iter().map(|t| t.pattern.as_str()).collect::<Vec<_>>().join(", "));
+        self.audit("source.add", Some(&name), None, None, None, detail).await;
+        Ok(stored.info)
     }
 
-    /// Imports (or re-imports) a file source in a worker and returns its schema.
-    async fn import(&self, name: &str, source: &FileSource) -> Result<SchemaSnapshot, TypedError> {
+    /// Imports (or re-imports) a file source in a worker: its schema and the facts of its files.
+    async fn import(&self, name: &str, source: &FileSource) -> Result<(SchemaSnapshot, Vec<FileFact>), TypedError> {
         let job = Job::Import(ImportJob { source: source.clone(), limits: self.config.duck.clone() });
         let exec = Execution {
             run: None,
@@ -159,69 +215,65 @@ impl Broker {
             deadline: self.config.import_deadline,
             cancel: CancelToken::default(),
         };
-        let mut schema = None;
+        let (mut schema, mut facts) = (None, Vec::new());
         self.supervisor
-            .execute(exec, &mut |event| {
-                if let SupervisorEvent::Output(FromWorker::Schema(s)) = event {
-                    schema = Some(s);
-                }
+            .execute(exec, &mut |event| match event {
+                SupervisorEvent::Output(FromWorker::Schema(s)) => schema = Some(s),
+                SupervisorEvent::Output(FromWorker::Files(f)) => facts = f,
+                _ => {}
             })
             .await
             .map_err(|failure| failure.to_typed())?;
-        schema.ok_or_else(|| TypedError::new(ErrorCode::WorkerProtocol, "the import finished without a schema"))
+        let schema =
+            schema.ok_or_else(|| TypedError::new(ErrorCode::WorkerProtocol, "the import finished without a schema"))?;
+        Ok((schema, facts))
     }
 
     /// Re-imports a source whose files changed since import, so ingested tables never go stale.
-    async fn refresh_if_changed(&self, name: &str) -> Result<(), TypedError> {
-        let (source, changed) = {
-            let state = self.state();
-            let source = state.usable_source(name)?;
-            let changed = source.fingerprints.iter().any(|(path, fp)| FileFingerprint::of(path).as_ref() != Some(fp));
-            (self.file_source(source), changed)
-        };
+    async fn refresh_if_changed(&self, source: &StoredSource) -> Result<(), TypedError> {
+        let ingested: Vec<&str> = source
+            .info
+            .files
+            .iter()
+            .filter(|t| t.storage == TableStorage::Ingested)
+            .map(|t| t.table.as_str())
+            .collect();
+        let changed = source.files.iter().filter(|f| ingested.contains(&f.table.as_str())).any(|f| {
+            let now = std::fs::metadata(&f.path).ok();
+            now.as_ref().map(|m| m.len()) != Some(f.size) || now.and_then(|m| modified_ms(&m)) != f.modified_ms
+        });
         if changed {
-            tracing::info!(source = name, "files changed since import; importing again");
-            self.reimport(name, source).await?;
+            tracing::info!(source = %source.info.name, "files changed since import; importing again");
+            self.reimport(source).await?;
         }
         Ok(())
     }
 
-    async fn reimport(&self, name: &str, source: FileSource) -> Result<SchemaSnapshot, TypedError> {
-        let result = self.import(name, &source).await;
-        let mut state = self.state();
-        let entry = state.source_mut(name)?;
-        match &result {
-            Ok(schema) => {
-                entry.schema = Some(schema.clone());
-                entry.fingerprints = fingerprints(&source.tables);
-                if entry.info.status == SourceStatus::Failed {
-                    entry.info.status = SourceStatus::Connected;
-                }
-                entry.info.last_error = None;
+    async fn reimport(&self, source: &StoredSource) -> Result<SchemaSnapshot, TypedError> {
+        let name = source.info.name.clone();
+        let files = FileSource { tables: source.info.files.clone(), database: source.database.clone() };
+        match self.import(&name, &files).await {
+            Ok((schema, facts)) => {
+                let (name, stored) = (name.clone(), schema.clone());
+                self.store.call(move |db| db.record_import(&name, &records(&facts), &stored)).await?;
+                self.audit("source.import", Some(&source.info.name), None, None, None, "imported again".into()).await;
+                Ok(schema)
             }
             Err(err) => {
-                if entry.info.status != SourceStatus::Disabled {
-                    entry.info.status = SourceStatus::Failed;
-                }
-                entry.info.last_error = Some(err.message.clone());
+                let message = err.message.clone();
+                self.store.call(move |db| db.set_source_failed(&name, &message)).await?;
+                self.audit("source.failed", Some(&source.info.name), None, None, None, err.message.clone()).await;
+                Err(err)
             }
         }
-        result
-    }
-
-    fn file_source(&self, source: &Source) -> FileSource {
-        FileSource { tables: source.info.files.clone(), database: source.database.clone() }
     }
 
     async fn test_source(&self, name: &str) -> Result<SourceTestReport, TypedError> {
         let started = Instant::now();
-        let source = {
-            let state = self.state();
-            self.file_source(state.source(name)?)
-        };
-        let result = self.reimport(name, source).await;
-        let status = self.state().source(name)?.info.status;
-        Ok(SourceTestReport {
+        let source = self.source(name).await?;
+        let result = self.reimport(&source).await;
+        let status = self.source(name).await?.info.status;
+        let report = SourceTestReport {
             source: name.to_owned(),
             ok: result.is_ok(),
             status,
@@ -230,38 +282,40 @@ impl Broker {
                 Err(err) => err.message,
             },
             elapsed_ms: started.elapsed().as_millis() as u64,
-        })
-    }
-
-    fn set_enabled(&self, name: &str, enabled: bool) -> Result<SourceInfo, TypedError> {
-        let mut state = self.state();
-        let source = state.source_mut(name)?;
-        source.info.status = match (enabled, source.info.last_error.is_some()) {
-            (false, _) => SourceStatus::Disabled,
-            (true, true) => SourceStatus::Failed,
-            (true, false) => SourceStatus::Connected,
         };
-        Ok(source.info.clone())
+        self.audit("source.test", Some(name), None, None, None, report.message.clone()).await;
+        Ok(report)
     }
 
-    fn remove_source(&self, name: &str) -> Result<Reply, TypedError> {
-        let source = self.state().remove_source(name)?;
-        if let Some(db) = source.database {
+    async fn set_enabled(&self, name: String, enabled: bool) -> Result<SourceInfo, TypedError> {
+        let source = name.clone();
+        let info = self.store.call(move |db| db.set_source_enabled(&source, enabled)).await?;
+        let action = if enabled { "source.enable" } else { "source.disable" };
+        self.audit(action, Some(&name), None, None, None, String::new()).await;
+        Ok(info)
+    }
+
+    async fn remove_source(&self, name: String) -> Result<Reply, TypedError> {
+        let source = name.clone();
+        let removed = self.store.call(move |db| db.delete_source(&source)).await?;
+        if let Some(db) = removed.database {
             let _ = std::fs::remove_file(&db);
             let _ = std::fs::remove_file(format!("{db}.wal"));
         }
-        Ok(Reply::Removed { name: name.to_owned() })
+        self.audit("source.remove", Some(&name), None, None, None, String::new()).await;
+        Ok(Reply::Removed { name })
     }
 
     async fn schema(&self, name: &str, refresh: bool) -> Result<SchemaSnapshot, TypedError> {
+        let source = self.source(name).await?;
         if refresh {
-            let source = self.file_source(self.state().source(name)?);
-            return self.reimport(name, source).await;
+            return self.reimport(&source).await;
         }
-        self.refresh_if_changed(name).await?;
-        let state = self.state();
-        let source = state.source(name)?;
-        source.schema.clone().ok_or_else(|| {
+        if source.info.status != SourceStatus::Disabled {
+            self.refresh_if_changed(&source).await?;
+        }
+        let source = self.source(name).await?;
+        source.schema.ok_or_else(|| {
             TypedError::new(
                 ErrorCode::SourceNotFound,
                 format!("no schema for {name} yet; run `psiq source test {name}`"),
@@ -269,29 +323,72 @@ impl Broker {
         })
     }
 
-    async fn ask(&self, source: &str, question: &str) -> Result<DraftPreview, TypedError> {
+    async fn require_session(&self, session: SessionId) -> Result<(), TypedError> {
+        if self.store.call(move |db| db.session_exists(session)).await? {
+            Ok(())
+        } else {
+            Err(TypedError::new(ErrorCode::BadRequest, format!("no chat session {session}; see `psiq session list`")))
+        }
+    }
+
+    async fn ask(&self, source: &str, question: &str, session: Option<SessionId>) -> Result<DraftPreview, TypedError> {
+        if let Some(session) = session {
+            self.require_session(session).await?;
+            let question = question.to_owned();
+            self.store.call(move |db| db.append_message(session, "user", &question, None)).await?;
+        }
         let schema = self.schema(source, false).await?;
-        let plan = planner::draft(question, &schema)?;
-        self.make_draft(source, Some(question.to_owned()), plan.query, planner::PROVIDER, plan.explanation)
+        let started = Instant::now();
+        let plan = planner::draft(question, &schema);
+        let generate = started.elapsed();
+        let plan = match plan {
+            Ok(plan) => plan,
+            Err(err) => {
+                if let Some(session) = session {
+                    let message = err.message.clone();
+                    self.store.call(move |db| db.append_message(session, "assistant", &message, None)).await?;
+                }
+                self.audit("draft.declined", Some(source), session, None, None, err.message.clone()).await;
+                return Err(err);
+            }
+        };
+        let preview = self
+            .make_draft(
+                source,
+                session,
+                Some(question.to_owned()),
+                plan.query,
+                planner::PROVIDER,
+                plan.explanation,
+                generate,
+            )
+            .await?;
+        if let Some(session) = session {
+            let content = format!("{}\n{}", preview.explanation, preview.query);
+            let draft = preview.draft;
+            self.store.call(move |db| db.append_message(session, "assistant", &content, Some(draft))).await?;
+        }
+        Ok(preview)
     }
 
-    fn draft_user_query(&self, source: &str, query: String) -> Result<DraftPreview, TypedError> {
-        self.make_draft(source, None, query, "user", "A query you wrote.".to_owned())
-    }
-
-    fn make_draft(
+    #[allow(clippy::too_many_arguments)]
+    async fn make_draft(
         &self,
         source: &str,
+        session: Option<SessionId>,
         question: Option<String>,
         query: String,
         provider: &str,
         explanation: String,
+        generate: Duration,
     ) -> Result<DraftPreview, TypedError> {
-        let mut state = self.state();
-        let engine = state.usable_source(source)?.info.kind.engine();
+        let stored = self.usable_source(source).await?;
+        let engine = stored.info.kind.engine();
+        let started = Instant::now();
         let verdict = guard::check(engine, &query);
-        let preview = DraftPreview {
-            draft: state.new_draft_id(),
+        let validate = started.elapsed();
+        let mut preview = DraftPreview {
+            draft: DraftId(0),
             source: source.to_owned(),
             engine,
             question,
@@ -302,18 +399,87 @@ impl Broker {
             token: None,
             token_expires_in_ms: 0,
         };
-        Ok(state.insert_draft(preview, self.config.token_ttl))
+        let ttl = self.config.token_ttl;
+        let minted = {
+            let draft = NewDraft { preview: preview.clone(), session };
+            self.store
+                .call(move |db| {
+                    let id = db.insert_draft(&draft)?;
+                    let token = if draft.preview.verdict.allowed {
+                        let token: [u8; 16] = rand::random();
+                        let token: String = token.iter().map(|b| format!("{b:02x}")).collect();
+                        let expires = unix_ms() + ttl.as_millis() as u64;
+                        db.insert_token(&token, id, &draft.preview.source, session, &draft.preview.query, expires)?;
+                        Some(token)
+                    } else {
+                        None
+                    };
+                    Ok((id, token))
+                })
+                .await?
+        };
+        preview.draft = minted.0;
+        if let Some(token) = minted.1 {
+            preview.token = Some(token);
+            preview.token_expires_in_ms = ttl.as_millis() as u64;
+        }
+        let trace = format!("draft-{}", preview.draft);
+        if !generate.is_zero() {
+            self.telemetry(&trace, None, "generate", generate).await;
+        }
+        self.telemetry(&trace, None, "validate", validate).await;
+        let detail = format!(
+            "{} by {}: {} [{}]",
+            if preview.verdict.allowed { "allowed" } else { "rejected" },
+            preview.provider,
+            preview.query,
+            preview.verdict.code
+        );
+        self.audit("draft.create", Some(source), session, Some(preview.draft), None, detail).await;
+        Ok(preview)
+    }
+
+    async fn deny(&self, draft: DraftId) -> Result<Reply, TypedError> {
+        let source = self.store.call(move |db| db.deny_draft(draft)).await?;
+        self.audit("draft.deny", Some(&source), None, Some(draft), None, "denied; nothing ran".into()).await;
+        Ok(Reply::Denied { draft })
     }
 
     /// Runs an approved draft, consuming its token, and reports progress on `events`.
     pub async fn run(&self, token: &str, events: mpsc::UnboundedSender<RunEvent>) -> Result<RunSummary, TypedError> {
-        let approved = self.state().consume_token(token)?;
-        self.refresh_if_changed(&approved.source).await?;
-        let (source, run) = {
-            let mut state = self.state();
-            let source = self.file_source(state.usable_source(&approved.source)?);
-            (source, state.start_run(approved.draft, &approved.source))
+        let token_owned = token.to_owned();
+        let approved = match self.store.call(move |db| db.consume_token(&token_owned)).await {
+            Ok(approved) => approved,
+            Err(err) => {
+                let err = err.to_typed();
+                self.audit("token.refused", None, None, None, None, format!("{} [{}]", err.message, err.code)).await;
+                return Err(err);
+            }
         };
+        let source = match self.usable_source(&approved.source).await {
+            Ok(source) => source,
+            Err(err) => {
+                let detail = format!("{} [{}]", err.message, err.code);
+                self.audit("run.refused", Some(&approved.source), approved.session, Some(approved.draft), None, detail)
+                    .await;
+                return Err(err);
+            }
+        };
+        self.refresh_if_changed(&source).await?;
+        let trace = format!("{:016x}", rand::random::<u64>());
+        let run = {
+            let (draft, name, trace) = (approved.draft, approved.source.clone(), trace.clone());
+            self.store.call(move |db| db.insert_run(draft, &name, &trace)).await?
+        };
+        self.audit(
+            "run.approve",
+            Some(&approved.source),
+            approved.session,
+            Some(approved.draft),
+            Some(run),
+            approved.query.clone(),
+        )
+        .await;
         let cancel = CancelToken::default();
         self.lock_running().insert(run, cancel.clone());
         let started = Instant::now();
@@ -322,8 +488,8 @@ impl Broker {
             source: approved.source.clone(),
             kind: WorkerKind::Duckdb,
             job: Job::Query(QueryJob {
-                source,
-                sql: approved.query,
+                source: FileSource { tables: source.info.files.clone(), database: source.database.clone() },
+                sql: approved.query.clone(),
                 row_limit: self.config.row_limit,
                 batch_rows: self.config.batch_rows,
                 limits: self.config.duck.clone(),
@@ -358,23 +524,44 @@ impl Broker {
             })
             .await;
         self.lock_running().remove(&run);
-        let elapsed_ms = started.elapsed().as_millis() as u64;
-        let mut state = self.state();
-        let record = state.run_mut(run).ok_or_else(|| internal("run vanished"))?;
+        let execute = started.elapsed();
+        let elapsed_ms = execute.as_millis() as u64;
+        self.telemetry(&trace, Some(run), "execute", execute).await;
         match result {
             Ok(outcome) => {
-                record.status = RunStatus::Finished;
-                record.columns = columns;
-                record.batches = batches;
-                record.rows = rows;
-                record.truncated = outcome.done.truncated;
-                let first_page = state.page(run, 0, self.config.first_page_rows)?;
+                let normalize_started = Instant::now();
+                let rows_kept = Arc::new(RunRows { columns, batches, rows, truncated: outcome.done.truncated });
+                let whole = rows_kept.page(run, 0, rows);
+                self.results.insert(run, Arc::clone(&rows_kept));
+                let first_page = rows_kept.page(run, 0, self.config.first_page_rows);
+                let stored = codec::encode(&whole).ok().filter(|bytes| bytes.len() <= MAX_STORED_RESULT);
+                let truncated = outcome.done.truncated;
+                self.store
+                    .call(move |db| {
+                        if let Some(bytes) = stored {
+                            db.store_run_result(run, &bytes)?;
+                        }
+                        db.finish_run(run, rows, truncated, elapsed_ms, None)
+                    })
+                    .await?;
+                self.telemetry(&trace, Some(run), "normalize", normalize_started.elapsed()).await;
+                let detail =
+                    format!("{rows} rows in {elapsed_ms} ms{}", if truncated { " (row limit reached)" } else { "" });
+                self.audit(
+                    "run.finish",
+                    Some(&approved.source),
+                    approved.session,
+                    Some(approved.draft),
+                    Some(run),
+                    detail,
+                )
+                .await;
                 Ok(RunSummary {
                     run,
                     draft: approved.draft,
                     source: approved.source,
                     rows,
-                    truncated: outcome.done.truncated,
+                    truncated,
                     elapsed_ms,
                     first_page,
                 })
@@ -382,17 +569,49 @@ impl Broker {
             Err(failure) => {
                 let mut err = failure.to_typed();
                 err.message = format!("run {run}: {}", err.message);
-                record.status = RunStatus::Failed;
-                record.error = Some(err.clone());
+                let stored_err = err.clone();
+                self.store.call(move |db| db.finish_run(run, rows, false, elapsed_ms, Some(&stored_err))).await?;
+                let action = if err.code == ErrorCode::Cancelled { "run.cancel" } else { "run.fail" };
+                let detail = format!("{} [{}]", err.message, err.code);
+                self.audit(action, Some(&approved.source), approved.session, Some(approved.draft), Some(run), detail)
+                    .await;
                 Err(err)
             }
         }
     }
 
-    fn cancel(&self, run: RunId) -> Result<Reply, TypedError> {
-        match self.lock_running().get(&run) {
+    async fn page(&self, run: RunId, offset: u64, limit: u64) -> Result<ResultPage, TypedError> {
+        if let Some(rows) = self.results.get(run) {
+            return Ok(rows.page(run, offset, limit));
+        }
+        if self.lock_running().contains_key(&run) {
+            return Err(TypedError::new(ErrorCode::BadRequest, format!("run {run} is still running")));
+        }
+        let stored = self.store.call(move |db| db.run_result(run)).await?;
+        match stored {
+            None => Err(TypedError::new(ErrorCode::RunNotFound, format!("no run {run}"))),
+            Some(StoredRun { status, .. }) if status != "finished" => {
+                Err(TypedError::new(ErrorCode::RunNotFound, format!("run {run} has no result: it is {status}")))
+            }
+            Some(StoredRun { page: None, .. }) => Err(TypedError::new(
+                ErrorCode::RunNotFound,
+                format!("run {run}'s rows were too many to keep; run the query again"),
+            )),
+            Some(StoredRun { page: Some(bytes), .. }) => {
+                let page: ResultPage = codec::decode(&bytes).map_err(internal)?;
+                let rows = Arc::new(RunRows::from_page(page));
+                self.results.insert(run, Arc::clone(&rows));
+                Ok(rows.page(run, offset, limit))
+            }
+        }
+    }
+
+    async fn cancel(&self, run: RunId) -> Result<Reply, TypedError> {
+        let token = self.lock_running().get(&run).cloned();
+        match token {
             Some(token) => {
                 token.cancel();
+                self.audit("run.cancel_requested", None, None, None, Some(run), String::new()).await;
                 Ok(Reply::CancelRequested { run })
             }
             None => Err(TypedError::new(ErrorCode::RunNotFound, format!("run {run} is not running"))),
@@ -406,9 +625,32 @@ impl Broker {
         }
     }
 
-    fn diag(&self) -> DiagReport {
+    #[cfg(not(debug_assertions))]
+    async fn fault(&self, _source: String, _fault: Fault) -> Result<Reply, TypedError> {
+        Err(TypedError::new(ErrorCode::BadRequest, "fault injection exists only in debug builds"))
+    }
+
+    #[cfg(debug_assertions)]
+    async fn fault(&self, source: String, fault: Fault) -> Result<Reply, TypedError> {
+        let exec = Execution {
+            run: None,
+            source,
+            kind: WorkerKind::Duckdb,
+            job: Job::Fault(fault),
+            deadline: self.config.run_deadline,
+            cancel: CancelToken::default(),
+        };
+        match self.supervisor.execute(exec, &mut |_| {}).await {
+            Ok(_) => Ok(Reply::FaultSurvived),
+            Err(failure) => Err(failure.to_typed()),
+        }
+    }
+
+    async fn diag(&self) -> Result<DiagReport, TypedError> {
         let load = self.supervisor.load();
-        DiagReport {
+        let since = unix_ms().saturating_sub(STAGE_WINDOW.as_millis() as u64);
+        let stages = self.store.call(move |db| db.stage_stats(since)).await?;
+        Ok(DiagReport {
             workers: self.supervisor.health().snapshot(),
             pool: PoolStats {
                 running: load.running as u32,
@@ -416,7 +658,9 @@ impl Broker {
                 max_workers: load.max_workers as u32,
                 queue_bound: load.queue_bound as u32,
             },
-        }
+            stages,
+            window_ms: STAGE_WINDOW.as_millis() as u64,
+        })
     }
 
     fn lock_running(&self) -> MutexGuard<'_, HashMap<RunId, CancelToken>> {
@@ -424,13 +668,21 @@ impl Broker {
     }
 }
 
-fn fingerprints(tables: &[FileTable]) -> Vec<(String, FileFingerprint)> {
-    tables
+fn records(facts: &[FileFact]) -> Vec<FileRecord> {
+    facts
         .iter()
-        .filter(|t| t.storage == TableStorage::Ingested)
-        .flat_map(|t| t.paths.iter())
-        .filter_map(|p| FileFingerprint::of(p).map(|fp| (p.clone(), fp)))
+        .map(|f| FileRecord {
+            table: f.table.clone(),
+            path: f.path.clone(),
+            size: f.size,
+            modified_ms: f.modified_ms,
+            sha256: f.sha256.clone(),
+        })
         .collect()
+}
+
+fn modified_ms(meta: &std::fs::Metadata) -> Option<i64> {
+    meta.modified().ok()?.duration_since(std::time::UNIX_EPOCH).ok().map(|d| d.as_millis() as i64)
 }
 
 fn validate_name(name: &str) -> Result<(), TypedError> {

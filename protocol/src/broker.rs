@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 use crate::error::TypedError;
 use crate::handshake::Hello;
 use crate::types::{
-    DiagReport, DraftId, DraftPreview, ResultPage, RunId, RunSummary, SchemaSnapshot, SessionId, SourceInfo,
-    SourceSpec, SourceTestReport,
+    AuditEvent, AuditFilter, ChatMessage, ChatSession, DiagReport, DraftId, DraftPreview, ResultPage, RunId,
+    RunSummary, SchemaSnapshot, SessionId, SourceInfo, SourceSpec, SourceTestReport,
 };
 use crate::worker::Fault;
 
@@ -89,6 +89,20 @@ pub enum Request {
         source: String,
         fault: Fault,
     },
+    /// Since v2.
+    Audit {
+        filter: AuditFilter,
+    },
+    /// Since v2.
+    SessionCreate {
+        title: String,
+    },
+    /// Since v2.
+    Sessions,
+    /// Since v2.
+    Messages {
+        session: SessionId,
+    },
 }
 
 /// Successful answers. Appended only.
@@ -114,6 +128,14 @@ pub enum Reply {
     ShuttingDown,
     /// A fault worker finished without crashing.
     FaultSurvived,
+    /// Since v2.
+    Audit(Vec<AuditEvent>),
+    /// Since v2.
+    Session(ChatSession),
+    /// Since v2.
+    Sessions(Vec<ChatSession>),
+    /// Since v2.
+    Messages(Vec<ChatMessage>),
 }
 
 /// Progress of a run. Appended only.

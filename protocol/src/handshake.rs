@@ -3,6 +3,7 @@
 //! Layout rule: [`Hello`] is variant 0 of every top-level message enum and its fields never change, so a peer of
 //! any version can read it and say which versions disagree. Version history:
 //! - v1: the first protocol.
+//! - v2: app state: audit, chat sessions and messages; per-stage latency in the diagnostics report.
 
 use serde::{Deserialize, Serialize};
 
@@ -12,7 +13,7 @@ use crate::frame::FrameError;
 pub const WORKER_NONCE_ENV: &str = "POLYSTOREIQ_WORKER_NONCE";
 
 /// The protocol version this build speaks.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// Four bytes that open every handshake, so a stray process talking to our socket is spotted at once.
 pub const MAGIC: [u8; 4] = *b"PSIQ";

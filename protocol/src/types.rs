@@ -370,9 +370,70 @@ pub struct PoolStats {
     pub queue_bound: u32,
 }
 
+/// Latency of one pipeline stage over the diagnostics window.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StageStats {
+    /// `generate`, `validate`, `execute`, `normalize` or `render`.
+    pub stage: String,
+    pub count: u64,
+    pub p50_us: u64,
+    pub p95_us: u64,
+}
+
 /// The diagnostics view.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DiagReport {
     pub workers: Vec<WorkerHealth>,
     pub pool: PoolStats,
+    /// Per-stage latency over the last `window_ms`.
+    pub stages: Vec<StageStats>,
+    pub window_ms: u64,
+}
+
+/// One entry of the append-only audit log.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEvent {
+    pub id: u64,
+    pub at_ms: u64,
+    /// The role that acted (`owner`, `viewer`) or `broker` for its own actions.
+    pub actor: String,
+    pub profile: String,
+    /// What happened, e.g. `source.add`, `draft.create`, `run.approve`, `run.cancel`, `token.refused`.
+    pub action: String,
+    pub source: Option<String>,
+    pub session: Option<SessionId>,
+    pub draft: Option<DraftId>,
+    pub run: Option<RunId>,
+    pub detail: String,
+}
+
+/// Which audit events to list. Every field narrows; none means everything (newest `limit`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditFilter {
+    pub source: Option<String>,
+    pub session: Option<SessionId>,
+    pub since_ms: Option<u64>,
+    pub until_ms: Option<u64>,
+    pub action: Option<String>,
+    pub limit: Option<u64>,
+}
+
+/// A chat session.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatSession {
+    pub id: SessionId,
+    pub title: String,
+    pub created_at_ms: u64,
+}
+
+/// One message of a chat session. Messages are immutable and ordered by `seq`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatMessage {
+    pub session: SessionId,
+    pub seq: u64,
+    /// `user` or `assistant`.
+    pub role: String,
+    pub content: String,
+    pub draft: Option<DraftId>,
+    pub created_at_ms: u64,
 }

@@ -34,6 +34,19 @@ pub enum FromWorker {
     Done(JobDone),
     /// The job failed; the worker exits after this frame. Since v1.
     Failed(WorkerError),
+    /// Size, modification time and content hash of every file an import read. Since v2.
+    Files(Vec<FileFact>),
+}
+
+/// One file as an import found it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileFact {
+    pub table: String,
+    pub path: String,
+    pub size: u64,
+    pub modified_ms: Option<i64>,
+    /// Lower-case hex SHA-256 of the content.
+    pub sha256: String,
 }
 
 /// One unit of work. A worker runs exactly one. Appended only.

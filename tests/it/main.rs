@@ -2,6 +2,7 @@
 
 mod broker;
 mod files;
+mod state;
 mod supervision;
 mod support;
 mod tidy;

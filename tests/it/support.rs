@@ -122,6 +122,22 @@ impl Profile {
         panic!("no running worker appeared");
     }
 
+    /// Stops the broker and waits until its process is gone (so the next command starts a fresh one).
+    pub fn stop_broker(&self) {
+        let pid = self.broker_pid();
+        self.ok(&["broker", "stop"]);
+        if let Some(pid) = pid {
+            assert!(wait_gone(pid, Duration::from_secs(10)).is_some(), "broker {pid} did not stop");
+        }
+    }
+
+    /// The profile's app-state database, opened directly (as an attacker or a curious user could).
+    pub fn database(&self) -> rusqlite::Connection {
+        let conn = rusqlite::Connection::open(self.home.path().join("state.sqlite3")).expect("state database");
+        conn.busy_timeout(Duration::from_secs(5)).unwrap();
+        conn
+    }
+
     /// The broker's pid, from its lock file.
     pub fn broker_pid(&self) -> Option<u32> {
         std::fs::read_to_string(self.home.path().join("broker.lock")).ok()?.trim().parse().ok()

@@ -143,6 +143,45 @@ impl Bench {
         )
     }
 
+    /// Where the isolation overhead goes: encoding and decoding the same batches, without DuckDB or a pipe.
+    pub fn codec_cost(&self) -> String {
+        let parquet = self.dir.join("lineitem.parquet");
+        let source = FileSource {
+            tables: vec![file_table("lineitem", FileKind::Parquet, TableStorage::InPlace, &parquet)],
+            database: None,
+        };
+        let job = self.query_job(source, "SELECT * FROM lineitem");
+        let mut frames = Vec::new();
+        duck::stream_query(&job, &mut |frame| {
+            frames.push(frame);
+            Ok(())
+        })
+        .expect("query");
+        let started = Instant::now();
+        let mut bytes = 0;
+        let encoded: Vec<Vec<u8>> = frames
+            .iter()
+            .map(|f| {
+                let mut buf = Vec::new();
+                polystoreiq_protocol::frame::encode_frame(f, &mut buf).expect("encode");
+                bytes += buf.len();
+                buf
+            })
+            .collect();
+        let encode = started.elapsed();
+        let started = Instant::now();
+        for buf in &encoded {
+            let _: FromWorker = polystoreiq_protocol::codec::decode(&buf[4..]).expect("decode");
+        }
+        let decode = started.elapsed();
+        format!(
+            "| encode 1M x 10 result frames ({:.1} MB) | {} | | 1 run | |\n| decode them | {} | | 1 run | |\n",
+            bytes as f64 / 1e6,
+            ms(encode),
+            ms(decode)
+        )
+    }
+
     /// From the cancel request to the worker reaped.
     pub async fn cancel_latency(&self, n: usize) -> String {
         let empty = FileSource { tables: Vec::new(), database: None };

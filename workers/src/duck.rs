@@ -14,7 +14,10 @@ use duckdb::{AccessMode, Config, Connection};
 use polystoreiq_protocol::types::{
     Batch, ColumnInfo, FileKind, FileTable, LogicalType, SchemaSnapshot, TableInfo, TableKind, TableStorage,
 };
-use polystoreiq_protocol::worker::{DuckLimits, FileSource, FromWorker, ImportJob, JobDone, QueryJob, WorkerError};
+use polystoreiq_protocol::worker::{
+    DuckLimits, FileFact, FileSource, FromWorker, ImportJob, JobDone, QueryJob, WorkerError,
+};
+use sha2::{Digest, Sha256};
 
 use crate::arrow_map;
 use crate::serve::FrameSink;
@@ -46,8 +49,37 @@ pub fn import<W: Write>(job: &ImportJob, out: &mut FrameSink<W>) -> Result<JobDo
             });
         }
     }
+    out.emit(&FromWorker::Files(file_facts(&job.source)?))?;
     out.emit(&FromWorker::Schema(schema))?;
     Ok(JobDone { rows: 0, truncated: false, elapsed_us: started.elapsed().as_micros() as u64 })
+}
+
+/// Size, modification time and SHA-256 of every file of the source, as provenance for the app state.
+fn file_facts(source: &FileSource) -> Result<Vec<FileFact>, WorkerError> {
+    let mut facts = Vec::new();
+    for table in &source.tables {
+        for path in &table.paths {
+            let unreadable = |err: std::io::Error| WorkerError::InvalidFile {
+                path: path.clone(),
+                reason: format!("cannot be read: {err}"),
+            };
+            let mut file = File::open(path).map_err(unreadable)?;
+            let meta = file.metadata().map_err(unreadable)?;
+            let mut hasher = Sha256::new();
+            std::io::copy(&mut file, &mut hasher).map_err(unreadable)?;
+            let sha256 = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
+            let modified_ms =
+                meta.modified().ok().and_then(|t| t.duration_since(UNIX_EPOCH).ok()).map(|d| d.as_millis() as i64);
+            facts.push(FileFact {
+                table: table.table.clone(),
+                path: path.clone(),
+                size: meta.len(),
+                modified_ms,
+                sha256,
+            });
+        }
+    }
+    Ok(facts)
 }
 
 /// Runs one query and streams its rows to the broker in batches of `batch_rows`, stopping at `row_limit`.

@@ -153,9 +153,22 @@ fn the_hello_layout_is_pinned() {
 
 #[test]
 fn version_mismatch_says_both_versions() {
-    let err = FrameError::VersionMismatch { ours: 1, theirs: 42 };
+    let err = FrameError::VersionMismatch { ours: 2, theirs: 42 };
     let shown = err.to_string();
-    assert_eq!(numbers_in(&shown), [1, 42], "{shown}");
+    assert_eq!(numbers_in(&shown), [2, 42], "{shown}");
+}
+
+/// This build speaks v2: its handshake says so in the pinned layout, and a v1 peer is refused by version.
+#[test]
+fn this_build_speaks_version_2_and_refuses_version_1() {
+    assert_eq!(PROTOCOL_VERSION, 2);
+    let ours = Hello::new(PeerRole::Client, Nonce([0; 16]));
+    let expected: Vec<u8> = [&b"PSIQ"[..], &[2], &[2], &[0; 16]].concat();
+    assert_eq!(codec::encode(&ours).unwrap(), expected);
+
+    let v1 = Hello { version: 1, ..ours };
+    let checked = v1.check(PeerRole::Client, Some(Nonce([0; 16])));
+    assert!(matches!(checked, Err(FrameError::VersionMismatch { ours: 2, theirs: 1 })), "{checked:?}");
 }
 
 #[test]

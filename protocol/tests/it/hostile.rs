@@ -223,6 +223,19 @@ const LYING_LENGTHS: &[LyingLength] = &[
         element_list: true,
         read: read_as::<BrokerMessage>,
     },
+    LyingLength { what: "FromWorker::Files", before: &[6], element_list: true, read: read_as::<FromWorker> },
+    LyingLength {
+        what: "BrokerMessage::Reply(Ok(Reply::Audit))",
+        before: &[1, 0, 13],
+        element_list: true,
+        read: read_as::<BrokerMessage>,
+    },
+    LyingLength {
+        what: "BrokerMessage::Reply(Ok(Reply::Messages))",
+        before: &[1, 0, 16],
+        element_list: true,
+        read: read_as::<BrokerMessage>,
+    },
     LyingLength {
         what: "FromWorker::Batch Text cell",
         before: &[3, 1, 3, 1, 1],
@@ -234,6 +247,12 @@ const LYING_LENGTHS: &[LyingLength] = &[
         before: &[5, 2],
         element_list: false,
         read: read_as::<FromWorker>,
+    },
+    LyingLength {
+        what: "ClientMessage::Request(Request::SessionCreate) title",
+        before: &[1, 16],
+        element_list: false,
+        read: read_as::<ClientMessage>,
     },
     LyingLength {
         what: "ClientMessage::Request(Request::SourceAdd) name",

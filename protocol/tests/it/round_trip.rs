@@ -201,13 +201,13 @@ fn every_enum_strategy_covers_every_variant() {
 
     assert_covers::<ClientMessage>("ClientMessage", arb::client_message(), 2);
     assert_covers::<BrokerMessage>("BrokerMessage", arb::broker_message(), 3);
-    assert_covers::<Request>("Request", arb::request(), 15);
-    assert_covers::<Reply>("Reply", arb::reply(), 13);
+    assert_covers::<Request>("Request", arb::request(), 19);
+    assert_covers::<Reply>("Reply", arb::reply(), 17);
     // `Result` always has its two variants; serde words its refusal differently, so only coverage is checked.
     assert_produces_every_variant::<Result<Reply, TypedError>>("Result<Reply, TypedError>", arb::reply_result(), 2);
     assert_covers::<RunEvent>("RunEvent", arb::run_event(), 3);
     assert_covers::<ToWorker>("ToWorker", arb::to_worker(), 2);
-    assert_covers::<FromWorker>("FromWorker", arb::from_worker(), 6);
+    assert_covers::<FromWorker>("FromWorker", arb::from_worker(), 7);
     assert_covers::<Job>("Job", arb::job(), 3);
     assert_covers::<Fault>("Fault", arb::fault(), 7);
     assert_covers::<WorkerError>("WorkerError", arb::worker_error(), 6);
@@ -224,6 +224,35 @@ fn every_enum_strategy_covers_every_variant() {
     assert_covers::<TableKind>("TableKind", arb::table_kind(), 3);
     assert_covers::<WorkerKind>("WorkerKind", arb::worker_kind(), 4);
     assert_covers::<WorkerState>("WorkerState", arb::worker_state(), 6);
+}
+
+/// Enums only ever get variants appended: v1's variants keep their indexes and v2's follow them.
+#[test]
+fn v2_variants_are_appended_after_v1() {
+    use polystoreiq_protocol::broker::{Reply, Request};
+    use polystoreiq_protocol::types::{AuditFilter, SessionId};
+    use polystoreiq_protocol::worker::Fault;
+
+    let first_byte = |payload: Vec<u8>| payload[0];
+    let request = |r: Request| first_byte(codec::encode(&r).unwrap());
+    assert_eq!(request(Request::Fault { source: String::new(), fault: Fault::Panic }), 14);
+    assert_eq!(request(Request::Audit { filter: AuditFilter::default() }), 15);
+    assert_eq!(request(Request::SessionCreate { title: String::new() }), 16);
+    assert_eq!(request(Request::Sessions), 17);
+    assert_eq!(codec::encode(&Request::Messages { session: SessionId(5) }).unwrap(), [18, 5]);
+
+    let reply = |r: Reply| first_byte(codec::encode(&r).unwrap());
+    assert_eq!(reply(Reply::FaultSurvived), 12);
+    assert_eq!(reply(Reply::Audit(Vec::new())), 13);
+    assert_eq!(reply(Reply::Sessions(Vec::new())), 15);
+    assert_eq!(codec::encode(&Reply::Messages(Vec::new())).unwrap(), [16, 0]);
+
+    let from_worker = |m: FromWorker| first_byte(codec::encode(&m).unwrap());
+    assert_eq!(from_worker(FromWorker::Failed(WorkerError::Internal(String::new()))), 5);
+    assert_eq!(codec::encode(&FromWorker::Files(Vec::new())).unwrap(), [6, 0]);
+
+    // An empty filter is six absent options.
+    assert_eq!(codec::encode(&AuditFilter::default()).unwrap(), [0; 6]);
 }
 
 #[test]

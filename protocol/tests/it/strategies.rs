@@ -9,13 +9,14 @@ use polystoreiq_protocol::broker::{BrokerMessage, ClientMessage, Reply, Request,
 use polystoreiq_protocol::frame::{self, FrameError};
 use polystoreiq_protocol::handshake::MAGIC;
 use polystoreiq_protocol::types::{
-    Batch, Capabilities, ColumnInfo, ColumnValues, DiagReport, DraftId, DraftPreview, Engine, ExitInfo, FileKind,
-    FileTable, GuardVerdict, LogicalType, PoolStats, ResultColumn, ResultPage, RunId, RunSummary, SchemaSnapshot,
-    SessionId, SourceId, SourceInfo, SourceKind, SourceSpec, SourceStatus, SourceTestReport, TableInfo, TableKind,
-    TableStorage, WorkerHealth, WorkerKind, WorkerState,
+    AuditEvent, AuditFilter, Batch, Capabilities, ChatMessage, ChatSession, ColumnInfo, ColumnValues, DiagReport,
+    DraftId, DraftPreview, Engine, ExitInfo, FileKind, FileTable, GuardVerdict, LogicalType, PoolStats, ResultColumn,
+    ResultPage, RunId, RunSummary, SchemaSnapshot, SessionId, SourceId, SourceInfo, SourceKind, SourceSpec,
+    SourceStatus, SourceTestReport, StageStats, TableInfo, TableKind, TableStorage, WorkerHealth, WorkerKind,
+    WorkerState,
 };
 use polystoreiq_protocol::worker::{
-    DuckLimits, Fault, FileSource, FromWorker, ImportJob, Job, JobDone, QueryJob, ToWorker, WorkerError,
+    DuckLimits, Fault, FileFact, FileSource, FromWorker, ImportJob, Job, JobDone, QueryJob, ToWorker, WorkerError,
 };
 use polystoreiq_protocol::{ErrorCode, Hello, Nonce, PeerRole, TypedError, codec};
 use proptest::collection::vec;
@@ -350,8 +351,65 @@ fn pool_stats() -> BoxedStrategy<PoolStats> {
         .boxed()
 }
 
+fn stage_stats() -> BoxedStrategy<StageStats> {
+    (text(), u64_wide(), u64_wide(), u64_wide())
+        .prop_map(|(stage, count, p50_us, p95_us)| StageStats { stage, count, p50_us, p95_us })
+        .boxed()
+}
+
 fn diag_report() -> BoxedStrategy<DiagReport> {
-    (few(worker_health()), pool_stats()).prop_map(|(workers, pool)| DiagReport { workers, pool }).boxed()
+    (few(worker_health()), pool_stats(), few(stage_stats()), u64_wide())
+        .prop_map(|(workers, pool, stages, window_ms)| DiagReport { workers, pool, stages, window_ms })
+        .boxed()
+}
+
+fn audit_event() -> BoxedStrategy<AuditEvent> {
+    (u64_wide(), u64_wide(), text(), text(), text(), of(text()), of(session_id()), of(draft_id()), of(run_id()), text())
+        .prop_map(|(id, at_ms, actor, profile, action, source, session, draft, run, detail)| AuditEvent {
+            id,
+            at_ms,
+            actor,
+            profile,
+            action,
+            source,
+            session,
+            draft,
+            run,
+            detail,
+        })
+        .boxed()
+}
+
+fn audit_filter() -> BoxedStrategy<AuditFilter> {
+    (of(text()), of(session_id()), of(u64_wide()), of(u64_wide()), of(text()), of(u64_wide()))
+        .prop_map(|(source, session, since_ms, until_ms, action, limit)| AuditFilter {
+            source,
+            session,
+            since_ms,
+            until_ms,
+            action,
+            limit,
+        })
+        .boxed()
+}
+
+fn chat_session() -> BoxedStrategy<ChatSession> {
+    (session_id(), text(), u64_wide())
+        .prop_map(|(id, title, created_at_ms)| ChatSession { id, title, created_at_ms })
+        .boxed()
+}
+
+fn chat_message() -> BoxedStrategy<ChatMessage> {
+    (session_id(), u64_wide(), text(), text(), of(draft_id()), u64_wide())
+        .prop_map(|(session, seq, role, content, draft, created_at_ms)| ChatMessage {
+            session,
+            seq,
+            role,
+            content,
+            draft,
+            created_at_ms,
+        })
+        .boxed()
 }
 
 // ---- broker <-> front end ---------------------------------------------------------------------------------------
@@ -377,6 +435,10 @@ pub fn request() -> BoxedStrategy<Request> {
         Just(Request::Diag),
         Just(Request::Shutdown),
         (text(), fault()).prop_map(|(source, fault)| Request::Fault { source, fault }),
+        audit_filter().prop_map(|filter| Request::Audit { filter }),
+        text().prop_map(|title| Request::SessionCreate { title }),
+        Just(Request::Sessions),
+        session_id().prop_map(|session| Request::Messages { session }),
     ]
     .boxed()
 }
@@ -396,6 +458,10 @@ pub fn reply() -> BoxedStrategy<Reply> {
         diag_report().prop_map(Reply::Diag),
         Just(Reply::ShuttingDown),
         Just(Reply::FaultSurvived),
+        few(audit_event()).prop_map(Reply::Audit),
+        chat_session().prop_map(Reply::Session),
+        few(chat_session()).prop_map(Reply::Sessions),
+        few(chat_message()).prop_map(Reply::Messages),
     ]
     .boxed()
 }
@@ -488,6 +554,12 @@ pub fn worker_error() -> BoxedStrategy<WorkerError> {
     .boxed()
 }
 
+fn file_fact() -> BoxedStrategy<FileFact> {
+    (text(), text(), u64_wide(), of(i64_wide()), text())
+        .prop_map(|(table, path, size, modified_ms, sha256)| FileFact { table, path, size, modified_ms, sha256 })
+        .boxed()
+}
+
 pub fn to_worker() -> BoxedStrategy<ToWorker> {
     prop_oneof![hello().prop_map(ToWorker::Hello), job().prop_map(ToWorker::Job)].boxed()
 }
@@ -504,6 +576,7 @@ pub fn from_worker() -> BoxedStrategy<FromWorker> {
             elapsed_us
         })),
         worker_error().prop_map(FromWorker::Failed),
+        few(file_fact()).prop_map(FromWorker::Files),
     ]
     .boxed()
 }

@@ -2,6 +2,7 @@
 //! human-readable output by default, `--json` on every command.
 
 mod output;
+mod time;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -10,7 +11,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 use polystoreiq_client::BrokerClient;
 use polystoreiq_protocol::broker::{Reply, Request, RunEvent};
-use polystoreiq_protocol::types::{DraftId, RunId, SessionId, SourceSpec};
+use polystoreiq_protocol::types::{AuditFilter, DraftId, RunId, SessionId, SourceSpec};
 use polystoreiq_protocol::worker::Fault;
 use polystoreiq_protocol::{ErrorCode, TypedError};
 
@@ -72,8 +73,27 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
-    /// Worker health and pool occupancy.
+    /// Worker health, pool occupancy and per-stage latency.
     Diag,
+    /// The audit log, oldest first. TIME is unix milliseconds, an ISO date (2026-11-22 or
+    /// 2026-11-22T10:00:00Z), or an age such as 90s, 15m, 2h, 7d.
+    Audit {
+        #[arg(long)]
+        source: Option<String>,
+        #[arg(long)]
+        session: Option<u64>,
+        #[arg(long)]
+        since: Option<String>,
+        #[arg(long)]
+        until: Option<String>,
+        #[arg(long)]
+        action: Option<String>,
+        #[arg(long, default_value_t = 1000)]
+        limit: u64,
+    },
+    /// Chat sessions: a thread of questions and drafts that survives restarts.
+    #[command(subcommand)]
+    Session(SessionCommand),
     /// Control the profile's broker.
     #[command(subcommand)]
     Broker(BrokerCommand),
@@ -134,6 +154,19 @@ enum SourceCommand {
     },
     Remove {
         name: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum SessionCommand {
+    /// Start a session; pass its id to `psiq ask --session`.
+    New {
+        title: String,
+    },
+    List,
+    /// The messages of a session, in order.
+    Show {
+        session: u64,
     },
 }
 
@@ -206,6 +239,22 @@ fn run(cli: Cli, out: &Output) -> Result<(), TypedError> {
         Command::Cancel { run } => out.reply(client.call(Request::Cancel { run: RunId(run) })?),
         Command::Result { run, format } => output::result(&mut client, RunId(run), format, out),
         Command::Diag => out.reply(client.call(Request::Diag)?),
+        Command::Audit { source, session, since, until, action, limit } => {
+            let filter = AuditFilter {
+                source,
+                session: session.map(SessionId),
+                since_ms: since.as_deref().map(time::parse).transpose()?,
+                until_ms: until.as_deref().map(time::parse).transpose()?,
+                action,
+                limit: Some(limit),
+            };
+            out.reply(client.call(Request::Audit { filter })?)
+        }
+        Command::Session(SessionCommand::New { title }) => out.reply(client.call(Request::SessionCreate { title })?),
+        Command::Session(SessionCommand::List) => out.reply(client.call(Request::Sessions)?),
+        Command::Session(SessionCommand::Show { session }) => {
+            out.reply(client.call(Request::Messages { session: SessionId(session) })?)
+        }
         Command::DebugFault { source, fault } => {
             out.reply(client.call(Request::Fault { source, fault: fault.fault() })?)
         }

@@ -111,6 +111,36 @@ impl Output {
             }
             Reply::ShuttingDown => println!("broker stopping"),
             Reply::FaultSurvived => println!("the fault worker finished without crashing"),
+            Reply::Audit(events) => {
+                for e in &events {
+                    println!(
+                        "{} #{:<6} {:<8} {:<22} {}{}{}{} {}",
+                        render::format_timestamp(e.at_ms as i64 * 1000),
+                        e.id,
+                        e.actor,
+                        e.action,
+                        e.source.as_ref().map_or(String::new(), |s| format!("source={s} ")),
+                        e.session.map_or(String::new(), |s| format!("session={s} ")),
+                        e.draft.map_or(String::new(), |d| format!("draft={d} ")),
+                        e.run.map_or(String::new(), |r| format!("run={r} ")),
+                        e.detail
+                    );
+                }
+                if events.is_empty() {
+                    println!("no audit events match");
+                }
+            }
+            Reply::Session(session) => println!("session {}: {}", session.id, session.title),
+            Reply::Sessions(sessions) => {
+                for s in &sessions {
+                    println!("{:>6}  {}  {}", s.id, render::format_timestamp(s.created_at_ms as i64 * 1000), s.title);
+                }
+            }
+            Reply::Messages(messages) => {
+                for m in &messages {
+                    println!("[{}] {}: {}", m.seq, m.role, m.content);
+                }
+            }
         }
         Ok(())
     }

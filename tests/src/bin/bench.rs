@@ -15,9 +15,15 @@ fn main() -> anyhow::Result<()> {
     runtime.block_on(async {
         println!("### Worker path\n");
         println!("| measure | p50 | p95 | sample | target |\n|---|---|---|---|---|");
-        print!("{}", bench.spawn_latency(200).await);
-        print!("{}", bench.cancel_latency(30).await);
+        if std::env::var_os("POLYSTOREIQ_BENCH_ONLY_THROUGHPUT").is_none() {
+            print!("{}", bench.spawn_latency(200).await);
+            print!("{}", bench.cancel_latency(30).await);
+        }
         print!("{}", bench.throughput(5).await);
+        print!("{}", bench.codec_cost());
+        if std::env::var_os("POLYSTOREIQ_BENCH_ONLY_THROUGHPUT").is_some() {
+            return;
+        }
         println!("\n### File storage: query in place or ingest\n");
         println!("Aggregate `SELECT l_returnflag, count(*), sum(l_extendedprice) FROM lineitem GROUP BY 1` over 1M rows, p50 of 5, in-process.\n");
         println!("| file | in place | ingested | import (DuckDB file size) | in place / ingested |\n|---|---|---|---|---|");

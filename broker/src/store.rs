@@ -1,0 +1,821 @@
+//! The app state in SQLite, and the only module that holds SQL.
+//!
+//! One thread owns the connection; the rest of the broker calls typed functions through [`Store::call`].
+//! The database is opened in WAL mode with foreign keys on, a busy timeout and `synchronous = FULL`, so an
+//! acknowledged write survives the broker being killed. Migrations are embedded and forward-only; a database
+//! written by a newer broker is refused before anything touches it.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use polystoreiq_protocol::types::{
+    AuditEvent, AuditFilter, Capabilities, ChatMessage, ChatSession, DraftId, DraftPreview, FileTable, RunId,
+    SchemaSnapshot, SessionId, SourceId, SourceInfo, SourceKind, SourceStatus, StageStats, TableInfo,
+};
+use polystoreiq_protocol::{ErrorCode, TypedError};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, params};
+use rusqlite_migration::{M, Migrations};
+use sha2::{Digest, Sha256};
+use tokio::sync::oneshot;
+
+use crate::health::unix_ms;
+
+/// Every migration, in order. Append only; never edit one that has shipped.
+const MIGRATIONS: &[M<'static>] = &[
+    M::up(include_str!("../../migrations/0001_initial.sql")),
+    M::up(include_str!("../../migrations/0002_results.sql")),
+];
+
+/// The schema version this broker writes.
+pub const SCHEMA_VERSION: usize = MIGRATIONS.len();
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(
+        "the profile database {path} has schema version {found}, newer than this broker knows ({known}); \
+         it was left untouched: use the newer PolyStoreIQ that wrote it"
+    )]
+    TooNew { path: String, found: i64, known: usize },
+    #[error("app state error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("cannot migrate the profile database: {0}")]
+    Migration(#[from] rusqlite_migration::Error),
+    #[error("app state value is corrupt: {0}")]
+    Corrupt(String),
+    #[error("the app state thread has stopped")]
+    Closed,
+    #[error("{0}")]
+    Refused(TypedError),
+}
+
+impl StoreError {
+    pub fn to_typed(&self) -> TypedError {
+        match self {
+            StoreError::Refused(err) => err.clone(),
+            other => TypedError::new(ErrorCode::Internal, other.to_string()),
+        }
+    }
+}
+
+impl From<StoreError> for TypedError {
+    fn from(err: StoreError) -> TypedError {
+        err.to_typed()
+    }
+}
+
+fn refused(code: ErrorCode, message: impl Into<String>) -> StoreError {
+    StoreError::Refused(TypedError::new(code, message))
+}
+
+type Job = Box<dyn FnOnce(&mut Db) + Send>;
+
+/// A handle to the app-state thread. Cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    jobs: std::sync::mpsc::Sender<Job>,
+}
+
+impl Store {
+    /// Opens (creating and migrating as needed) the database at `path` and starts its thread.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        let conn = open_connection(path)?;
+        let (jobs, rx) = std::sync::mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("app-state".into())
+            .spawn(move || {
+                let mut db = Db { conn };
+                for job in rx {
+                    job(&mut db);
+                }
+            })
+            .map_err(|err| StoreError::Corrupt(format!("cannot start the app state thread: {err}")))?;
+        Ok(Store { jobs })
+    }
+
+    /// Runs `f` on the app-state thread.
+    pub async fn call<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Db) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let (tx, rx) = oneshot::channel();
+        self.jobs
+            .send(Box::new(move |db| {
+                let _ = tx.send(f(db));
+            }))
+            .map_err(|_| StoreError::Closed)?;
+        rx.await.map_err(|_| StoreError::Closed)?
+    }
+}
+
+/// Opens the database, refusing one that is newer than this binary, then migrates it to the latest version.
+pub fn open_connection(path: &Path) -> Result<Connection, StoreError> {
+    if path.exists() {
+        // Look before touching: a read-only peek changes nothing, not even the journal mode.
+        let peek = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+        let found: i64 = peek.pragma_query_value(None, "user_version", |row| row.get(0))?;
+        if found > SCHEMA_VERSION as i64 {
+            return Err(StoreError::TooNew { path: path.display().to_string(), found, known: SCHEMA_VERSION });
+        }
+    }
+    let mut conn = Connection::open(path)?;
+    conn.busy_timeout(Duration::from_secs(5))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    Migrations::from_slice(MIGRATIONS).to_latest(&mut conn)?;
+    Ok(conn)
+}
+
+/// Migrates a database only up to `version`; for tests of rolling forward.
+pub fn migrate_to(path: &Path, version: usize) -> Result<(), StoreError> {
+    let mut conn = Connection::open(path)?;
+    Migrations::from_slice(MIGRATIONS).to_version(&mut conn, version)?;
+    Ok(())
+}
+
+/// A source as stored: what the front ends see, plus what only the broker needs.
+#[derive(Clone, Debug)]
+pub struct StoredSource {
+    pub info: SourceInfo,
+    pub schema: Option<SchemaSnapshot>,
+    pub database: Option<String>,
+    pub files: Vec<FileRecord>,
+}
+
+/// One file of a file source as it was at its last import.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileRecord {
+    pub table: String,
+    pub path: String,
+    pub size: u64,
+    pub modified_ms: Option<i64>,
+    pub sha256: String,
+}
+
+/// A run's status and, when it finished, its encoded result page.
+pub struct StoredRun {
+    pub status: String,
+    pub page: Option<Vec<u8>>,
+}
+
+/// A new draft to store.
+pub struct NewDraft {
+    pub preview: DraftPreview,
+    pub session: Option<SessionId>,
+}
+
+/// What consuming a token yields: the approved draft's query and its source.
+#[derive(Clone, Debug)]
+pub struct Approved {
+    pub draft: DraftId,
+    pub source: String,
+    pub session: Option<SessionId>,
+    pub query: String,
+}
+
+/// The hash a token is bound to: the query with its whitespace normalized.
+pub fn query_hash(query: &str) -> [u8; 32] {
+    let normalized = query.split_whitespace().collect::<Vec<_>>().join(" ");
+    Sha256::digest(normalized.as_bytes()).into()
+}
+
+fn token_hash(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+/// An audit event before it is stored.
+pub struct NewAudit<'a> {
+    pub actor: &'a str,
+    pub action: &'a str,
+    pub source: Option<&'a str>,
+    pub session: Option<SessionId>,
+    pub draft: Option<DraftId>,
+    pub run: Option<RunId>,
+    pub detail: String,
+}
+
+/// The profile name recorded on audit events until profiles arrive in the UI.
+pub const DEFAULT_PROFILE: &str = "default";
+
+/// The connection, owned by the app-state thread. Every query of the app lives in these methods.
+pub struct Db {
+    conn: Connection,
+}
+
+fn json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|err| StoreError::Corrupt(err.to_string()))
+}
+
+fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, StoreError> {
+    serde_json::from_str(text).map_err(|err| StoreError::Corrupt(err.to_string()))
+}
+
+fn kind_name(kind: SourceKind) -> &'static str {
+    match kind {
+        SourceKind::Files => "files",
+        SourceKind::Postgres => "postgres",
+        SourceKind::Mysql => "mysql",
+        SourceKind::Mongodb => "mongodb",
+    }
+}
+
+fn kind_from(name: &str) -> Result<SourceKind, StoreError> {
+    Ok(match name {
+        "files" => SourceKind::Files,
+        "postgres" => SourceKind::Postgres,
+        "mysql" => SourceKind::Mysql,
+        "mongodb" => SourceKind::Mongodb,
+        other => return Err(StoreError::Corrupt(format!("unknown source kind {other}"))),
+    })
+}
+
+fn status_from(name: &str) -> Result<SourceStatus, StoreError> {
+    Ok(match name {
+        "CONNECTED" => SourceStatus::Connected,
+        "FAILED" => SourceStatus::Failed,
+        "DISABLED" => SourceStatus::Disabled,
+        other => return Err(StoreError::Corrupt(format!("unknown source status {other}"))),
+    })
+}
+
+impl Db {
+    fn transaction(&mut self) -> Result<Transaction<'_>, StoreError> {
+        Ok(self.conn.transaction()?)
+    }
+
+    // ---- sources -------------------------------------------------------------------------------------------
+
+    pub fn insert_source(
+        &mut self,
+        name: &str,
+        kind: SourceKind,
+        tables: &[FileTable],
+        capabilities: &Capabilities,
+        database: Option<&str>,
+    ) -> Result<SourceId, StoreError> {
+        let now = unix_ms() as i64;
+        let inserted = self.conn.execute(
+            "INSERT INTO sources (name, kind, status, capabilities, config, database_path, created_at_ms, updated_at_ms)
+             VALUES (?1, ?2, 'CONNECTED', ?3, ?4, ?5, ?6, ?6)",
+            params![name, kind_name(kind), json(capabilities)?, json(&tables)?, database, now],
+        );
+        match inserted {
+            Ok(_) => Ok(SourceId(self.conn.last_insert_rowid() as u64)),
+            Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::ConstraintViolation => {
+                Err(refused(ErrorCode::SourceExists, format!("a source named {name} exists; pick another name")))
+            }
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// Records a finished import: the files as they are now and the schema found.
+    pub fn record_import(
+        &mut self,
+        name: &str,
+        files: &[FileRecord],
+        schema: &SchemaSnapshot,
+    ) -> Result<(), StoreError> {
+        let tx = self.transaction()?;
+        let id: i64 = tx
+            .query_row("SELECT id FROM sources WHERE name = ?1", [name], |row| row.get(0))
+            .optional()?
+            .ok_or_else(|| source_not_found(name))?;
+        tx.execute("DELETE FROM file_datasets WHERE source_id = ?1", [id])?;
+        let now = unix_ms() as i64;
+        for file in files {
+            let table_schema = schema.tables.iter().find(|t| t.name == file.table);
+            let pattern: Option<String> = tx
+                .query_row("SELECT config FROM sources WHERE id = ?1", [id], |row| row.get::<_, String>(0))
+                .ok()
+                .and_then(|config| from_json::<Vec<FileTable>>(&config).ok())
+                .and_then(|tables| tables.into_iter().find(|t| t.table == file.table).map(|t| t.pattern));
+            tx.execute(
+                "INSERT INTO file_datasets (source_id, table_name, path, size, modified_ms, content_hash, schema, pattern, imported_at_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                params![
+                    id,
+                    file.table,
+                    file.path,
+                    file.size as i64,
+                    file.modified_ms,
+                    file.sha256,
+                    table_schema.map(json).transpose()?,
+                    pattern.unwrap_or_else(|| file.path.clone()),
+                    now
+                ],
+            )?;
+        }
+        tx.execute(
+            "UPDATE sources SET status = CASE status WHEN 'DISABLED' THEN 'DISABLED' ELSE 'CONNECTED' END,
+                    last_error = NULL, updated_at_ms = ?2 WHERE id = ?1",
+            params![id, now],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    pub fn set_source_failed(&mut self, name: &str, error: &str) -> Result<(), StoreError> {
+        self.conn.execute(
+            "UPDATE sources SET status = CASE status WHEN 'DISABLED' THEN 'DISABLED' ELSE 'FAILED' END,
+                    last_error = ?2, updated_at_ms = ?3 WHERE name = ?1",
+            params![name, error, unix_ms() as i64],
+        )?;
+        Ok(())
+    }
+
+    pub fn set_source_enabled(&mut self, name: &str, enabled: bool) -> Result<SourceInfo, StoreError> {
+        let changed = self.conn.execute(
+            "UPDATE sources SET status = CASE WHEN ?2 = 0 THEN 'DISABLED'
+                                              WHEN last_error IS NOT NULL THEN 'FAILED'
+                                              ELSE 'CONNECTED' END,
+                    updated_at_ms = ?3 WHERE name = ?1",
+            params![name, enabled, unix_ms() as i64],
+        )?;
+        if changed == 0 {
+            return Err(source_not_found(name));
+        }
+        Ok(self.source(name)?.info)
+    }
+
+    pub fn delete_source(&mut self, name: &str) -> Result<StoredSource, StoreError> {
+        let source = self.source(name)?;
+        let tx = self.transaction()?;
+        tx.execute("DELETE FROM file_datasets WHERE source_id = ?1", [source.info.id.0 as i64])?;
+        tx.execute("UPDATE query_drafts SET source_id = NULL WHERE source_id = ?1", [source.info.id.0 as i64])?;
+        tx.execute("DELETE FROM sources WHERE id = ?1", [source.info.id.0 as i64])?;
+        tx.commit()?;
+        Ok(source)
+    }
+
+    pub fn sources(&mut self) -> Result<Vec<StoredSource>, StoreError> {
+        let names: Vec<String> = self
+            .conn
+            .prepare("SELECT name FROM sources ORDER BY name")?
+            .query_map([], |row| row.get(0))?
+            .collect::<Result<_, _>>()?;
+        names.iter().map(|name| self.source(name)).collect()
+    }
+
+    pub fn source(&mut self, name: &str) -> Result<StoredSource, StoreError> {
+        let row = self
+            .conn
+            .query_row(
+                "SELECT id, name, kind, status, capabilities, config, database_path, last_error, created_at_ms
+                 FROM sources WHERE name = ?1",
+                [name],
+                |row| {
+                    Ok((
+                        row.get::<_, i64>(0)?,
+                        row.get::<_, String>(1)?,
+                        row.get::<_, String>(2)?,
+                        row.get::<_, String>(3)?,
+                        row.get::<_, String>(4)?,
+                        row.get::<_, String>(5)?,
+                        row.get::<_, Option<String>>(6)?,
+                        row.get::<_, Option<String>>(7)?,
+                        row.get::<_, i64>(8)?,
+                    ))
+                },
+            )
+            .optional()?
+            .ok_or_else(|| source_not_found(name))?;
+        let (id, name, kind, status, capabilities, config, database, last_error, created_at_ms) = row;
+        let tables: Vec<FileTable> = from_json(&config)?;
+        let mut stmt = self.conn.prepare(
+            "SELECT table_name, path, size, modified_ms, content_hash, schema, imported_at_ms FROM file_datasets
+             WHERE source_id = ?1 ORDER BY id",
+        )?;
+        let mut files = Vec::new();
+        let mut table_schemas: Vec<TableInfo> = Vec::new();
+        let mut imported_at_ms = 0;
+        let rows = stmt.query_map([id], |row| {
+            Ok((
+                FileRecord {
+                    table: row.get(0)?,
+                    path: row.get(1)?,
+                    size: row.get::<_, i64>(2)? as u64,
+                    modified_ms: row.get(3)?,
+                    sha256: row.get(4)?,
+                },
+                row.get::<_, Option<String>>(5)?,
+                row.get::<_, i64>(6)?,
+            ))
+        })?;
+        for row in rows {
+            let (file, schema, imported) = row?;
+            imported_at_ms = imported_at_ms.max(imported as u64);
+            if let Some(schema) = schema
+                && !table_schemas.iter().any(|t| t.name == file.table)
+            {
+                table_schemas.push(from_json(&schema)?);
+            }
+            files.push(file);
+        }
+        // Keep the tables in the order the source declares them.
+        table_schemas.sort_by_key(|t| tables.iter().position(|ft| ft.table == t.name).unwrap_or(usize::MAX));
+        let schema = if table_schemas.is_empty() {
+            None
+        } else {
+            Some(SchemaSnapshot { tables: table_schemas, fetched_at_ms: imported_at_ms })
+        };
+        let info = SourceInfo {
+            id: SourceId(id as u64),
+            name,
+            kind: kind_from(&kind)?,
+            status: status_from(&status)?,
+            capabilities: from_json(&capabilities)?,
+            files: tables,
+            last_error,
+            created_at_ms: created_at_ms as u64,
+        };
+        Ok(StoredSource { info, schema, database, files })
+    }
+
+    // ---- drafts and approval tokens ------------------------------------------------------------------------
+
+    /// Stores a draft and returns its id. The preview's own id is ignored.
+    pub fn insert_draft(&mut self, draft: &NewDraft) -> Result<DraftId, StoreError> {
+        let p = &draft.preview;
+        let source_id: Option<i64> =
+            self.conn.query_row("SELECT id FROM sources WHERE name = ?1", [&p.source], |row| row.get(0)).optional()?;
+        self.conn.execute(
+            "INSERT INTO query_drafts (source_id, source_name, session_id, question, query, provider, explanation,
+                                       verdict_allowed, verdict_code, verdict_reason, status, created_at_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'pending', ?11)",
+            params![
+                source_id,
+                p.source,
+                draft.session.map(|s| s.0 as i64),
+                p.question,
+                p.query,
+                p.provider,
+                p.explanation,
+                p.verdict.allowed,
+                p.verdict.code,
+                p.verdict.reason,
+                unix_ms() as i64
+            ],
+        )?;
+        Ok(DraftId(self.conn.last_insert_rowid() as u64))
+    }
+
+    /// Stores a token, by hash, bound to its draft's exact query, source and session.
+    pub fn insert_token(
+        &mut self,
+        token: &str,
+        draft: DraftId,
+        source: &str,
+        session: Option<SessionId>,
+        query: &str,
+        expires_at_ms: u64,
+    ) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO approval_tokens (token_hash, draft_id, source_name, session_id, query_hash, expires_at_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                token_hash(token).as_slice(),
+                draft.0 as i64,
+                source,
+                session.map(|s| s.0 as i64),
+                query_hash(query).as_slice(),
+                expires_at_ms as i64
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Consumes a token atomically: it must exist, be unused and unexpired, and still match its draft's query
+    /// and source, which must still be pending. A refused token is left as it was (a replay stays a replay).
+    pub fn consume_token(&mut self, token: &str) -> Result<Approved, StoreError> {
+        let tx = self.transaction()?;
+        let row = tx
+            .query_row(
+                "SELECT t.draft_id, t.source_name, t.session_id, t.query_hash, t.expires_at_ms, t.used_at_ms,
+                        d.query, d.source_name, d.status
+                 FROM approval_tokens t JOIN query_drafts d ON d.id = t.draft_id
+                 WHERE t.token_hash = ?1",
+                [token_hash(token).as_slice()],
+                |row| {
+                    Ok((
+                        row.get::<_, i64>(0)?,
+                        row.get::<_, String>(1)?,
+                        row.get::<_, Option<i64>>(2)?,
+                        row.get::<_, Vec<u8>>(3)?,
+                        row.get::<_, i64>(4)?,
+                        row.get::<_, Option<i64>>(5)?,
+                        row.get::<_, String>(6)?,
+                        row.get::<_, String>(7)?,
+                        row.get::<_, String>(8)?,
+                    ))
+                },
+            )
+            .optional()?;
+        let Some((draft, source, session, bound_hash, expires, used, query, draft_source, status)) = row else {
+            return Err(refused(ErrorCode::TokenInvalid, "unknown approval token; draft the query again to get one"));
+        };
+        if used.is_some() {
+            return Err(refused(ErrorCode::TokenUsed, "this approval token was already used; draft again"));
+        }
+        if unix_ms() as i64 >= expires {
+            return Err(refused(ErrorCode::TokenExpired, "this approval token expired; draft again"));
+        }
+        if status != "pending" || bound_hash != query_hash(&query) || draft_source != source {
+            return Err(refused(ErrorCode::TokenInvalid, "the approval token does not match its draft; draft again"));
+        }
+        tx.execute(
+            "UPDATE approval_tokens SET used_at_ms = ?2 WHERE token_hash = ?1",
+            params![token_hash(token).as_slice(), unix_ms() as i64],
+        )?;
+        tx.execute("UPDATE query_drafts SET status = 'approved' WHERE id = ?1", [draft])?;
+        tx.commit()?;
+        Ok(Approved { draft: DraftId(draft as u64), source, session: session.map(|s| SessionId(s as u64)), query })
+    }
+
+    /// Denies a pending draft and voids its tokens. Returns the draft's source.
+    pub fn deny_draft(&mut self, id: DraftId) -> Result<String, StoreError> {
+        let tx = self.transaction()?;
+        let row: Option<(String, String)> = tx
+            .query_row("SELECT status, source_name FROM query_drafts WHERE id = ?1", [id.0 as i64], |row| {
+                Ok((row.get(0)?, row.get(1)?))
+            })
+            .optional()?;
+        let Some((status, source)) = row else {
+            return Err(refused(ErrorCode::DraftNotFound, format!("no draft {id}")));
+        };
+        if status == "approved" {
+            return Err(refused(ErrorCode::BadRequest, format!("draft {id} was already approved")));
+        }
+        tx.execute("UPDATE query_drafts SET status = 'denied' WHERE id = ?1", [id.0 as i64])?;
+        tx.execute("DELETE FROM approval_tokens WHERE draft_id = ?1", [id.0 as i64])?;
+        tx.commit()?;
+        Ok(source)
+    }
+
+    // ---- runs ----------------------------------------------------------------------------------------------
+
+    pub fn insert_run(&mut self, draft: DraftId, source: &str, trace_id: &str) -> Result<RunId, StoreError> {
+        self.conn.execute(
+            "INSERT INTO runs (draft_id, source_name, trace_id, status, started_at_ms) VALUES (?1, ?2, ?3, 'running', ?4)",
+            params![draft.0 as i64, source, trace_id, unix_ms() as i64],
+        )?;
+        Ok(RunId(self.conn.last_insert_rowid() as u64))
+    }
+
+    pub fn finish_run(
+        &mut self,
+        run: RunId,
+        rows: u64,
+        truncated: bool,
+        elapsed_ms: u64,
+        error: Option<&TypedError>,
+    ) -> Result<(), StoreError> {
+        let status = match error {
+            None => "finished",
+            Some(err) if err.code == ErrorCode::Cancelled => "cancelled",
+            Some(_) => "failed",
+        };
+        self.conn.execute(
+            "UPDATE runs SET status = ?2, row_count = ?3, truncated = ?4, finished_at_ms = ?5, elapsed_ms = ?6,
+                    error_code = ?7, error_message = ?8 WHERE id = ?1",
+            params![
+                run.0 as i64,
+                status,
+                rows as i64,
+                truncated,
+                unix_ms() as i64,
+                elapsed_ms as i64,
+                error.map(|e| e.code.as_str()),
+                error.map(|e| e.message.as_str())
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// A finished run's stored rows, as the bincode blob the result cache wrote.
+    pub fn run_result(&mut self, run: RunId) -> Result<Option<StoredRun>, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT r.status, x.page FROM runs r LEFT JOIN run_results x ON x.run_id = r.id WHERE r.id = ?1",
+                [run.0 as i64],
+                |row| Ok(StoredRun { status: row.get(0)?, page: row.get(1)? }),
+            )
+            .optional()?)
+    }
+
+    pub fn store_run_result(&mut self, run: RunId, page: &[u8]) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT OR REPLACE INTO run_results (run_id, page) VALUES (?1, ?2)",
+            params![run.0 as i64, page],
+        )?;
+        Ok(())
+    }
+
+    // ---- chat sessions and messages ------------------------------------------------------------------------
+
+    pub fn create_session(&mut self, title: &str) -> Result<ChatSession, StoreError> {
+        let now = unix_ms();
+        self.conn
+            .execute("INSERT INTO chat_sessions (title, created_at_ms) VALUES (?1, ?2)", params![title, now as i64])?;
+        Ok(ChatSession {
+            id: SessionId(self.conn.last_insert_rowid() as u64),
+            title: title.to_owned(),
+            created_at_ms: now,
+        })
+    }
+
+    pub fn sessions(&mut self) -> Result<Vec<ChatSession>, StoreError> {
+        let mut stmt = self.conn.prepare("SELECT id, title, created_at_ms FROM chat_sessions ORDER BY id")?;
+        let rows = stmt.query_map([], |row| {
+            Ok(ChatSession {
+                id: SessionId(row.get::<_, i64>(0)? as u64),
+                title: row.get(1)?,
+                created_at_ms: row.get::<_, i64>(2)? as u64,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    pub fn session_exists(&mut self, session: SessionId) -> Result<bool, StoreError> {
+        Ok(self
+            .conn
+            .query_row("SELECT 1 FROM chat_sessions WHERE id = ?1", [session.0 as i64], |_| Ok(()))
+            .optional()?
+            .is_some())
+    }
+
+    /// Appends a message at the end of its session.
+    pub fn append_message(
+        &mut self,
+        session: SessionId,
+        role: &str,
+        content: &str,
+        draft: Option<DraftId>,
+    ) -> Result<ChatMessage, StoreError> {
+        let tx = self.transaction()?;
+        let seq: i64 = tx.query_row(
+            "SELECT coalesce(max(seq), 0) + 1 FROM chat_messages WHERE session_id = ?1",
+            [session.0 as i64],
+            |row| row.get(0),
+        )?;
+        let now = unix_ms();
+        tx.execute(
+            "INSERT INTO chat_messages (session_id, seq, role, content, draft_id, created_at_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![session.0 as i64, seq, role, content, draft.map(|d| d.0 as i64), now as i64],
+        )?;
+        tx.commit()?;
+        Ok(ChatMessage {
+            session,
+            seq: seq as u64,
+            role: role.to_owned(),
+            content: content.to_owned(),
+            draft,
+            created_at_ms: now,
+        })
+    }
+
+    pub fn messages(&mut self, session: SessionId) -> Result<Vec<ChatMessage>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT seq, role, content, draft_id, created_at_ms FROM chat_messages WHERE session_id = ?1 ORDER BY seq",
+        )?;
+        let rows = stmt.query_map([session.0 as i64], |row| {
+            Ok(ChatMessage {
+                session,
+                seq: row.get::<_, i64>(0)? as u64,
+                role: row.get(1)?,
+                content: row.get(2)?,
+                draft: row.get::<_, Option<i64>>(3)?.map(|d| DraftId(d as u64)),
+                created_at_ms: row.get::<_, i64>(4)? as u64,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    // ---- audit ---------------------------------------------------------------------------------------------
+
+    pub fn append_audit(&mut self, event: &NewAudit<'_>) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO audit_events (at_ms, actor, profile, action, source_name, session_id, draft_id, run_id, detail)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![
+                unix_ms() as i64,
+                event.actor,
+                DEFAULT_PROFILE,
+                event.action,
+                event.source,
+                event.session.map(|s| s.0 as i64),
+                event.draft.map(|d| d.0 as i64),
+                event.run.map(|r| r.0 as i64),
+                event.detail
+            ],
+        )?;
+        Ok(())
+    }
+
+    pub fn audit(&mut self, filter: &AuditFilter) -> Result<Vec<AuditEvent>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id, at_ms, actor, profile, action, source_name, session_id, draft_id, run_id, detail
+             FROM audit_events
+             WHERE (?1 IS NULL OR source_name = ?1) AND (?2 IS NULL OR session_id = ?2)
+               AND (?3 IS NULL OR at_ms >= ?3) AND (?4 IS NULL OR at_ms < ?4) AND (?5 IS NULL OR action = ?5)
+             ORDER BY id DESC LIMIT ?6",
+        )?;
+        let rows = stmt.query_map(
+            params![
+                filter.source,
+                filter.session.map(|s| s.0 as i64),
+                filter.since_ms.map(|t| t as i64),
+                filter.until_ms.map(|t| t as i64),
+                filter.action,
+                filter.limit.unwrap_or(1000).min(100_000) as i64
+            ],
+            |row| {
+                Ok(AuditEvent {
+                    id: row.get::<_, i64>(0)? as u64,
+                    at_ms: row.get::<_, i64>(1)? as u64,
+                    actor: row.get(2)?,
+                    profile: row.get(3)?,
+                    action: row.get(4)?,
+                    source: row.get(5)?,
+                    session: row.get::<_, Option<i64>>(6)?.map(|s| SessionId(s as u64)),
+                    draft: row.get::<_, Option<i64>>(7)?.map(|d| DraftId(d as u64)),
+                    run: row.get::<_, Option<i64>>(8)?.map(|r| RunId(r as u64)),
+                    detail: row.get(9)?,
+                })
+            },
+        )?;
+        let mut events: Vec<AuditEvent> = rows.collect::<Result<_, _>>()?;
+        events.reverse();
+        Ok(events)
+    }
+
+    /// Deletes audit events older than `cutoff_ms`: the only code path allowed to delete them.
+    pub fn prune_audit(&mut self, cutoff_ms: u64) -> Result<usize, StoreError> {
+        let tx = self.transaction()?;
+        tx.execute("INSERT INTO audit_retention_gate (cutoff_ms) VALUES (?1)", [cutoff_ms as i64])?;
+        let deleted = tx.execute("DELETE FROM audit_events WHERE at_ms < ?1", [cutoff_ms as i64])?;
+        tx.execute("DELETE FROM audit_retention_gate", [])?;
+        tx.commit()?;
+        Ok(deleted)
+    }
+
+    // ---- telemetry -----------------------------------------------------------------------------------------
+
+    pub fn record_stage(
+        &mut self,
+        trace_id: &str,
+        run: Option<RunId>,
+        stage: &str,
+        duration: Duration,
+    ) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO telemetry (trace_id, run_id, stage, at_ms, duration_us) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![trace_id, run.map(|r| r.0 as i64), stage, unix_ms() as i64, duration.as_micros() as i64],
+        )?;
+        Ok(())
+    }
+
+    /// p50 and p95 per stage over the events since `since_ms`.
+    pub fn stage_stats(&mut self, since_ms: u64) -> Result<Vec<StageStats>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT stage, duration_us FROM telemetry WHERE at_ms >= ?1 ORDER BY stage, duration_us")?;
+        let rows = stmt.query_map([since_ms as i64], |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?)))?;
+        let mut stats: Vec<StageStats> = Vec::new();
+        let mut current: Vec<u64> = Vec::new();
+        let mut stage = String::new();
+        let flush = |stage: &str, values: &mut Vec<u64>, stats: &mut Vec<StageStats>| {
+            if values.is_empty() {
+                return;
+            }
+            let at = |q: f64| values[((values.len() - 1) as f64 * q).round() as usize];
+            stats.push(StageStats {
+                stage: stage.to_owned(),
+                count: values.len() as u64,
+                p50_us: at(0.5),
+                p95_us: at(0.95),
+            });
+            values.clear();
+        };
+        for row in rows {
+            let (name, us) = row?;
+            if name != stage {
+                flush(&stage, &mut current, &mut stats);
+                stage = name;
+            }
+            current.push(us as u64);
+        }
+        flush(&stage, &mut current, &mut stats);
+        Ok(stats)
+    }
+}
+
+fn source_not_found(name: &str) -> StoreError {
+    refused(ErrorCode::SourceNotFound, format!("no source named {name}; see `psiq source list`"))
+}
+
+/// The default location of a profile's database.
+pub fn database_path(home: &Path) -> PathBuf {
+    home.join("state.sqlite3")
+}
