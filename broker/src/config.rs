@@ -33,6 +33,8 @@ pub struct BrokerConfig {
     pub worker_address_space_mb: u64,
     /// How long an approval token stays valid.
     pub token_ttl: Duration,
+    /// Keep one worker started ahead of time, so runs skip the worker's start-up.
+    pub warm_worker: bool,
     /// Audit events older than this are pruned at start and daily.
     pub audit_retention: Duration,
 }
@@ -59,6 +61,7 @@ impl BrokerConfig {
             },
             worker_address_space_mb: env_u64("POLYSTOREIQ_WORKER_MEMORY_MB", duck_memory_mb * 4 + 2048),
             token_ttl: Duration::from_millis(env_u64("POLYSTOREIQ_TOKEN_TTL_MS", 120_000)),
+            warm_worker: env_u64("POLYSTOREIQ_WARM_WORKER", 1) != 0,
             audit_retention: Duration::from_secs(env_u64("POLYSTOREIQ_AUDIT_RETENTION_DAYS", 365).max(1) * 86_400),
         }
     }

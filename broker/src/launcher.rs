@@ -9,12 +9,22 @@ use std::io;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{ChildStderr, ChildStdin, ChildStdout, Command, Stdio};
+use std::sync::{Arc, Mutex};
 
 use polystoreiq_protocol::Nonce;
 use polystoreiq_protocol::handshake::WORKER_NONCE_ENV;
 
-#[derive(Clone, Debug)]
+/// Starts workers. Keeps one spare worker started ahead of time (when `warm` is on), so a run does not wait
+/// for the executable and libduckdb to load: the spare has exec'd and waits for its handshake, holding no data
+/// and no secret until a run claims it.
 pub struct WorkerLauncher {
+    spec: LaunchSpec,
+    warm: bool,
+    spare: Arc<Mutex<Option<LaunchedWorker>>>,
+}
+
+#[derive(Clone, Debug)]
+struct LaunchSpec {
     bin: PathBuf,
     scratch_root: PathBuf,
     address_space_bytes: u64,
@@ -47,16 +57,80 @@ impl Drop for ScratchDir {
 }
 
 impl WorkerLauncher {
-    pub fn new(bin: PathBuf, scratch_root: PathBuf, address_space_mb: u64) -> WorkerLauncher {
-        WorkerLauncher { bin, scratch_root, address_space_bytes: address_space_mb.saturating_mul(1 << 20) }
+    pub fn new(bin: PathBuf, scratch_root: PathBuf, address_space_mb: u64, warm: bool) -> WorkerLauncher {
+        let spec = LaunchSpec { bin, scratch_root, address_space_bytes: address_space_mb.saturating_mul(1 << 20) };
+        let launcher = WorkerLauncher { spec, warm, spare: Arc::default() };
+        launcher.refill();
+        launcher
     }
 
     pub fn binary(&self) -> &Path {
-        &self.bin
+        &self.spec.bin
     }
 
-    /// Starts one worker. The caller owns reaping it (see the supervisor).
+    /// Hands out a worker: the spare if one is ready and alive, else a fresh one. The caller owns reaping it
+    /// (see the supervisor).
     pub fn launch(&self) -> io::Result<LaunchedWorker> {
+        let spare = self.spare.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take();
+        self.refill();
+        match spare {
+            Some(worker) if is_waiting(worker.pid) => Ok(worker),
+            Some(dead) => {
+                discard(dead);
+                self.spec.launch()
+            }
+            None => self.spec.launch(),
+        }
+    }
+
+    /// Starts a new spare in the background if warm workers are on and none is waiting.
+    fn refill(&self) {
+        if !self.warm {
+            return;
+        }
+        let (spec, spare) = (self.spec.clone(), Arc::clone(&self.spare));
+        let _ = std::thread::Builder::new().name("worker-spare".into()).spawn(move || {
+            if spare.lock().unwrap_or_else(std::sync::PoisonError::into_inner).is_some() {
+                return;
+            }
+            match spec.launch() {
+                Ok(worker) => {
+                    let mut slot = spare.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                    if let Some(extra) = slot.replace(worker) {
+                        discard(extra);
+                    }
+                }
+                Err(err) => tracing::warn!("cannot start a spare worker: {err}"),
+            }
+        });
+    }
+}
+
+impl Drop for WorkerLauncher {
+    fn drop(&mut self) {
+        if let Some(spare) = self.spare.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take() {
+            discard(spare);
+        }
+    }
+}
+
+/// Kills and reaps a worker that will never run a job.
+fn discard(worker: LaunchedWorker) {
+    let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(worker.pid as i32), nix::sys::signal::Signal::SIGKILL);
+    let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(worker.pid as i32), None);
+}
+
+/// True while the process is alive and not a zombie.
+fn is_waiting(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().next()) != Some("Z"),
+        // No procfs (macOS): a signal-0 probe says whether the pid exists.
+        Err(_) => nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), None).is_ok(),
+    }
+}
+
+impl LaunchSpec {
+    fn launch(&self) -> io::Result<LaunchedWorker> {
         let nonce = Nonce(rand::random());
         let scratch = self.scratch_root.join(format!("run-{}", &nonce.to_hex()[..12]));
         std::fs::create_dir_all(&scratch)?;

@@ -59,8 +59,8 @@ impl ResultCache {
 fn slice_rows(columns: &[ResultColumn], batches: &[Batch], offset: u64, limit: u64) -> Batch {
     let mut out: Vec<ColumnValues> = batches
         .first()
-        .map(|b| b.columns.iter().map(empty_like).collect())
-        .unwrap_or_else(|| columns.iter().map(|_| ColumnValues::Text(Vec::new())).collect());
+        .map(|b| b.columns.iter().map(ColumnValues::empty_like).collect())
+        .unwrap_or_else(|| columns.iter().map(|_| ColumnValues::Text(Default::default())).collect());
     let (mut skip, mut want) = (offset as usize, limit as usize);
     for batch in batches {
         if want == 0 {
@@ -73,38 +73,12 @@ fn slice_rows(columns: &[ResultColumn], batches: &[Batch], offset: u64, limit: u
         }
         let take = (n - skip).min(want);
         for (target, source) in out.iter_mut().zip(&batch.columns) {
-            extend_range(target, source, skip, take);
+            target.extend_range(source, skip, take);
         }
         want -= take;
         skip = 0;
     }
     Batch { columns: out }
-}
-
-fn empty_like(column: &ColumnValues) -> ColumnValues {
-    match column {
-        ColumnValues::Bool(_) => ColumnValues::Bool(Vec::new()),
-        ColumnValues::Int(_) => ColumnValues::Int(Vec::new()),
-        ColumnValues::Float(_) => ColumnValues::Float(Vec::new()),
-        ColumnValues::Text(_) => ColumnValues::Text(Vec::new()),
-        ColumnValues::Date(_) => ColumnValues::Date(Vec::new()),
-        ColumnValues::Timestamp(_) => ColumnValues::Timestamp(Vec::new()),
-        ColumnValues::Bytes(_) => ColumnValues::Bytes(Vec::new()),
-    }
-}
-
-fn extend_range(target: &mut ColumnValues, source: &ColumnValues, start: usize, len: usize) {
-    let range = start..start + len;
-    match (target, source) {
-        (ColumnValues::Bool(t), ColumnValues::Bool(s)) => t.extend_from_slice(&s[range]),
-        (ColumnValues::Int(t), ColumnValues::Int(s)) => t.extend_from_slice(&s[range]),
-        (ColumnValues::Float(t), ColumnValues::Float(s)) => t.extend_from_slice(&s[range]),
-        (ColumnValues::Text(t), ColumnValues::Text(s)) => t.extend_from_slice(&s[range]),
-        (ColumnValues::Date(t), ColumnValues::Date(s)) => t.extend_from_slice(&s[range]),
-        (ColumnValues::Timestamp(t), ColumnValues::Timestamp(s)) => t.extend_from_slice(&s[range]),
-        (ColumnValues::Bytes(t), ColumnValues::Bytes(s)) => t.extend_from_slice(&s[range]),
-        _ => {}
-    }
 }
 
 #[cfg(test)]

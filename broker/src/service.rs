@@ -43,8 +43,12 @@ pub struct Broker {
 
 impl Broker {
     pub fn new(config: BrokerConfig, store: Store) -> Arc<Broker> {
-        let launcher =
-            WorkerLauncher::new(config.worker_bin.clone(), config.home.join("scratch"), config.worker_address_space_mb);
+        let launcher = WorkerLauncher::new(
+            config.worker_bin.clone(),
+            config.home.join("scratch"),
+            config.worker_address_space_mb,
+            config.warm_worker,
+        );
         let supervisor = WorkerSupervisor::new(launcher, config.max_workers, config.queue_bound);
         Arc::new(Broker { config, store, supervisor, running: Mutex::default(), results: ResultCache::default() })
     }

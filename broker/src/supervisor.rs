@@ -12,9 +12,10 @@ use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
+use polystoreiq_protocol::frame::read_frame_bytes;
 use polystoreiq_protocol::types::{ExitInfo, RunId, WorkerKind, WorkerState};
 use polystoreiq_protocol::worker::{FromWorker, Job, JobDone, ToWorker, WorkerError};
-use polystoreiq_protocol::{ErrorCode, FrameError, Hello, PeerRole, TypedError, read_frame, write_frame};
+use polystoreiq_protocol::{ErrorCode, FrameError, Hello, PeerRole, TypedError, codec, read_frame, write_frame};
 use tokio::sync::{Notify, Semaphore, mpsc, oneshot};
 
 use crate::health::HealthRegistry;
@@ -265,6 +266,7 @@ impl WorkerSupervisor {
             });
             rx
         };
+        widen_pipe(&stdout);
         let (frames_tx, mut frames) = mpsc::unbounded_channel();
         let job = exec.job;
         spawn_thread(format!("worker-{pid}-frames"), move || pump(stdin, stdout, nonce, job, &frames_tx));
@@ -396,8 +398,10 @@ fn pump(
         let _ = tx.send(Pumped::Error(err));
         return;
     }
+    let mut payload = Vec::new();
     loop {
-        match read_frame::<_, FromWorker>(&mut stdout) {
+        let frame = read_frame_bytes(&mut stdout, &mut payload).and_then(|()| codec::decode::<FromWorker>(&payload));
+        match frame {
             Ok(frame) => {
                 let last = matches!(frame, FromWorker::Done(_) | FromWorker::Failed(_));
                 if tx.send(Pumped::Frame(frame)).is_err() || last {
@@ -456,6 +460,18 @@ fn reap(pid: u32) -> (ExitInfo, u64) {
         ExitInfo { code: Some(libc::WEXITSTATUS(status)), signal: None, signal_name: None }
     };
     (exit, peak_rss_kb)
+}
+
+/// A 1 MiB pipe (Linux's default is 64 KiB) lets a worker write whole batches without waiting on the broker.
+fn widen_pipe(stdout: &std::process::ChildStdout) {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        // SAFETY: F_SETPIPE_SZ on a pipe we own; failure (e.g. over the system maximum) only keeps the default.
+        unsafe { libc::fcntl(stdout.as_raw_fd(), libc::F_SETPIPE_SZ, 1 << 20) };
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = stdout;
 }
 
 fn lost_reaper() -> (ExitInfo, u64) {

@@ -7,6 +7,7 @@
 
 pub mod broker;
 pub mod codec;
+pub mod column;
 pub mod endpoint;
 pub mod error;
 pub mod frame;

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::column::{NumColumn, TextColumn};
 use crate::error::ErrorCode;
 
 macro_rules! id_type {
@@ -221,18 +222,18 @@ pub struct ResultColumn {
     pub logical: LogicalType,
 }
 
-/// The values of one result column within a batch. NULL is `None`, always distinct from an empty string.
+/// The values of one result column within a batch. NULL is always distinct from an empty string.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum ColumnValues {
     Bool(Vec<Option<bool>>),
-    Int(Vec<Option<i64>>),
-    Float(Vec<Option<f64>>),
+    Int(NumColumn<i64>),
+    Float(NumColumn<f64>),
     /// Text, and every type carried as text: decimals, UUIDs, JSON, intervals, times.
-    Text(Vec<Option<String>>),
+    Text(TextColumn),
     /// Days since 1970-01-01.
-    Date(Vec<Option<i32>>),
+    Date(NumColumn<i32>),
     /// Microseconds since 1970-01-01T00:00:00 (UTC for time-zone-aware columns).
-    Timestamp(Vec<Option<i64>>),
+    Timestamp(NumColumn<i64>),
     Bytes(Vec<Option<Vec<u8>>>),
 }
 
@@ -251,6 +252,34 @@ impl ColumnValues {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// An empty column of the same representation.
+    pub fn empty_like(&self) -> ColumnValues {
+        match self {
+            ColumnValues::Bool(_) => ColumnValues::Bool(Vec::new()),
+            ColumnValues::Int(_) => ColumnValues::Int(NumColumn::default()),
+            ColumnValues::Float(_) => ColumnValues::Float(NumColumn::default()),
+            ColumnValues::Text(_) => ColumnValues::Text(TextColumn::default()),
+            ColumnValues::Date(_) => ColumnValues::Date(NumColumn::default()),
+            ColumnValues::Timestamp(_) => ColumnValues::Timestamp(NumColumn::default()),
+            ColumnValues::Bytes(_) => ColumnValues::Bytes(Vec::new()),
+        }
+    }
+
+    /// Appends rows `[start, start + len)` of `other`, which must have the same representation.
+    pub fn extend_range(&mut self, other: &ColumnValues, start: usize, len: usize) {
+        let range = start..start + len;
+        match (self, other) {
+            (ColumnValues::Bool(t), ColumnValues::Bool(s)) => t.extend_from_slice(&s[range]),
+            (ColumnValues::Int(t), ColumnValues::Int(s)) => t.extend_range(s, start, len),
+            (ColumnValues::Float(t), ColumnValues::Float(s)) => t.extend_range(s, start, len),
+            (ColumnValues::Text(t), ColumnValues::Text(s)) => t.extend_range(s, start, len),
+            (ColumnValues::Date(t), ColumnValues::Date(s)) => t.extend_range(s, start, len),
+            (ColumnValues::Timestamp(t), ColumnValues::Timestamp(s)) => t.extend_range(s, start, len),
+            (ColumnValues::Bytes(t), ColumnValues::Bytes(s)) => t.extend_from_slice(&s[range]),
+            _ => {}
+        }
     }
 }
 

@@ -254,7 +254,12 @@ fn acknowledged_actions_survive_a_killed_broker() {
     });
     let mut acknowledged = Vec::new();
     for i in 0.. {
-        let out = p.run(&["query", "shop", "--sql", &format!("SELECT {i} AS marker_{i}")]);
+        // Once the broker is dead, psiq must fail rather than start a new one.
+        let out = p
+            .command(&["query", "shop", "--sql", &format!("SELECT {i} AS marker_{i}")])
+            .env("POLYSTOREIQ_BROKER_BIN", "/nonexistent/polystoreiq-broker")
+            .output()
+            .unwrap();
         if !out.status.success() {
             break;
         }

@@ -10,6 +10,9 @@ use duckdb::arrow::datatypes::{
     UInt8Type, UInt16Type, UInt32Type,
 };
 use duckdb::arrow::util::display::{ArrayFormatter, FormatOptions};
+use std::fmt::Write as _;
+
+use polystoreiq_protocol::column::{NumColumn, TextColumn};
 use polystoreiq_protocol::types::{ColumnValues, LogicalType, ResultColumn};
 
 /// The normalized type of an Arrow column.
@@ -61,12 +64,12 @@ pub fn result_columns(schema: &duckdb::arrow::datatypes::Schema) -> Vec<ResultCo
 pub fn empty_column(logical: LogicalType) -> ColumnValues {
     match logical {
         LogicalType::Bool => ColumnValues::Bool(Vec::new()),
-        LogicalType::Int => ColumnValues::Int(Vec::new()),
-        LogicalType::Float => ColumnValues::Float(Vec::new()),
-        LogicalType::Date => ColumnValues::Date(Vec::new()),
-        LogicalType::Timestamp | LogicalType::TimestampTz => ColumnValues::Timestamp(Vec::new()),
+        LogicalType::Int => ColumnValues::Int(NumColumn::default()),
+        LogicalType::Float => ColumnValues::Float(NumColumn::default()),
+        LogicalType::Date => ColumnValues::Date(NumColumn::default()),
+        LogicalType::Timestamp | LogicalType::TimestampTz => ColumnValues::Timestamp(NumColumn::default()),
         LogicalType::Bytes => ColumnValues::Bytes(Vec::new()),
-        _ => ColumnValues::Text(Vec::new()),
+        _ => ColumnValues::Text(TextColumn::default()),
     }
 }
 
@@ -81,7 +84,13 @@ pub fn append_rows(batch: &RecordBatch, offset: usize, len: usize, columns: &mut
 macro_rules! push_primitive {
     ($array:expr, $ty:ty, $out:expr, $conv:expr) => {{
         let typed = $array.as_primitive::<$ty>();
-        $out.extend((0..typed.len()).map(|i| if typed.is_null(i) { None } else { Some($conv(typed.value(i))) }));
+        if typed.null_count() == 0 {
+            $out.extend_values(typed.values().iter().map(|v| $conv(*v)));
+        } else {
+            for i in 0..typed.len() {
+                $out.push(if typed.is_null(i) { None } else { Some($conv(typed.value(i))) });
+            }
+        }
     }};
 }
 
@@ -94,36 +103,16 @@ fn append_array(array: &dyn Array, target: &mut ColumnValues) {
         (DataType::Int8, ColumnValues::Int(out)) => push_primitive!(array, Int8Type, out, i64::from),
         (DataType::Int16, ColumnValues::Int(out)) => push_primitive!(array, Int16Type, out, i64::from),
         (DataType::Int32, ColumnValues::Int(out)) => push_primitive!(array, Int32Type, out, i64::from),
-        (DataType::Int64, ColumnValues::Int(out)) => {
-            let typed = array.as_primitive::<Int64Type>();
-            if typed.null_count() == 0 {
-                out.extend(typed.values().iter().map(|v| Some(*v)));
-            } else {
-                out.extend(typed.iter());
-            }
-        }
+        (DataType::Int64, ColumnValues::Int(out)) => push_primitive!(array, Int64Type, out, |v: i64| v),
         (DataType::UInt8, ColumnValues::Int(out)) => push_primitive!(array, UInt8Type, out, i64::from),
         (DataType::UInt16, ColumnValues::Int(out)) => push_primitive!(array, UInt16Type, out, i64::from),
         (DataType::UInt32, ColumnValues::Int(out)) => push_primitive!(array, UInt32Type, out, i64::from),
         (DataType::Float16, ColumnValues::Float(out)) => push_primitive!(array, Float16Type, out, f64::from),
         (DataType::Float32, ColumnValues::Float(out)) => push_primitive!(array, Float32Type, out, f64::from),
-        (DataType::Float64, ColumnValues::Float(out)) => {
-            let typed = array.as_primitive::<Float64Type>();
-            if typed.null_count() == 0 {
-                out.extend(typed.values().iter().map(|v| Some(*v)));
-            } else {
-                out.extend(typed.iter());
-            }
-        }
-        (DataType::Utf8, ColumnValues::Text(out)) => {
-            out.extend(array.as_string::<i32>().iter().map(|v| v.map(str::to_owned)));
-        }
-        (DataType::LargeUtf8, ColumnValues::Text(out)) => {
-            out.extend(array.as_string::<i64>().iter().map(|v| v.map(str::to_owned)));
-        }
-        (DataType::Utf8View, ColumnValues::Text(out)) => {
-            out.extend(array.as_string_view().iter().map(|v| v.map(str::to_owned)));
-        }
+        (DataType::Float64, ColumnValues::Float(out)) => push_primitive!(array, Float64Type, out, |v: f64| v),
+        (DataType::Utf8, ColumnValues::Text(out)) => array.as_string::<i32>().iter().for_each(|v| out.push(v)),
+        (DataType::LargeUtf8, ColumnValues::Text(out)) => array.as_string::<i64>().iter().for_each(|v| out.push(v)),
+        (DataType::Utf8View, ColumnValues::Text(out)) => array.as_string_view().iter().for_each(|v| out.push(v)),
         (DataType::Date32, ColumnValues::Date(out)) => push_primitive!(array, Date32Type, out, |d: i32| d),
         (DataType::Date64, ColumnValues::Date(out)) => {
             push_primitive!(array, Date64Type, out, |ms: i64| ms.div_euclid(86_400_000) as i32)
@@ -152,26 +141,33 @@ fn append_array(array: &dyn Array, target: &mut ColumnValues) {
 }
 
 /// Text form of any array, through Arrow's own formatter (decimals keep every digit).
-fn append_as_text(array: &dyn Array, out: &mut Vec<Option<String>>) {
+fn append_as_text(array: &dyn Array, out: &mut TextColumn) {
     let options = FormatOptions::default();
     match ArrayFormatter::try_new(array, &options) {
         Ok(formatter) => {
-            out.extend(
-                (0..array.len()).map(|i| if array.is_null(i) { None } else { Some(formatter.value(i).to_string()) }),
-            );
+            let mut text = String::new();
+            for i in 0..array.len() {
+                if array.is_null(i) {
+                    out.push(None);
+                } else {
+                    text.clear();
+                    let _ = write!(text, "{}", formatter.value(i));
+                    out.push(Some(&text));
+                }
+            }
         }
-        Err(_) => out.extend((0..array.len()).map(|_| None)),
+        Err(_) => (0..array.len()).for_each(|_| out.push(None)),
     }
 }
 
 fn push_nulls(column: &mut ColumnValues, n: usize) {
     match column {
         ColumnValues::Bool(v) => v.extend((0..n).map(|_| None)),
-        ColumnValues::Int(v) => v.extend((0..n).map(|_| None)),
-        ColumnValues::Float(v) => v.extend((0..n).map(|_| None)),
-        ColumnValues::Text(v) => v.extend((0..n).map(|_| None)),
-        ColumnValues::Date(v) => v.extend((0..n).map(|_| None)),
-        ColumnValues::Timestamp(v) => v.extend((0..n).map(|_| None)),
+        ColumnValues::Int(v) => (0..n).for_each(|_| v.push(None)),
+        ColumnValues::Float(v) => (0..n).for_each(|_| v.push(None)),
+        ColumnValues::Text(v) => (0..n).for_each(|_| v.push(None)),
+        ColumnValues::Date(v) => (0..n).for_each(|_| v.push(None)),
+        ColumnValues::Timestamp(v) => (0..n).for_each(|_| v.push(None)),
         ColumnValues::Bytes(v) => v.extend((0..n).map(|_| None)),
     }
 }

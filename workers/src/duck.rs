@@ -83,8 +83,29 @@ fn file_facts(source: &FileSource) -> Result<Vec<FileFact>, WorkerError> {
 }
 
 /// Runs one query and streams its rows to the broker in batches of `batch_rows`, stopping at `row_limit`.
-pub fn query<W: Write>(job: &QueryJob, out: &mut FrameSink<W>) -> Result<JobDone, WorkerError> {
-    stream_query(job, &mut |frame| out.emit(&frame))
+///
+/// Encoding and writing happen on a second thread, so DuckDB produces the next batch while the last one is on
+/// its way; two batches in flight at most bound the memory.
+pub fn query<W: Write + Send>(job: &QueryJob, out: &mut FrameSink<W>) -> Result<JobDone, WorkerError> {
+    let (tx, rx) = std::sync::mpsc::sync_channel::<FromWorker>(2);
+    std::thread::scope(|scope| {
+        let writer = scope.spawn(move || -> Result<(), WorkerError> {
+            for frame in rx {
+                out.emit(&frame)?;
+            }
+            Ok(())
+        });
+        let result = stream_query(job, &mut |frame| {
+            tx.send(frame).map_err(|_| WorkerError::Internal("the frame writer stopped".into()))
+        });
+        drop(tx);
+        let written = writer.join().unwrap_or_else(|_| Err(WorkerError::Internal("the frame writer panicked".into())));
+        match (result, written) {
+            (Ok(done), Ok(())) => Ok(done),
+            // A write failure explains a send failure: report the write failure.
+            (_, Err(err)) | (Err(err), Ok(())) => Err(err),
+        }
+    })
 }
 
 /// Runs one query and hands its columns, then its batches, to `emit`. The worker's job and the in-process

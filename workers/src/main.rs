@@ -4,6 +4,7 @@
 
 #![deny(clippy::print_stdout)]
 
+use std::os::fd::AsFd;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -11,5 +12,13 @@ fn main() -> ExitCode {
         eprintln!("polystoreiq-worker runs only when the PolyStoreIQ broker starts it; it does nothing on its own.");
         return ExitCode::from(2);
     };
-    polystoreiq_workers::serve(std::io::stdin().lock(), std::io::stdout().lock(), nonce)
+    // Frames go to fd 1 directly: the standard library's line-buffered stdout would rescan every frame.
+    let stdout = match std::io::stdout().as_fd().try_clone_to_owned() {
+        Ok(fd) => std::fs::File::from(fd),
+        Err(err) => {
+            eprintln!("polystoreiq-worker: cannot use stdout: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    polystoreiq_workers::serve(std::io::stdin().lock(), stdout, nonce)
 }

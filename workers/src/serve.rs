@@ -1,11 +1,12 @@
 //! One worker's life: check the broker's handshake, answer it, run one job, report how it ended.
 
-use std::io::{BufWriter, Read, Write};
+use std::io::{Read, Write};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::process::ExitCode;
 
+use polystoreiq_protocol::frame::encode_frame;
 use polystoreiq_protocol::worker::{FromWorker, Job, ToWorker, WorkerError};
-use polystoreiq_protocol::{FrameError, Hello, Nonce, PeerRole, read_frame, write_frame};
+use polystoreiq_protocol::{FrameError, Hello, Nonce, PeerRole, read_frame};
 
 use crate::{duck, fault};
 
@@ -21,8 +22,8 @@ pub fn take_spawn_nonce() -> Option<Nonce> {
 
 /// Serves one job. Returns the process exit code: 0 when the job finished, 1 when it failed and said so,
 /// 3 when the broker's handshake was refused.
-pub fn serve<R: Read, W: Write>(mut input: R, output: W, nonce: Nonce) -> ExitCode {
-    let mut out = FrameSink(BufWriter::with_capacity(1 << 20, output));
+pub fn serve<R: Read, W: Write + Send>(mut input: R, output: W, nonce: Nonce) -> ExitCode {
+    let mut out = FrameSink { out: output, buf: Vec::new() };
     let job = match handshake(&mut input, &mut out, nonce) {
         Ok(job) => job,
         Err(err) => {
@@ -58,7 +59,10 @@ fn handshake<R: Read, W: Write>(input: &mut R, out: &mut FrameSink<W>, nonce: No
     }
 }
 
-fn run_job<W: Write>(job: Job, out: &mut FrameSink<W>) -> Result<polystoreiq_protocol::worker::JobDone, WorkerError> {
+fn run_job<W: Write + Send>(
+    job: Job,
+    out: &mut FrameSink<W>,
+) -> Result<polystoreiq_protocol::worker::JobDone, WorkerError> {
     match job {
         Job::Import(job) => duck::import(&job, out),
         Job::Query(job) => duck::query(&job, out),
@@ -66,12 +70,19 @@ fn run_job<W: Write>(job: Job, out: &mut FrameSink<W>) -> Result<polystoreiq_pro
     }
 }
 
-/// Where a job's frames go: stdout, buffered, one flush per frame.
-pub struct FrameSink<W: Write>(BufWriter<W>);
+/// Where a job's frames go: stdout, one `write_all` per frame from a buffer reused across frames.
+pub struct FrameSink<W: Write> {
+    out: W,
+    buf: Vec<u8>,
+}
 
 impl<W: Write> FrameSink<W> {
     pub fn send(&mut self, msg: &FromWorker) -> Result<(), FrameError> {
-        write_frame(&mut self.0, msg)
+        self.buf.clear();
+        encode_frame(msg, &mut self.buf)?;
+        self.out.write_all(&self.buf)?;
+        self.out.flush()?;
+        Ok(())
     }
 
     /// Like [`FrameSink::send`], for use inside a job: a broken pipe means the broker is gone or cancelled us.
@@ -80,8 +91,9 @@ impl<W: Write> FrameSink<W> {
     }
 
     /// Raw access for the garbage fault.
-    pub(crate) fn raw(&mut self) -> &mut BufWriter<W> {
-        &mut self.0
+    #[cfg(debug_assertions)]
+    pub(crate) fn raw(&mut self) -> &mut W {
+        &mut self.out
     }
 }
 

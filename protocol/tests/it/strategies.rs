@@ -254,11 +254,11 @@ fn cells<T: std::fmt::Debug + 'static>(value: BoxedStrategy<T>) -> BoxedStrategy
 pub fn column_values() -> BoxedStrategy<ColumnValues> {
     prop_oneof![
         cells(any::<bool>().boxed()).prop_map(ColumnValues::Bool),
-        cells(i64_wide()).prop_map(ColumnValues::Int),
-        cells(finite_f64()).prop_map(ColumnValues::Float),
-        cells(text()).prop_map(ColumnValues::Text),
-        cells(i32_wide()).prop_map(ColumnValues::Date),
-        cells(i64_wide()).prop_map(ColumnValues::Timestamp),
+        cells(i64_wide()).prop_map(|v| ColumnValues::Int(v.into_iter().collect())),
+        cells(finite_f64()).prop_map(|v| ColumnValues::Float(v.into_iter().collect())),
+        cells(text()).prop_map(|v| ColumnValues::Text(v.iter().map(Option::as_deref).collect())),
+        cells(i32_wide()).prop_map(|v| ColumnValues::Date(v.into_iter().collect())),
+        cells(i64_wide()).prop_map(|v| ColumnValues::Timestamp(v.into_iter().collect())),
         cells(vec(any::<u8>(), 0..8).boxed()).prop_map(ColumnValues::Bytes),
     ]
     .boxed()

@@ -9,13 +9,13 @@ use serde_json::Value;
 /// The text of row `row` of `column`, or `None` for NULL.
 pub fn cell(column: &ColumnValues, row: usize) -> Option<String> {
     match column {
-        ColumnValues::Bool(v) => v[row].map(|b| b.to_string()),
-        ColumnValues::Int(v) => v[row].map(|i| i.to_string()),
-        ColumnValues::Float(v) => v[row].map(format_float),
-        ColumnValues::Text(v) => v[row].clone(),
-        ColumnValues::Date(v) => v[row].map(format_date),
-        ColumnValues::Timestamp(v) => v[row].map(format_timestamp),
-        ColumnValues::Bytes(v) => v[row].as_ref().map(|b| format!("\\x{}", hex(b))),
+        ColumnValues::Bool(v) => v.get(row).copied().flatten().map(|b| b.to_string()),
+        ColumnValues::Int(v) => v.get(row).map(|i| i.to_string()),
+        ColumnValues::Float(v) => v.get(row).map(format_float),
+        ColumnValues::Text(v) => v.get(row).map(str::to_owned),
+        ColumnValues::Date(v) => v.get(row).map(format_date),
+        ColumnValues::Timestamp(v) => v.get(row).map(format_timestamp),
+        ColumnValues::Bytes(v) => v.get(row).and_then(Option::as_ref).map(|b| format!("\\x{}", hex(b))),
     }
 }
 
@@ -23,9 +23,9 @@ pub fn cell(column: &ColumnValues, row: usize) -> Option<String> {
 /// decimals stay strings.
 pub fn json_value(column: &ColumnValues, row: usize) -> Value {
     match column {
-        ColumnValues::Bool(v) => v[row].map_or(Value::Null, Value::Bool),
-        ColumnValues::Int(v) => v[row].map_or(Value::Null, Value::from),
-        ColumnValues::Float(v) => v[row].map_or(Value::Null, |f| {
+        ColumnValues::Bool(v) => v.get(row).copied().flatten().map_or(Value::Null, Value::Bool),
+        ColumnValues::Int(v) => v.get(row).map_or(Value::Null, Value::from),
+        ColumnValues::Float(v) => v.get(row).map_or(Value::Null, |f| {
             serde_json::Number::from_f64(f).map_or_else(|| Value::String(format_float(f)), Value::Number)
         }),
         _ => cell(column, row).map_or(Value::Null, Value::String),
@@ -167,7 +167,7 @@ mod tests {
 
     #[test]
     fn csv_keeps_null_and_empty_string_apart() {
-        let batch = Batch { columns: vec![ColumnValues::Text(vec![None, Some(String::new()), Some("a,b".into())])] };
+        let batch = Batch { columns: vec![ColumnValues::Text([None, Some(""), Some("a,b")].into_iter().collect())] };
         let mut out = String::new();
         csv_rows(&batch, &mut out);
         assert_eq!(out, "\n\"\"\n\"a,b\"\n");

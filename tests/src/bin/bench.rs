@@ -19,7 +19,7 @@ fn main() -> anyhow::Result<()> {
             print!("{}", bench.spawn_latency(200).await);
             print!("{}", bench.cancel_latency(30).await);
         }
-        print!("{}", bench.throughput(5).await);
+        print!("{}", bench.throughput(11).await);
         print!("{}", bench.codec_cost());
         if std::env::var_os("POLYSTOREIQ_BENCH_ONLY_THROUGHPUT").is_some() {
             return;
