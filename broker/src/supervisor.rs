@@ -245,7 +245,7 @@ impl WorkerSupervisor {
         exec: Execution,
         sink: &mut (dyn FnMut(SupervisorEvent) + Send),
     ) -> Result<Outcome, RunFailure> {
-        let _permit = self.admit(&exec.cancel, sink).await?;
+        let permit = self.admit(&exec.cancel, sink).await?;
         let spawned_at = Instant::now();
         let LaunchedWorker { pid, nonce, stdin, stdout, stderr, scratch } =
             self.launcher.launch().map_err(RunFailure::Spawn)?;
@@ -295,6 +295,28 @@ impl WorkerSupervisor {
             }
         };
 
+        let ending = match ending {
+            Ending::Done(done) => {
+                // The job is complete: answer now, and let the worker exit and be reaped in the background. Its
+                // slot stays taken until then, so the pool never holds more live workers than its bound.
+                let health = Arc::clone(&self.health);
+                tokio::spawn(async move {
+                    let (exit, peak_rss_kb) = match tokio::time::timeout(EXIT_GRACE, &mut exit_rx).await {
+                        Ok(reaped) => reaped.unwrap_or_else(|_| lost_reaper()),
+                        Err(_) => {
+                            kill_group(pid);
+                            exit_rx.await.unwrap_or_else(|_| lost_reaper())
+                        }
+                    };
+                    let _ = tokio::time::timeout(Duration::from_millis(500), stderr_done).await;
+                    drop(scratch);
+                    health.finished(pid, WorkerState::Finished, exit, peak_rss_kb, None);
+                    drop(permit);
+                });
+                return Ok(Outcome { done, pid, ready_after: ready_after.unwrap_or_default() });
+            }
+            other => other,
+        };
         let mut killed_by_us = false;
         let (exit, peak_rss_kb) = match ending {
             Ending::Done(_) | Ending::Failed(_) | Ending::StdoutClosed => {
@@ -319,9 +341,10 @@ impl WorkerSupervisor {
         let _ = tokio::time::timeout(Duration::from_millis(500), stderr_done).await;
         let stderr_tail = String::from_utf8_lossy(&tail.lock().unwrap_or_else(|e| e.into_inner())).into_owned();
         drop(scratch);
+        drop(permit);
 
         let result = match ending {
-            Ending::Done(done) => Ok(Outcome { done, pid, ready_after: ready_after.unwrap_or_default() }),
+            Ending::Done(_) => unreachable!("answered above"),
             Ending::Failed(err) => Err(RunFailure::Worker(err)),
             Ending::Cancelled => {
                 let latency = exec.cancel.requested_at().map_or(Duration::ZERO, |at| reaped_at - at);
@@ -331,11 +354,8 @@ impl WorkerSupervisor {
             Ending::Protocol(message) => Err(RunFailure::Protocol(message)),
             Ending::StdoutClosed => Err(classify_death(exit.clone(), stderr_tail, killed_by_us)),
         };
-        match &result {
-            Ok(_) => self.health.finished(pid, WorkerState::Finished, exit, peak_rss_kb, None),
-            Err(failure) => self.health.finished(pid, failure.state(), exit, peak_rss_kb, Some(failure.code())),
-        }
         if let Err(failure) = &result {
+            self.health.finished(pid, failure.state(), exit, peak_rss_kb, Some(failure.code()));
             tracing::info!(pid, source = %exec.source, "worker run failed: {failure}");
         }
         result

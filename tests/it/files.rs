@@ -105,7 +105,7 @@ fn csv_json_and_parquet_sources_answer_queries_correctly() {
     assert_eq!(json_result["total_rows"], 4);
     assert_eq!(json_result["rows"][0]["status"], expected[0][0].as_deref().unwrap());
 
-    let diag = p.diag();
+    let diag = p.settled_diag();
     let workers = diag["workers"].as_array().unwrap();
     assert!(workers.len() >= 6, "three imports and three queries: {diag}");
     for worker in workers {

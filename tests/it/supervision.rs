@@ -83,7 +83,7 @@ fn crashing_workers_become_typed_errors_and_the_broker_keeps_serving() {
     }
     assert_eq!(p.broker_pid(), Some(broker), "the same broker served throughout");
 
-    let diag = p.diag();
+    let diag = p.settled_diag();
     let failed: Vec<_> = diag["workers"].as_array().unwrap().iter().filter(|w| w["state"] == "failed").collect();
     assert_eq!(failed.len(), cases.len(), "{diag}");
     let signals: Vec<_> = failed.iter().filter_map(|w| w["exit"]["signal_name"].as_str()).collect();

@@ -109,6 +109,24 @@ impl Profile {
         self.ok(&["diag"])
     }
 
+    /// The diagnostics report once every worker has ended (a finished run's worker is reaped just after its
+    /// answer is sent).
+    pub fn settled_diag(&self) -> Value {
+        let started = Instant::now();
+        loop {
+            let diag = self.diag();
+            let busy = diag["workers"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|w| w["state"] == "running" || w["state"] == "starting");
+            if !busy || started.elapsed() > Duration::from_secs(10) {
+                return diag;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     /// Waits for the next running worker (any run) and returns (pid, run id).
     pub fn wait_for_any_worker(&self) -> (u32, Option<u64>) {
         let started = Instant::now();
