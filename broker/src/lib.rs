@@ -4,6 +4,7 @@
 //! and the only one that spawns workers (through [`launcher::WorkerLauncher`]). It never opens user data
 //! itself: files and databases are touched only inside workers.
 
+pub mod access;
 pub mod config;
 pub mod files;
 pub mod guard;
@@ -31,7 +32,8 @@ pub async fn run(config: BrokerConfig) -> anyhow::Result<()> {
     tracing::info!(home = %config.home.display(), socket = %socket.display(), "broker ready");
     let store = store::Store::open(&store::database_path(&config.home))?;
     tokio::spawn(prune_audit_daily(store.clone(), config.audit_retention));
-    let broker = Broker::new(config, store);
+    let access = access::AccessControl::load(store.clone()).await.map_err(|err| anyhow::anyhow!("{err}"))?;
+    let broker = Broker::new(config, store, access);
     server::serve(listener, broker).await;
     let _ = std::fs::remove_file(&socket);
     tracing::info!("broker stopped");

@@ -66,6 +66,10 @@ async fn connection(conn: Stream, broker: &Broker, stop: &watch::Sender<bool>) -
             Err(FrameError::Closed) => return Ok(()),
             Err(err) => return Err(err),
         };
+        if let Err(err) = broker.authorize(&request) {
+            write(&mut tx, &BrokerMessage::Reply(Err(err))).await?;
+            continue;
+        }
         match request {
             Request::Run { token } => {
                 let (events_tx, mut events) = mpsc::unbounded_channel();

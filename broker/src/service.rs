@@ -16,6 +16,7 @@ use polystoreiq_protocol::worker::{Fault, FileFact, FileSource, FromWorker, Impo
 use polystoreiq_protocol::{ErrorCode, TypedError, codec};
 use tokio::sync::mpsc;
 
+use crate::access::{AccessControl, UnlockOutcome};
 use crate::config::BrokerConfig;
 use crate::health::unix_ms;
 use crate::launcher::WorkerLauncher;
@@ -30,19 +31,18 @@ const PROGRESS_EVERY: Duration = Duration::from_millis(100);
 const STAGE_WINDOW: Duration = Duration::from_secs(24 * 3600);
 /// Stored result pages larger than this are kept in memory only.
 const MAX_STORED_RESULT: usize = 64 << 20;
-/// Who acts, until profiles and roles reach the front ends.
-const ACTOR: &str = "owner";
 
 pub struct Broker {
     config: BrokerConfig,
     store: Store,
+    access: AccessControl,
     supervisor: WorkerSupervisor,
     running: Mutex<HashMap<RunId, CancelToken>>,
     results: ResultCache,
 }
 
 impl Broker {
-    pub fn new(config: BrokerConfig, store: Store) -> Arc<Broker> {
+    pub fn new(config: BrokerConfig, store: Store, access: AccessControl) -> Arc<Broker> {
         let launcher = WorkerLauncher::new(
             config.worker_bin.clone(),
             config.home.join("scratch"),
@@ -50,14 +50,26 @@ impl Broker {
             config.warm_worker,
         );
         let supervisor = WorkerSupervisor::new(launcher, config.max_workers, config.queue_bound);
-        Arc::new(Broker { config, store, supervisor, running: Mutex::default(), results: ResultCache::default() })
+        Arc::new(Broker {
+            config,
+            store,
+            access,
+            supervisor,
+            running: Mutex::default(),
+            results: ResultCache::default(),
+        })
     }
 
     pub fn supervisor(&self) -> &WorkerSupervisor {
         &self.supervisor
     }
 
-    /// Answers every request but `Run` (see [`Broker::run`]).
+    /// The gate every request passes first: the profile lock, then the role matrix.
+    pub fn authorize(&self, request: &Request) -> Result<(), TypedError> {
+        self.access.check(request).map(drop)
+    }
+
+    /// Answers every request but `Run` (see [`Broker::run`]). Call [`Broker::authorize`] first.
     pub async fn handle(&self, request: Request) -> Result<Reply, TypedError> {
         match request {
             Request::SourceAdd { name, spec } => self.add_source(name, spec).await.map(Reply::Source),
@@ -95,6 +107,28 @@ impl Broker {
                 self.require_session(session).await?;
                 Ok(Reply::Messages(self.store.call(move |db| db.messages(session)).await?))
             }
+            Request::Unlock { secret } => match self.access.unlock(&secret).await {
+                UnlockOutcome::Unlocked(state) => {
+                    self.audit("access.unlock", None, None, None, None, format!("as {}", state.role.as_str())).await;
+                    Ok(Reply::Access(state))
+                }
+                UnlockOutcome::Refused(err) => {
+                    self.audit("access.unlock_failed", None, None, None, None, err.message.clone()).await;
+                    Err(err)
+                }
+            },
+            Request::Lock => {
+                let state = self.access.lock()?;
+                self.audit("access.lock", None, None, None, None, String::new()).await;
+                Ok(Reply::Access(state))
+            }
+            Request::SetLock { role, secret } => {
+                let detail = format!("{} {}", role.as_str(), if secret.is_some() { "set" } else { "removed" });
+                let state = self.access.set_lock(role, secret).await?;
+                self.audit("access.set_lock", None, None, None, None, detail).await;
+                Ok(Reply::Access(state))
+            }
+            Request::Access => Ok(Reply::Access(self.access.state())),
         }
     }
 
@@ -109,18 +143,11 @@ impl Broker {
         detail: String,
     ) {
         let source = source.map(str::to_owned);
+        let actor = self.access.role().as_str();
         let result = self
             .store
             .call(move |db| {
-                db.append_audit(&NewAudit {
-                    actor: ACTOR,
-                    action,
-                    source: source.as_deref(),
-                    session,
-                    draft,
-                    run,
-                    detail,
-                })
+                db.append_audit(&NewAudit { actor, action, source: source.as_deref(), session, draft, run, detail })
             })
             .await;
         if let Err(err) = result {

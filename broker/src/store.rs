@@ -760,6 +760,25 @@ impl Db {
         Ok(deleted)
     }
 
+    // ---- settings ------------------------------------------------------------------------------------------
+
+    pub fn setting(&mut self, key: &str) -> Result<Option<String>, StoreError> {
+        Ok(self.conn.query_row("SELECT value FROM settings WHERE key = ?1", [key], |row| row.get(0)).optional()?)
+    }
+
+    pub fn set_setting(&mut self, key: &str, value: &str) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            params![key, value],
+        )?;
+        Ok(())
+    }
+
+    pub fn delete_setting(&mut self, key: &str) -> Result<(), StoreError> {
+        self.conn.execute("DELETE FROM settings WHERE key = ?1", [key])?;
+        Ok(())
+    }
+
     // ---- telemetry -----------------------------------------------------------------------------------------
 
     pub fn record_stage(

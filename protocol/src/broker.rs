@@ -7,9 +7,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::TypedError;
 use crate::handshake::Hello;
+use crate::secret::LockSecret;
 use crate::types::{
-    AuditEvent, AuditFilter, ChatMessage, ChatSession, DiagReport, DraftId, DraftPreview, ResultPage, RunId,
-    RunSummary, SchemaSnapshot, SessionId, SourceInfo, SourceSpec, SourceTestReport,
+    AccessState, AuditEvent, AuditFilter, ChatMessage, ChatSession, DiagReport, DraftId, DraftPreview, ResultPage,
+    Role, RunId, RunSummary, SchemaSnapshot, SessionId, SourceInfo, SourceSpec, SourceTestReport,
 };
 use crate::worker::Fault;
 
@@ -103,6 +104,19 @@ pub enum Request {
     Messages {
         session: SessionId,
     },
+    /// Unlock the profile with the owner's passphrase or the viewer's PIN. Since v2.
+    Unlock {
+        secret: LockSecret,
+    },
+    /// Lock the profile now. Since v2.
+    Lock,
+    /// Set (or with `None`, remove) the owner's passphrase or the viewer's PIN. Owner only. Since v2.
+    SetLock {
+        role: Role,
+        secret: Option<LockSecret>,
+    },
+    /// The lock's state. Since v2.
+    Access,
 }
 
 /// Successful answers. Appended only.
@@ -136,6 +150,8 @@ pub enum Reply {
     Sessions(Vec<ChatSession>),
     /// Since v2.
     Messages(Vec<ChatMessage>),
+    /// Since v2.
+    Access(AccessState),
 }
 
 /// Progress of a run. Appended only.

@@ -44,6 +44,12 @@ pub enum ErrorCode {
     Internal,
     /// The planner could not turn the question into a query; the message says which words it could not place.
     DraftDeclined,
+    /// The profile is locked; unlock it first.
+    Locked,
+    /// The current role may not do this.
+    Forbidden,
+    /// The passphrase or PIN was wrong, or attempts are paused (see `retry_after_ms`).
+    UnlockFailed,
 }
 
 impl ErrorCode {
@@ -73,6 +79,9 @@ impl ErrorCode {
             ErrorCode::BrokerUnavailable => "broker_unavailable",
             ErrorCode::Internal => "internal",
             ErrorCode::DraftDeclined => "draft_declined",
+            ErrorCode::Locked => "locked",
+            ErrorCode::Forbidden => "forbidden",
+            ErrorCode::UnlockFailed => "unlock_failed",
         }
     }
 }

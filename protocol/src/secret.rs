@@ -31,3 +31,25 @@ impl<'de> Deserialize<'de> for Secret {
         String::deserialize(d).map(Secret)
     }
 }
+
+/// A PIN or passphrase on its way from a front end to the broker's profile lock. It travels (it must reach the
+/// broker) but never prints: `Debug` shows `[redacted]` and there is no `Display`.
+#[derive(Clone, PartialEq, Eq, serde::Serialize, Deserialize)]
+pub struct LockSecret(String);
+
+impl LockSecret {
+    pub fn new(value: impl Into<String>) -> LockSecret {
+        LockSecret(value.into())
+    }
+
+    /// The secret itself, for hashing and verifying in the broker's access module only.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for LockSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
+}

@@ -466,3 +466,33 @@ pub struct ChatMessage {
     pub draft: Option<DraftId>,
     pub created_at_ms: u64,
 }
+
+/// Who is acting. An owner may do everything; a viewer may ask, approve and run, but not change sources,
+/// settings or the lock, nor open diagnostics or the audit log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Owner,
+    Viewer,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Owner => "owner",
+            Role::Viewer => "viewer",
+        }
+    }
+}
+
+/// The profile lock's state as a front end sees it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessState {
+    pub locked: bool,
+    /// The role in force while unlocked.
+    pub role: Role,
+    /// Whether an owner passphrase is set (without one the profile never locks).
+    pub owner_lock: bool,
+    /// Whether a viewer PIN is set.
+    pub viewer_lock: bool,
+}

@@ -1,5 +1,6 @@
 //! Cross-process integration tests: the real `psiq`, broker and worker binaries, real DuckDB, real files.
 
+mod access;
 mod broker;
 mod files;
 mod state;

@@ -80,6 +80,20 @@ impl Profile {
         parse_last_json(&stdout)
     }
 
+    /// Runs psiq with `input` on its standard input.
+    pub fn run_with_stdin(&self, args: &[&str], input: &str) -> Output {
+        use std::io::Write;
+        let mut child = self
+            .command(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("psiq");
+        child.stdin.take().expect("stdin").write_all(input.as_bytes()).expect("write stdin");
+        child.wait_with_output().expect("psiq output")
+    }
+
     /// Runs psiq and returns its error object, asserting failure.
     pub fn err(&self, args: &[&str]) -> Value {
         let out = self.run(args);

@@ -201,8 +201,8 @@ fn every_enum_strategy_covers_every_variant() {
 
     assert_covers::<ClientMessage>("ClientMessage", arb::client_message(), 2);
     assert_covers::<BrokerMessage>("BrokerMessage", arb::broker_message(), 3);
-    assert_covers::<Request>("Request", arb::request(), 19);
-    assert_covers::<Reply>("Reply", arb::reply(), 17);
+    assert_covers::<Request>("Request", arb::request(), 23);
+    assert_covers::<Reply>("Reply", arb::reply(), 18);
     // `Result` always has its two variants; serde words its refusal differently, so only coverage is checked.
     assert_produces_every_variant::<Result<Reply, TypedError>>("Result<Reply, TypedError>", arb::reply_result(), 2);
     assert_covers::<RunEvent>("RunEvent", arb::run_event(), 3);
@@ -213,7 +213,7 @@ fn every_enum_strategy_covers_every_variant() {
     assert_covers::<WorkerError>("WorkerError", arb::worker_error(), 6);
     assert_covers::<ColumnValues>("ColumnValues", arb::column_values(), 7);
     assert_covers::<SourceSpec>("SourceSpec", arb::source_spec(), 1);
-    assert_covers::<ErrorCode>("ErrorCode", arb::error_code(), 23);
+    assert_covers::<ErrorCode>("ErrorCode", arb::error_code(), 26);
     assert_covers::<LogicalType>("LogicalType", arb::logical_type(), 14);
     assert_covers::<PeerRole>("PeerRole", arb::peer_role(), 3);
     assert_covers::<SourceKind>("SourceKind", arb::source_kind(), 4);

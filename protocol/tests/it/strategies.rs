@@ -8,12 +8,13 @@ use std::io::Read;
 use polystoreiq_protocol::broker::{BrokerMessage, ClientMessage, Reply, Request, RunEvent};
 use polystoreiq_protocol::frame::{self, FrameError};
 use polystoreiq_protocol::handshake::MAGIC;
+use polystoreiq_protocol::secret::LockSecret;
 use polystoreiq_protocol::types::{
-    AuditEvent, AuditFilter, Batch, Capabilities, ChatMessage, ChatSession, ColumnInfo, ColumnValues, DiagReport,
-    DraftId, DraftPreview, Engine, ExitInfo, FileKind, FileTable, GuardVerdict, LogicalType, PoolStats, ResultColumn,
-    ResultPage, RunId, RunSummary, SchemaSnapshot, SessionId, SourceId, SourceInfo, SourceKind, SourceSpec,
-    SourceStatus, SourceTestReport, StageStats, TableInfo, TableKind, TableStorage, WorkerHealth, WorkerKind,
-    WorkerState,
+    AccessState, AuditEvent, AuditFilter, Batch, Capabilities, ChatMessage, ChatSession, ColumnInfo, ColumnValues,
+    DiagReport, DraftId, DraftPreview, Engine, ExitInfo, FileKind, FileTable, GuardVerdict, LogicalType, PoolStats,
+    ResultColumn, ResultPage, Role, RunId, RunSummary, SchemaSnapshot, SessionId, SourceId, SourceInfo, SourceKind,
+    SourceSpec, SourceStatus, SourceTestReport, StageStats, TableInfo, TableKind, TableStorage, WorkerHealth,
+    WorkerKind, WorkerState,
 };
 use polystoreiq_protocol::worker::{
     DuckLimits, Fault, FileFact, FileSource, FromWorker, ImportJob, Job, JobDone, QueryJob, ToWorker, WorkerError,
@@ -84,6 +85,10 @@ pub fn hello() -> BoxedStrategy<Hello> {
         .boxed()
 }
 
+pub fn role() -> BoxedStrategy<Role> {
+    select(&[Role::Owner, Role::Viewer][..]).boxed()
+}
+
 pub fn error_code() -> BoxedStrategy<ErrorCode> {
     use ErrorCode::*;
     select(
@@ -111,6 +116,9 @@ pub fn error_code() -> BoxedStrategy<ErrorCode> {
             BrokerUnavailable,
             Internal,
             DraftDeclined,
+            Locked,
+            Forbidden,
+            UnlockFailed,
         ][..],
     )
     .boxed()
@@ -439,6 +447,10 @@ pub fn request() -> BoxedStrategy<Request> {
         text().prop_map(|title| Request::SessionCreate { title }),
         Just(Request::Sessions),
         session_id().prop_map(|session| Request::Messages { session }),
+        text().prop_map(|s| Request::Unlock { secret: LockSecret::new(s) }),
+        Just(Request::Lock),
+        (role(), of(text())).prop_map(|(role, s)| Request::SetLock { role, secret: s.map(LockSecret::new) }),
+        Just(Request::Access),
     ]
     .boxed()
 }
@@ -462,6 +474,9 @@ pub fn reply() -> BoxedStrategy<Reply> {
         chat_session().prop_map(Reply::Session),
         few(chat_session()).prop_map(Reply::Sessions),
         few(chat_message()).prop_map(Reply::Messages),
+        (any::<bool>(), role(), any::<bool>(), any::<bool>()).prop_map(|(locked, role, owner_lock, viewer_lock)| {
+            Reply::Access(AccessState { locked, role, owner_lock, viewer_lock })
+        }),
     ]
     .boxed()
 }

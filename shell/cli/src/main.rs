@@ -11,7 +11,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 use polystoreiq_client::BrokerClient;
 use polystoreiq_protocol::broker::{Reply, Request, RunEvent};
-use polystoreiq_protocol::types::{AuditFilter, DraftId, RunId, SessionId, SourceSpec};
+use polystoreiq_protocol::secret::LockSecret;
+use polystoreiq_protocol::types::{AuditFilter, DraftId, Role, RunId, SessionId, SourceSpec};
 use polystoreiq_protocol::worker::Fault;
 use polystoreiq_protocol::{ErrorCode, TypedError};
 
@@ -91,6 +92,13 @@ enum Command {
         #[arg(long, default_value_t = 1000)]
         limit: u64,
     },
+    /// Unlock the profile: reads the owner's passphrase or the viewer's PIN from standard input.
+    Unlock,
+    /// Lock the profile now, or manage its lock.
+    Lock {
+        #[command(subcommand)]
+        action: Option<LockAction>,
+    },
     /// Chat sessions: a thread of questions and drafts that survives restarts.
     #[command(subcommand)]
     Session(SessionCommand),
@@ -155,6 +163,37 @@ enum SourceCommand {
     Remove {
         name: String,
     },
+}
+
+#[derive(Subcommand)]
+enum LockAction {
+    /// Set the owner's passphrase (6+ characters) or the viewer's PIN (4+), read from standard input.
+    Set {
+        #[arg(long, value_enum)]
+        role: RoleArg,
+    },
+    /// Remove a lock (removing the owner's removes the viewer's too).
+    Remove {
+        #[arg(long, value_enum)]
+        role: RoleArg,
+    },
+    /// Whether the profile is locked, and as whom it is unlocked.
+    Status,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum RoleArg {
+    Owner,
+    Viewer,
+}
+
+impl RoleArg {
+    fn role(self) -> Role {
+        match self {
+            RoleArg::Owner => Role::Owner,
+            RoleArg::Viewer => Role::Viewer,
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -250,6 +289,15 @@ fn run(cli: Cli, out: &Output) -> Result<(), TypedError> {
             };
             out.reply(client.call(Request::Audit { filter })?)
         }
+        Command::Unlock => out.reply(client.call(Request::Unlock { secret: read_secret()? })?),
+        Command::Lock { action: None } => out.reply(client.call(Request::Lock)?),
+        Command::Lock { action: Some(LockAction::Status) } => out.reply(client.call(Request::Access)?),
+        Command::Lock { action: Some(LockAction::Set { role }) } => {
+            out.reply(client.call(Request::SetLock { role: role.role(), secret: Some(read_secret()?) })?)
+        }
+        Command::Lock { action: Some(LockAction::Remove { role }) } => {
+            out.reply(client.call(Request::SetLock { role: role.role(), secret: None })?)
+        }
         Command::Session(SessionCommand::New { title }) => out.reply(client.call(Request::SessionCreate { title })?),
         Command::Session(SessionCommand::List) => out.reply(client.call(Request::Sessions)?),
         Command::Session(SessionCommand::Show { session }) => {
@@ -297,6 +345,20 @@ fn run_token(client: &mut BrokerClient, token: String, out: &Output) -> Result<(
         };
     })?;
     out.reply(reply)
+}
+
+/// One line of standard input, without its line end: a passphrase or PIN is never an argument (arguments show
+/// in the process list and the shell history).
+fn read_secret() -> Result<LockSecret, TypedError> {
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .map_err(|err| TypedError::new(ErrorCode::BadRequest, format!("cannot read the secret from stdin: {err}")))?;
+    let secret = line.trim_end_matches(['\n', '\r']);
+    if secret.is_empty() {
+        return Err(TypedError::new(ErrorCode::BadRequest, "no secret on standard input"));
+    }
+    Ok(LockSecret::new(secret))
 }
 
 fn default_home() -> PathBuf {

@@ -130,6 +130,18 @@ impl Output {
                     println!("no audit events match");
                 }
             }
+            Reply::Access(state) => {
+                let lock = match (state.owner_lock, state.viewer_lock) {
+                    (false, _) => "no lock set",
+                    (true, false) => "owner passphrase set",
+                    (true, true) => "owner passphrase and viewer PIN set",
+                };
+                if state.locked {
+                    println!("locked ({lock}); unlock with `psiq unlock`");
+                } else {
+                    println!("unlocked as {} ({lock})", state.role.as_str());
+                }
+            }
             Reply::Session(session) => println!("session {}: {}", session.id, session.title),
             Reply::Sessions(sessions) => {
                 for s in &sessions {
