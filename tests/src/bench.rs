@@ -54,6 +54,16 @@ impl Bench {
         }
     }
 
+    /// `SELECT * FROM lineitem` over the 1M-row Parquet file, read in place.
+    fn select_all_lineitem(&self) -> QueryJob {
+        let parquet = self.dir.join("lineitem.parquet");
+        let source = FileSource {
+            tables: vec![file_table("lineitem", FileKind::Parquet, TableStorage::InPlace, &parquet)],
+            database: None,
+        };
+        self.query_job(source, "SELECT * FROM lineitem")
+    }
+
     fn query_job(&self, source: FileSource, sql: &str) -> QueryJob {
         QueryJob { source, sql: sql.to_owned(), row_limit: 10_000_000, batch_rows: 8192, limits: self.limits.clone() }
     }
@@ -116,12 +126,7 @@ impl Bench {
 
     /// 1M rows x 10 columns through a worker versus the same query and conversion in-process.
     pub async fn throughput(&self, reps: usize) -> String {
-        let parquet = self.dir.join("lineitem.parquet");
-        let source = FileSource {
-            tables: vec![file_table("lineitem", FileKind::Parquet, TableStorage::InPlace, &parquet)],
-            database: None,
-        };
-        let job = self.query_job(source, "SELECT * FROM lineitem");
+        let job = self.select_all_lineitem();
         let mut inproc = Vec::new();
         let mut worker = Vec::new();
         for _ in 0..reps {
@@ -159,12 +164,7 @@ impl Bench {
 
     /// Where the isolation overhead goes: encoding and decoding the same batches, without DuckDB or a pipe.
     pub fn codec_cost(&self) -> String {
-        let parquet = self.dir.join("lineitem.parquet");
-        let source = FileSource {
-            tables: vec![file_table("lineitem", FileKind::Parquet, TableStorage::InPlace, &parquet)],
-            database: None,
-        };
-        let job = self.query_job(source, "SELECT * FROM lineitem");
+        let job = self.select_all_lineitem();
         let mut frames = Vec::new();
         duck::stream_query(&job, &mut |frame| {
             frames.push(frame);
