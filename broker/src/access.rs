@@ -11,7 +11,7 @@ use argon2::Argon2;
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use polystoreiq_protocol::broker::Request;
-use polystoreiq_protocol::secret::LockSecret;
+use polystoreiq_protocol::secret::UserSecret;
 use polystoreiq_protocol::types::{AccessState, Role};
 use polystoreiq_protocol::{ErrorCode, TypedError};
 
@@ -111,7 +111,7 @@ impl AccessControl {
     }
 
     /// Tries a passphrase or PIN.
-    pub async fn unlock(&self, secret: &LockSecret) -> UnlockOutcome {
+    pub async fn unlock(&self, secret: &UserSecret) -> UnlockOutcome {
         let (owner, viewer) = {
             let inner = self.lock_inner();
             if let Some(until) = inner.paused_until {
@@ -184,7 +184,7 @@ impl AccessControl {
     }
 
     /// Sets or removes the owner passphrase or the viewer PIN.
-    pub async fn set_lock(&self, role: Role, secret: Option<LockSecret>) -> Result<AccessState, TypedError> {
+    pub async fn set_lock(&self, role: Role, secret: Option<UserSecret>) -> Result<AccessState, TypedError> {
         if let Some(secret) = &secret {
             let min = match role {
                 Role::Owner => 6,
@@ -252,7 +252,7 @@ fn snapshot(inner: &Inner) -> AccessState {
 }
 
 /// An Argon2id PHC string for `secret`, with a fresh salt.
-fn hash(secret: &LockSecret) -> Result<String, TypedError> {
+fn hash(secret: &UserSecret) -> Result<String, TypedError> {
     let salt = SaltString::generate(&mut OsRng);
     Argon2::default()
         .hash_password(secret.expose().as_bytes(), &salt)
@@ -260,7 +260,7 @@ fn hash(secret: &LockSecret) -> Result<String, TypedError> {
         .map_err(|err| TypedError::new(ErrorCode::Internal, format!("cannot hash the secret: {err}")))
 }
 
-fn verify(secret: &LockSecret, phc: &str) -> bool {
+fn verify(secret: &UserSecret, phc: &str) -> bool {
     PasswordHash::new(phc)
         .is_ok_and(|hash| Argon2::default().verify_password(secret.expose().as_bytes(), &hash).is_ok())
 }
@@ -285,10 +285,10 @@ mod tests {
 
     #[test]
     fn hashes_are_argon2id_and_verify_only_the_right_secret() {
-        let phc = hash(&LockSecret::new("correct horse")).unwrap();
+        let phc = hash(&UserSecret::new("correct horse")).unwrap();
         assert!(phc.starts_with("$argon2id$"), "{phc}");
         assert!(!phc.contains("correct horse"));
-        assert!(verify(&LockSecret::new("correct horse"), &phc));
-        assert!(!verify(&LockSecret::new("correct horsE"), &phc));
+        assert!(verify(&UserSecret::new("correct horse"), &phc));
+        assert!(!verify(&UserSecret::new("correct horsE"), &phc));
     }
 }

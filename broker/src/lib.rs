@@ -13,6 +13,7 @@ pub mod instance;
 pub mod launcher;
 pub mod planner;
 pub mod results;
+pub mod secrets;
 pub mod server;
 pub mod service;
 pub mod store;

@@ -8,11 +8,15 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use polystoreiq_protocol::broker::{Reply, Request, RunEvent};
+use polystoreiq_protocol::secret::{Credential, UserSecret};
 use polystoreiq_protocol::types::{
-    Batch, Capabilities, DiagReport, DraftId, DraftPreview, PoolStats, ResultPage, RunId, RunSummary, SchemaSnapshot,
-    SessionId, SourceInfo, SourceKind, SourceSpec, SourceStatus, SourceTestReport, TableStorage, WorkerKind,
+    Batch, Capabilities, DbTarget, DiagReport, DraftId, DraftPreview, PoolStats, ResultPage, RunId, RunSummary,
+    SchemaSnapshot, SessionId, SourceInfo, SourceKind, SourceSpec, SourceStatus, SourceTestReport, TableStorage,
+    WorkerKind,
 };
-use polystoreiq_protocol::worker::{Fault, FileFact, FileSource, FromWorker, ImportJob, Job, QueryJob};
+use polystoreiq_protocol::worker::{
+    ConnectionReport, DbAction, DbJob, Fault, FileFact, FileSource, FromWorker, ImportJob, Job, QueryJob,
+};
 use polystoreiq_protocol::{ErrorCode, TypedError, codec};
 use tokio::sync::mpsc;
 
@@ -21,7 +25,10 @@ use crate::config::BrokerConfig;
 use crate::health::unix_ms;
 use crate::launcher::WorkerLauncher;
 use crate::results::{ResultCache, RunRows};
-use crate::store::{FileRecord, NewAudit, NewDraft, Store, StoredRun, StoredSource};
+use crate::secrets::{Keyring, SecretRef};
+use crate::store::{
+    DEFAULT_PROFILE, DbConfig, FileRecord, NewAudit, NewDraft, SourceConfig, Store, StoredRun, StoredSource,
+};
 use crate::supervisor::{CancelToken, Execution, SupervisorEvent, WorkerSupervisor};
 use crate::{files, guard, planner};
 
@@ -36,6 +43,7 @@ pub struct Broker {
     config: BrokerConfig,
     store: Store,
     access: AccessControl,
+    keyring: Result<Keyring, String>,
     supervisor: WorkerSupervisor,
     running: Mutex<HashMap<RunId, CancelToken>>,
     results: ResultCache,
@@ -54,6 +62,7 @@ impl Broker {
             config,
             store,
             access,
+            keyring: Keyring::open().map_err(|err| err.to_string()),
             supervisor,
             running: Mutex::default(),
             results: ResultCache::default(),
@@ -187,7 +196,12 @@ impl Broker {
                 format!("a source named {name} exists; pick another name or remove it first"),
             ));
         }
-        let SourceSpec::Files { paths } = spec;
+        let paths = match spec {
+            SourceSpec::Files { paths } => paths,
+            SourceSpec::Database { kind, target, password } => {
+                return self.add_db_source(name, kind, target, password).await;
+            }
+        };
         let tables = files::expand(&paths)?;
         let database = tables.iter().any(|t| t.storage == TableStorage::Ingested).then(|| {
             let tag: [u8; 6] = rand::random();
@@ -215,7 +229,8 @@ impl Broker {
             let (name, tables, database) = (name.clone(), tables.clone(), database.clone());
             self.store
                 .call(move |db| {
-                    db.insert_source(&name, SourceKind::Files, &tables, &capabilities, database.as_deref())?;
+                    let config = SourceConfig::Files(tables.clone());
+                    db.insert_source(&name, SourceKind::Files, &config, &capabilities, database.as_deref(), None)?;
                     db.record_import(&name, &records(&facts), &schema)?;
                     db.source(&name)
                 })
@@ -233,6 +248,139 @@ impl Broker {
         let detail = format!("files: {}", tables.iter().map(|t| t.pattern.as_str()).collect::<Vec<_>>().join(", "));
         self.audit("source.add", Some(&name), None, None, None, detail).await;
         Ok(stored.info)
+    }
+
+    fn keyring(&self) -> Result<&Keyring, TypedError> {
+        self.keyring.as_ref().map_err(|err| {
+            TypedError::new(
+                ErrorCode::Internal,
+                format!("the OS keyring is not available, so no password can be kept: {err}"),
+            )
+        })
+    }
+
+    async fn add_db_source(
+        &self,
+        name: String,
+        kind: SourceKind,
+        target: DbTarget,
+        password: Option<UserSecret>,
+    ) -> Result<SourceInfo, TypedError> {
+        if kind != SourceKind::Postgres {
+            return Err(TypedError::new(
+                ErrorCode::BadRequest,
+                format!("{kind:?} sources are not supported yet; PostgreSQL and files are"),
+            ));
+        }
+        if target.host.is_empty() || target.database.is_empty() || target.user.is_empty() {
+            return Err(TypedError::new(
+                ErrorCode::BadRequest,
+                "a database source needs a host, a database and a user",
+            ));
+        }
+        let reference = match password {
+            Some(password) => {
+                let reference = SecretRef::new(DEFAULT_PROFILE, "source");
+                self.keyring()?.store(&reference, &password.into_secret()).map_err(|e| e.to_typed())?;
+                Some(reference)
+            }
+            None => None,
+        };
+        let added = self.connect_new_db_source(&name, kind, &target, reference.as_ref()).await;
+        if added.is_err()
+            && let Some(reference) = &reference
+        {
+            let _ = self.keyring().map(|k| k.delete(reference));
+        }
+        added
+    }
+
+    async fn connect_new_db_source(
+        &self,
+        name: &str,
+        kind: SourceKind,
+        target: &DbTarget,
+        reference: Option<&SecretRef>,
+    ) -> Result<SourceInfo, TypedError> {
+        let password = self.password(reference.map(SecretRef::as_str))?;
+        let job = |action| Job::Database(DbJob { kind, target: target.clone(), password: password.clone(), action });
+        let report = self.db_test(name, job(DbAction::Test)).await?;
+        let schema = self.db_metadata(name, job(DbAction::Metadata)).await?;
+        let capabilities = Capabilities { sql: true, server_side_cancel: false, schema_refresh: true };
+        let config = SourceConfig::Database(DbConfig { target: target.clone(), can_write: report.can_write });
+        let (owned_name, keyring_ref) = (name.to_owned(), reference.map(|r| r.as_str().to_owned()));
+        let stored = self
+            .store
+            .call(move |db| {
+                db.insert_source(&owned_name, kind, &config, &capabilities, None, keyring_ref.as_deref())?;
+                db.record_schema(&owned_name, &schema)?;
+                db.source(&owned_name)
+            })
+            .await?;
+        let mut detail = format!(
+            "{}@{}:{}/{}, server {}",
+            target.user, target.host, target.port, target.database, report.server_version
+        );
+        if report.can_write {
+            detail.push_str("; WARNING: this role can write; a read-only role is recommended");
+        }
+        self.audit("source.add", Some(name), None, None, None, detail).await;
+        Ok(stored.info)
+    }
+
+    /// The password of a database source, from the keyring, ready for its worker.
+    fn password(&self, reference: Option<&str>) -> Result<Option<Credential>, TypedError> {
+        match reference {
+            None => Ok(None),
+            Some(reference) => {
+                let secret =
+                    self.keyring()?.load(&SecretRef::from_stored(reference.to_owned())).map_err(|e| e.to_typed())?;
+                Ok(Some(Credential(secret)))
+            }
+        }
+    }
+
+    fn db_job(&self, source: &StoredSource, action: DbAction) -> Result<Job, TypedError> {
+        let target = source.info.target.clone().ok_or_else(|| internal("a database source without a target"))?;
+        let password = self.password(source.keyring_ref.as_deref())?;
+        Ok(Job::Database(DbJob { kind: source.info.kind, target, password, action }))
+    }
+
+    async fn db_worker(&self, name: &str, job: Job, deadline: Duration) -> Result<Vec<FromWorker>, TypedError> {
+        let exec = Execution {
+            run: None,
+            source: name.to_owned(),
+            kind: WorkerKind::Postgres,
+            job,
+            deadline,
+            cancel: CancelToken::default(),
+        };
+        let mut frames = Vec::new();
+        self.supervisor
+            .execute(exec, &mut |event| {
+                if let SupervisorEvent::Output(frame) = event {
+                    frames.push(frame);
+                }
+            })
+            .await
+            .map_err(|failure| failure.to_typed())?;
+        Ok(frames)
+    }
+
+    async fn db_test(&self, name: &str, job: Job) -> Result<ConnectionReport, TypedError> {
+        let frames = self.db_worker(name, job, Duration::from_secs(30)).await?;
+        frames
+            .into_iter()
+            .find_map(|f| if let FromWorker::Tested(report) = f { Some(report) } else { None })
+            .ok_or_else(|| TypedError::new(ErrorCode::WorkerProtocol, "the connection test sent no report"))
+    }
+
+    async fn db_metadata(&self, name: &str, job: Job) -> Result<SchemaSnapshot, TypedError> {
+        let frames = self.db_worker(name, job, self.config.import_deadline).await?;
+        frames
+            .into_iter()
+            .find_map(|f| if let FromWorker::Schema(schema) = f { Some(schema) } else { None })
+            .ok_or_else(|| TypedError::new(ErrorCode::WorkerProtocol, "the metadata job sent no schema"))
     }
 
     /// Imports (or re-imports) a file source in a worker: its schema and the facts of its files.
@@ -281,6 +429,9 @@ impl Broker {
     }
 
     async fn reimport(&self, source: &StoredSource) -> Result<SchemaSnapshot, TypedError> {
+        if source.info.kind != SourceKind::Files {
+            return self.refresh_db_schema(source).await;
+        }
         let name = source.info.name.clone();
         let files = FileSource { tables: source.info.files.clone(), database: source.database.clone() };
         match self.import(&name, &files).await {
@@ -288,6 +439,28 @@ impl Broker {
                 let (name, stored) = (name.clone(), schema.clone());
                 self.store.call(move |db| db.record_import(&name, &records(&facts), &stored)).await?;
                 self.audit("source.import", Some(&source.info.name), None, None, None, "imported again".into()).await;
+                Ok(schema)
+            }
+            Err(err) => {
+                let message = err.message.clone();
+                self.store.call(move |db| db.set_source_failed(&name, &message)).await?;
+                self.audit("source.failed", Some(&source.info.name), None, None, None, err.message.clone()).await;
+                Err(err)
+            }
+        }
+    }
+
+    /// Reads a database source's metadata again; a failure marks the source FAILED.
+    async fn refresh_db_schema(&self, source: &StoredSource) -> Result<SchemaSnapshot, TypedError> {
+        let name = source.info.name.clone();
+        let result = match self.db_job(source, DbAction::Metadata) {
+            Ok(job) => self.db_metadata(&name, job).await,
+            Err(err) => Err(err),
+        };
+        match result {
+            Ok(schema) => {
+                let stored = schema.clone();
+                self.store.call(move |db| db.record_schema(&name, &stored)).await?;
                 Ok(schema)
             }
             Err(err) => {
@@ -309,7 +482,10 @@ impl Broker {
             ok: result.is_ok(),
             status,
             message: match result {
-                Ok(schema) => format!("all files readable; {} tables", schema.tables.len()),
+                Ok(schema) if source.info.kind == SourceKind::Files => {
+                    format!("all files readable; {} tables", schema.tables.len())
+                }
+                Ok(schema) => format!("connected; {} tables", schema.tables.len()),
                 Err(err) => err.message,
             },
             elapsed_ms: started.elapsed().as_millis() as u64,
@@ -329,6 +505,14 @@ impl Broker {
     async fn remove_source(&self, name: String) -> Result<Reply, TypedError> {
         let source = name.clone();
         let removed = self.store.call(move |db| db.delete_source(&source)).await?;
+        if let Some(reference) = &removed.keyring_ref {
+            let deleted = self
+                .keyring()
+                .and_then(|k| k.delete(&SecretRef::from_stored(reference.clone())).map_err(|e| e.to_typed()));
+            if let Err(err) = deleted {
+                tracing::warn!(source = %name, "cannot delete the source's password from the keyring: {}", err.message);
+            }
+        }
         if let Some(db) = removed.database {
             let _ = std::fs::remove_file(&db);
             let _ = std::fs::remove_file(format!("{db}.wal"));
@@ -514,17 +698,40 @@ impl Broker {
         let cancel = CancelToken::default();
         self.lock_running().insert(run, cancel.clone());
         let started = Instant::now();
+        let (kind, job) = match source.info.kind {
+            SourceKind::Files => (
+                WorkerKind::Duckdb,
+                Job::Query(QueryJob {
+                    source: FileSource { tables: source.info.files.clone(), database: source.database.clone() },
+                    sql: approved.query.clone(),
+                    row_limit: self.config.row_limit,
+                    batch_rows: self.config.batch_rows,
+                    limits: self.config.duck.clone(),
+                }),
+            ),
+            _ => {
+                let action = DbAction::Query {
+                    sql: approved.query.clone(),
+                    row_limit: self.config.row_limit,
+                    batch_rows: self.config.batch_rows,
+                    timeout_ms: self.config.run_deadline.as_millis() as u64,
+                };
+                match self.db_job(&source, action) {
+                    Ok(job) => (WorkerKind::Postgres, job),
+                    Err(err) => {
+                        self.lock_running().remove(&run);
+                        let stored_err = err.clone();
+                        self.store.call(move |db| db.finish_run(run, 0, false, 0, Some(&stored_err))).await?;
+                        return Err(err);
+                    }
+                }
+            }
+        };
         let exec = Execution {
             run: Some(run),
             source: approved.source.clone(),
-            kind: WorkerKind::Duckdb,
-            job: Job::Query(QueryJob {
-                source: FileSource { tables: source.info.files.clone(), database: source.database.clone() },
-                sql: approved.query.clone(),
-                row_limit: self.config.row_limit,
-                batch_rows: self.config.batch_rows,
-                limits: self.config.duck.clone(),
-            }),
+            kind,
+            job,
             deadline: self.config.run_deadline,
             cancel,
         };

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use polystoreiq_protocol::types::{
-    AuditEvent, AuditFilter, Capabilities, ChatMessage, ChatSession, DraftId, DraftPreview, FileTable, RunId,
+    AuditEvent, AuditFilter, Capabilities, ChatMessage, ChatSession, DbTarget, DraftId, DraftPreview, FileTable, RunId,
     SchemaSnapshot, SessionId, SourceId, SourceInfo, SourceKind, SourceStatus, StageStats, TableInfo,
 };
 use polystoreiq_protocol::{ErrorCode, TypedError};
@@ -24,6 +24,7 @@ use crate::health::unix_ms;
 const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("../../migrations/0001_initial.sql")),
     M::up(include_str!("../../migrations/0002_results.sql")),
+    M::up(include_str!("../../migrations/0003_source_schema.sql")),
 ];
 
 /// The schema version this broker writes.
@@ -140,6 +141,35 @@ pub struct StoredSource {
     pub schema: Option<SchemaSnapshot>,
     pub database: Option<String>,
     pub files: Vec<FileRecord>,
+    /// Where a database source's password lives in the OS keyring.
+    pub keyring_ref: Option<String>,
+}
+
+/// What a source is, as the app state keeps it (as JSON in `sources.config`).
+pub enum SourceConfig {
+    Files(Vec<FileTable>),
+    Database(DbConfig),
+}
+
+/// A database source's settings. Never a secret: the password is in the keyring.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct DbConfig {
+    pub target: DbTarget,
+    pub can_write: bool,
+}
+
+struct SourceRow {
+    id: i64,
+    name: String,
+    kind: String,
+    status: String,
+    capabilities: String,
+    config: String,
+    database: Option<String>,
+    last_error: Option<String>,
+    created_at_ms: i64,
+    keyring_ref: Option<String>,
+    schema: Option<String>,
 }
 
 /// One file of a file source as it was at its last import.
@@ -249,15 +279,21 @@ impl Db {
         &mut self,
         name: &str,
         kind: SourceKind,
-        tables: &[FileTable],
+        config: &SourceConfig,
         capabilities: &Capabilities,
         database: Option<&str>,
+        keyring_ref: Option<&str>,
     ) -> Result<SourceId, StoreError> {
         let now = unix_ms() as i64;
+        let config = match config {
+            SourceConfig::Files(tables) => json(tables)?,
+            SourceConfig::Database(db) => json(db)?,
+        };
         let inserted = self.conn.execute(
-            "INSERT INTO sources (name, kind, status, capabilities, config, database_path, created_at_ms, updated_at_ms)
-             VALUES (?1, ?2, 'CONNECTED', ?3, ?4, ?5, ?6, ?6)",
-            params![name, kind_name(kind), json(capabilities)?, json(&tables)?, database, now],
+            "INSERT INTO sources (name, kind, status, capabilities, config, database_path, keyring_ref,
+                                  created_at_ms, updated_at_ms)
+             VALUES (?1, ?2, 'CONNECTED', ?3, ?4, ?5, ?6, ?7, ?7)",
+            params![name, kind_name(kind), json(capabilities)?, config, database, keyring_ref, now],
         );
         match inserted {
             Ok(_) => Ok(SourceId(self.conn.last_insert_rowid() as u64)),
@@ -314,6 +350,20 @@ impl Db {
         Ok(())
     }
 
+    /// Records a database source's metadata snapshot and marks it reachable.
+    pub fn record_schema(&mut self, name: &str, schema: &SchemaSnapshot) -> Result<(), StoreError> {
+        let changed = self.conn.execute(
+            "UPDATE sources SET schema = ?2, schema_at_ms = ?3,
+                    status = CASE status WHEN 'DISABLED' THEN 'DISABLED' ELSE 'CONNECTED' END,
+                    last_error = NULL, updated_at_ms = ?3 WHERE name = ?1",
+            params![name, json(schema)?, schema.fetched_at_ms as i64],
+        )?;
+        if changed == 0 {
+            return Err(source_not_found(name));
+        }
+        Ok(())
+    }
+
     pub fn set_source_failed(&mut self, name: &str, error: &str) -> Result<(), StoreError> {
         self.conn.execute(
             "UPDATE sources SET status = CASE status WHEN 'DISABLED' THEN 'DISABLED' ELSE 'FAILED' END,
@@ -360,27 +410,46 @@ impl Db {
         let row = self
             .conn
             .query_row(
-                "SELECT id, name, kind, status, capabilities, config, database_path, last_error, created_at_ms
+                "SELECT id, name, kind, status, capabilities, config, database_path, last_error, created_at_ms,
+                        keyring_ref, schema
                  FROM sources WHERE name = ?1",
                 [name],
                 |row| {
-                    Ok((
-                        row.get::<_, i64>(0)?,
-                        row.get::<_, String>(1)?,
-                        row.get::<_, String>(2)?,
-                        row.get::<_, String>(3)?,
-                        row.get::<_, String>(4)?,
-                        row.get::<_, String>(5)?,
-                        row.get::<_, Option<String>>(6)?,
-                        row.get::<_, Option<String>>(7)?,
-                        row.get::<_, i64>(8)?,
-                    ))
+                    Ok(SourceRow {
+                        id: row.get(0)?,
+                        name: row.get(1)?,
+                        kind: row.get(2)?,
+                        status: row.get(3)?,
+                        capabilities: row.get(4)?,
+                        config: row.get(5)?,
+                        database: row.get(6)?,
+                        last_error: row.get(7)?,
+                        created_at_ms: row.get(8)?,
+                        keyring_ref: row.get(9)?,
+                        schema: row.get(10)?,
+                    })
                 },
             )
             .optional()?
             .ok_or_else(|| source_not_found(name))?;
-        let (id, name, kind, status, capabilities, config, database, last_error, created_at_ms) = row;
-        let tables: Vec<FileTable> = from_json(&config)?;
+        let SourceRow {
+            id,
+            name,
+            kind,
+            status,
+            capabilities,
+            config,
+            database,
+            last_error,
+            created_at_ms,
+            keyring_ref,
+            schema: db_schema,
+        } = row;
+        let kind = kind_from(&kind)?;
+        let (tables, db_config): (Vec<FileTable>, Option<DbConfig>) = match kind {
+            SourceKind::Files => (from_json(&config)?, None),
+            _ => (Vec::new(), Some(from_json(&config)?)),
+        };
         let mut stmt = self.conn.prepare(
             "SELECT table_name, path, size, modified_ms, content_hash, schema, imported_at_ms FROM file_datasets
              WHERE source_id = ?1 ORDER BY id",
@@ -413,22 +482,24 @@ impl Db {
         }
         // Keep the tables in the order the source declares them.
         table_schemas.sort_by_key(|t| tables.iter().position(|ft| ft.table == t.name).unwrap_or(usize::MAX));
-        let schema = if table_schemas.is_empty() {
-            None
-        } else {
-            Some(SchemaSnapshot { tables: table_schemas, fetched_at_ms: imported_at_ms })
+        let schema = match db_schema {
+            Some(text) => Some(from_json(&text)?),
+            None if table_schemas.is_empty() => None,
+            None => Some(SchemaSnapshot { tables: table_schemas, fetched_at_ms: imported_at_ms }),
         };
         let info = SourceInfo {
             id: SourceId(id as u64),
             name,
-            kind: kind_from(&kind)?,
+            kind,
             status: status_from(&status)?,
             capabilities: from_json(&capabilities)?,
             files: tables,
+            target: db_config.as_ref().map(|c| c.target.clone()),
+            can_write: db_config.as_ref().map(|c| c.can_write),
             last_error,
             created_at_ms: created_at_ms as u64,
         };
-        Ok(StoredSource { info, schema, database, files })
+        Ok(StoredSource { info, schema, database, files, keyring_ref })
     }
 
     // ---- drafts and approval tokens ------------------------------------------------------------------------

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::TypedError;
 use crate::handshake::Hello;
-use crate::secret::LockSecret;
+use crate::secret::UserSecret;
 use crate::types::{
     AccessState, AuditEvent, AuditFilter, ChatMessage, ChatSession, DiagReport, DraftId, DraftPreview, ResultPage,
     Role, RunId, RunSummary, SchemaSnapshot, SessionId, SourceInfo, SourceSpec, SourceTestReport,
@@ -106,14 +106,14 @@ pub enum Request {
     },
     /// Unlock the profile with the owner's passphrase or the viewer's PIN. Since v2.
     Unlock {
-        secret: LockSecret,
+        secret: UserSecret,
     },
     /// Lock the profile now. Since v2.
     Lock,
     /// Set (or with `None`, remove) the owner's passphrase or the viewer's PIN. Owner only. Since v2.
     SetLock {
         role: Role,
-        secret: Option<LockSecret>,
+        secret: Option<UserSecret>,
     },
     /// The lock's state. Since v2.
     Access,

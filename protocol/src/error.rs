@@ -50,6 +50,10 @@ pub enum ErrorCode {
     Forbidden,
     /// The passphrase or PIN was wrong, or attempts are paused (see `retry_after_ms`).
     UnlockFailed,
+    /// The database server cannot be reached.
+    Unreachable,
+    /// The database refused the credentials.
+    AuthFailed,
 }
 
 impl ErrorCode {
@@ -82,6 +86,8 @@ impl ErrorCode {
             ErrorCode::Locked => "locked",
             ErrorCode::Forbidden => "forbidden",
             ErrorCode::UnlockFailed => "unlock_failed",
+            ErrorCode::Unreachable => "unreachable",
+            ErrorCode::AuthFailed => "auth_failed",
         }
     }
 }

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::column::{NumColumn, TextColumn};
 use crate::error::ErrorCode;
+use crate::secret::UserSecret;
 
 macro_rules! id_type {
     ($(#[$doc:meta])* $name:ident) => {
@@ -116,6 +117,26 @@ pub struct FileTable {
 pub enum SourceSpec {
     /// Local files or globs; each becomes a table named after the file.
     Files { paths: Vec<String> },
+    /// A database server; the password goes to the OS keyring, never to the app state. Since v2.
+    Database { kind: SourceKind, target: DbTarget, password: Option<UserSecret> },
+}
+
+/// Where a database source lives. Carries no secret.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DbTarget {
+    pub host: String,
+    pub port: u16,
+    pub database: String,
+    pub user: String,
+    pub tls: TlsMode,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TlsMode {
+    Disable,
+    Prefer,
+    Require,
 }
 
 /// Status of a source.
@@ -144,6 +165,10 @@ pub struct SourceInfo {
     pub status: SourceStatus,
     pub capabilities: Capabilities,
     pub files: Vec<FileTable>,
+    /// The server of a database source.
+    pub target: Option<DbTarget>,
+    /// For a database source: whether its role can write (onboarding recommends a read-only role).
+    pub can_write: Option<bool>,
     /// The last failure, if the status is FAILED.
     pub last_error: Option<String>,
     pub created_at_ms: u64,

@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::ErrorCode;
 use crate::handshake::Hello;
-use crate::types::{Batch, FileTable, ResultColumn, SchemaSnapshot};
+use crate::secret::Credential;
+use crate::types::{Batch, DbTarget, FileTable, ResultColumn, SchemaSnapshot, SourceKind};
 
 /// Broker to worker. Variant 0 is the handshake and never moves.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -36,6 +37,8 @@ pub enum FromWorker {
     Failed(WorkerError),
     /// Size, modification time and content hash of every file an import read. Since v2.
     Files(Vec<FileFact>),
+    /// A database connection test's findings. Since v2.
+    Tested(ConnectionReport),
 }
 
 /// One file as an import found it.
@@ -58,6 +61,37 @@ pub enum Job {
     Query(QueryJob),
     /// Misbehave on purpose. Honoured only by debug builds of the worker; release builds refuse it.
     Fault(Fault),
+    /// Work on a database server. Since v2.
+    Database(DbJob),
+}
+
+/// A job on a database server: the connection, then what to do.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DbJob {
+    pub kind: SourceKind,
+    pub target: DbTarget,
+    pub password: Option<Credential>,
+    pub action: DbAction,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DbAction {
+    /// Connect and report on the server; answers [`FromWorker::Tested`].
+    Test,
+    /// Read tables, columns and keys; answers [`FromWorker::Schema`].
+    Metadata,
+    /// Run one read-only query, streaming its rows.
+    Query { sql: String, row_limit: u64, batch_rows: u32, timeout_ms: u64 },
+}
+
+/// What a connection test found. Never echoes the password.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectionReport {
+    pub server_version: String,
+    pub tls: bool,
+    /// Whether the role can create, insert, update or delete anything.
+    pub can_write: bool,
+    pub elapsed_ms: u64,
 }
 
 /// The files of a file source as the worker sees them.
@@ -135,6 +169,12 @@ pub enum WorkerError {
     Refused(String),
     #[error("internal worker error: {0}")]
     Internal(String),
+    /// The database server cannot be reached. Since v2.
+    #[error("{0}")]
+    Unreachable(String),
+    /// The database refused the credentials. Since v2.
+    #[error("{0}")]
+    AuthFailed(String),
 }
 
 impl WorkerError {
@@ -146,6 +186,8 @@ impl WorkerError {
             WorkerError::Panic(_) => ErrorCode::WorkerCrashed,
             WorkerError::Refused(_) => ErrorCode::BadRequest,
             WorkerError::Internal(_) => ErrorCode::Internal,
+            WorkerError::Unreachable(_) => ErrorCode::Unreachable,
+            WorkerError::AuthFailed(_) => ErrorCode::AuthFailed,
         }
     }
 }

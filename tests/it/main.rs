@@ -3,6 +3,7 @@
 mod access;
 mod broker;
 mod files;
+mod secrets;
 mod state;
 mod supervision;
 mod support;

@@ -9,6 +9,7 @@
 pub mod arrow_map;
 pub mod duck;
 mod fault;
+pub mod postgres;
 pub mod serve;
 
 pub use serve::{NONCE_ENV, serve, take_spawn_nonce};

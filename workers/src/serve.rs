@@ -8,7 +8,7 @@ use polystoreiq_protocol::frame::encode_frame;
 use polystoreiq_protocol::worker::{FromWorker, Job, ToWorker, WorkerError};
 use polystoreiq_protocol::{FrameError, Hello, Nonce, PeerRole, read_frame};
 
-use crate::{duck, fault};
+use crate::{duck, fault, postgres};
 
 pub use polystoreiq_protocol::handshake::WORKER_NONCE_ENV as NONCE_ENV;
 
@@ -67,6 +67,7 @@ fn run_job<W: Write + Send>(
         Job::Import(job) => duck::import(&job, out),
         Job::Query(job) => duck::query(&job, out),
         Job::Fault(fault) => fault::inject(fault, out),
+        Job::Database(job) => postgres::run(&job, &mut |frame| out.emit(&frame)),
     }
 }
 

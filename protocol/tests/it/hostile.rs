@@ -255,6 +255,19 @@ const LYING_LENGTHS: &[LyingLength] = &[
         read: read_as::<ClientMessage>,
     },
     LyingLength {
+        what: "FromWorker::Tested server_version",
+        before: &[7],
+        element_list: false,
+        read: read_as::<FromWorker>,
+    },
+    LyingLength {
+        // Postgres, an empty target on port 0 without TLS, then `Some` password.
+        what: "ToWorker::Job(Job::Database) password",
+        before: &[1, 3, 1, 0, 0, 0, 0, 0, 1],
+        element_list: false,
+        read: read_as::<ToWorker>,
+    },
+    LyingLength {
         what: "ClientMessage::Request(Request::SourceAdd) name",
         before: &[1, 0],
         element_list: false,

@@ -193,10 +193,10 @@ fn assert_produces_every_variant<T: Serialize + Debug>(name: &str, strategy: Box
 fn every_enum_strategy_covers_every_variant() {
     use polystoreiq_protocol::broker::{Reply, Request, RunEvent};
     use polystoreiq_protocol::types::{
-        Engine, FileKind, LogicalType, SourceKind, SourceSpec, SourceStatus, TableKind, TableStorage, WorkerKind,
-        WorkerState,
+        Engine, FileKind, LogicalType, SourceKind, SourceSpec, SourceStatus, TableKind, TableStorage, TlsMode,
+        WorkerKind, WorkerState,
     };
-    use polystoreiq_protocol::worker::{Fault, Job};
+    use polystoreiq_protocol::worker::{DbAction, Fault, Job};
     use polystoreiq_protocol::{ErrorCode, PeerRole, TypedError};
 
     assert_covers::<ClientMessage>("ClientMessage", arb::client_message(), 2);
@@ -207,13 +207,13 @@ fn every_enum_strategy_covers_every_variant() {
     assert_produces_every_variant::<Result<Reply, TypedError>>("Result<Reply, TypedError>", arb::reply_result(), 2);
     assert_covers::<RunEvent>("RunEvent", arb::run_event(), 3);
     assert_covers::<ToWorker>("ToWorker", arb::to_worker(), 2);
-    assert_covers::<FromWorker>("FromWorker", arb::from_worker(), 7);
-    assert_covers::<Job>("Job", arb::job(), 3);
+    assert_covers::<FromWorker>("FromWorker", arb::from_worker(), 8);
+    assert_covers::<Job>("Job", arb::job(), 4);
     assert_covers::<Fault>("Fault", arb::fault(), 7);
-    assert_covers::<WorkerError>("WorkerError", arb::worker_error(), 6);
+    assert_covers::<WorkerError>("WorkerError", arb::worker_error(), 8);
     assert_covers::<ColumnValues>("ColumnValues", arb::column_values(), 7);
-    assert_covers::<SourceSpec>("SourceSpec", arb::source_spec(), 1);
-    assert_covers::<ErrorCode>("ErrorCode", arb::error_code(), 26);
+    assert_covers::<SourceSpec>("SourceSpec", arb::source_spec(), 2);
+    assert_covers::<ErrorCode>("ErrorCode", arb::error_code(), 28);
     assert_covers::<LogicalType>("LogicalType", arb::logical_type(), 14);
     assert_covers::<PeerRole>("PeerRole", arb::peer_role(), 3);
     assert_covers::<SourceKind>("SourceKind", arb::source_kind(), 4);
@@ -224,14 +224,17 @@ fn every_enum_strategy_covers_every_variant() {
     assert_covers::<TableKind>("TableKind", arb::table_kind(), 3);
     assert_covers::<WorkerKind>("WorkerKind", arb::worker_kind(), 4);
     assert_covers::<WorkerState>("WorkerState", arb::worker_state(), 6);
+    assert_covers::<TlsMode>("TlsMode", arb::tls_mode(), 3);
+    assert_covers::<DbAction>("DbAction", arb::db_action(), 3);
 }
 
 /// Enums only ever get variants appended: v1's variants keep their indexes and v2's follow them.
 #[test]
 fn v2_variants_are_appended_after_v1() {
     use polystoreiq_protocol::broker::{Reply, Request};
-    use polystoreiq_protocol::types::{AuditFilter, SessionId};
-    use polystoreiq_protocol::worker::Fault;
+    use polystoreiq_protocol::secret::{Credential, Secret};
+    use polystoreiq_protocol::types::{AuditFilter, DbTarget, SessionId, SourceKind, SourceSpec, TlsMode};
+    use polystoreiq_protocol::worker::{ConnectionReport, DbAction, DbJob, Fault, Job};
 
     let first_byte = |payload: Vec<u8>| payload[0];
     let request = |r: Request| first_byte(codec::encode(&r).unwrap());
@@ -250,6 +253,26 @@ fn v2_variants_are_appended_after_v1() {
     let from_worker = |m: FromWorker| first_byte(codec::encode(&m).unwrap());
     assert_eq!(from_worker(FromWorker::Failed(WorkerError::Internal(String::new()))), 5);
     assert_eq!(codec::encode(&FromWorker::Files(Vec::new())).unwrap(), [6, 0]);
+    assert_eq!(from_worker(FromWorker::Failed(WorkerError::Unreachable(String::new()))), 5);
+    let report = ConnectionReport { server_version: String::new(), tls: false, can_write: false, elapsed_ms: 0 };
+    assert_eq!(codec::encode(&FromWorker::Tested(report)).unwrap(), [7, 0, 0, 0, 0]);
+    let worker_error = |e: WorkerError| first_byte(codec::encode(&e).unwrap());
+    assert_eq!(worker_error(WorkerError::Unreachable(String::new())), 6);
+    assert_eq!(worker_error(WorkerError::AuthFailed(String::new())), 7);
+
+    // A database job's password travels as a plain string: Postgres, an empty target on port 0 without TLS,
+    // `Some("pw")`, then `Test`.
+    let target =
+        DbTarget { host: String::new(), port: 0, database: String::new(), user: String::new(), tls: TlsMode::Disable };
+    let job = ToWorker::Job(Job::Database(DbJob {
+        kind: SourceKind::Postgres,
+        target: target.clone(),
+        password: Some(Credential(Secret::new("pw"))),
+        action: DbAction::Test,
+    }));
+    assert_eq!(codec::encode(&job).unwrap(), [1, 3, 1, 0, 0, 0, 0, 0, 1, 2, b'p', b'w', 0]);
+    let spec = SourceSpec::Database { kind: SourceKind::Postgres, target, password: None };
+    assert_eq!(codec::encode(&spec).unwrap(), [1, 1, 0, 0, 0, 0, 0, 0]);
 
     // An empty filter is six absent options.
     assert_eq!(codec::encode(&AuditFilter::default()).unwrap(), [0; 6]);

@@ -2,7 +2,9 @@
 //! from the wire as a plain string.
 
 use polystoreiq_protocol::codec;
-use polystoreiq_protocol::secret::Secret;
+use polystoreiq_protocol::frame::{read_frame, write_frame};
+use polystoreiq_protocol::secret::{Credential, Secret};
+use polystoreiq_protocol::worker::{DbJob, Job, ToWorker};
 use proptest::prelude::*;
 
 use crate::strategies as arb;
@@ -26,6 +28,34 @@ proptest! {
         let secret: Secret = codec::decode(&codec::encode(&value)?)?;
         prop_assert_eq!(secret.expose(), value.as_str());
         prop_assert_eq!(format!("{secret:?}"), "[redacted]");
+    }
+
+    /// A `Credential` prints redacted, alone and inside the job that carries it, yet crosses the wire whole.
+    #[test]
+    fn credential_is_redacted_and_round_trips_in_a_database_job(value in arb::text(), job in arb::db_job()) {
+        let credential = Credential(Secret::new(value.clone()));
+        prop_assert_eq!(format!("{credential:?}"), "Credential([redacted])");
+        prop_assert_eq!(format!("{credential:#?}"), "Credential([redacted])");
+
+        // A distinctive secret never shows up in the `Debug` of the message that carries it.
+        let marked = Credential(Secret::new("correct horse battery staple"));
+        let marked = ToWorker::Job(Job::Database(DbJob { password: Some(marked), ..job.clone() }));
+        for shown in [format!("{marked:?}"), format!("{marked:#?}")] {
+            prop_assert!(!shown.contains("correct horse"), "{}", shown);
+            prop_assert!(shown.contains("Credential([redacted])"), "{}", shown);
+        }
+
+        let msg = ToWorker::Job(Job::Database(DbJob { password: Some(credential), ..job }));
+        let mut pipe = Vec::new();
+        write_frame(&mut pipe, &msg)?;
+        let back: ToWorker = read_frame(&mut pipe.as_slice())?;
+        prop_assert_eq!(&back, &msg);
+        match back {
+            ToWorker::Job(Job::Database(DbJob { password: Some(password), .. })) => {
+                prop_assert_eq!(password.0.expose(), value.as_str());
+            }
+            other => prop_assert!(false, "expected a database job with a password, got {:?}", other),
+        }
     }
 }
 

@@ -8,16 +8,17 @@ use std::io::Read;
 use polystoreiq_protocol::broker::{BrokerMessage, ClientMessage, Reply, Request, RunEvent};
 use polystoreiq_protocol::frame::{self, FrameError};
 use polystoreiq_protocol::handshake::MAGIC;
-use polystoreiq_protocol::secret::LockSecret;
+use polystoreiq_protocol::secret::{Credential, Secret, UserSecret};
 use polystoreiq_protocol::types::{
     AccessState, AuditEvent, AuditFilter, Batch, Capabilities, ChatMessage, ChatSession, ColumnInfo, ColumnValues,
-    DiagReport, DraftId, DraftPreview, Engine, ExitInfo, FileKind, FileTable, GuardVerdict, LogicalType, PoolStats,
-    ResultColumn, ResultPage, Role, RunId, RunSummary, SchemaSnapshot, SessionId, SourceId, SourceInfo, SourceKind,
-    SourceSpec, SourceStatus, SourceTestReport, StageStats, TableInfo, TableKind, TableStorage, WorkerHealth,
-    WorkerKind, WorkerState,
+    DbTarget, DiagReport, DraftId, DraftPreview, Engine, ExitInfo, FileKind, FileTable, GuardVerdict, LogicalType,
+    PoolStats, ResultColumn, ResultPage, Role, RunId, RunSummary, SchemaSnapshot, SessionId, SourceId, SourceInfo,
+    SourceKind, SourceSpec, SourceStatus, SourceTestReport, StageStats, TableInfo, TableKind, TableStorage, TlsMode,
+    WorkerHealth, WorkerKind, WorkerState,
 };
 use polystoreiq_protocol::worker::{
-    DuckLimits, Fault, FileFact, FileSource, FromWorker, ImportJob, Job, JobDone, QueryJob, ToWorker, WorkerError,
+    ConnectionReport, DbAction, DbJob, DuckLimits, Fault, FileFact, FileSource, FromWorker, ImportJob, Job, JobDone,
+    QueryJob, ToWorker, WorkerError,
 };
 use polystoreiq_protocol::{ErrorCode, Hello, Nonce, PeerRole, TypedError, codec};
 use proptest::collection::vec;
@@ -119,6 +120,8 @@ pub fn error_code() -> BoxedStrategy<ErrorCode> {
             Locked,
             Forbidden,
             UnlockFailed,
+            Unreachable,
+            AuthFailed,
         ][..],
     )
     .boxed()
@@ -195,8 +198,26 @@ fn file_table() -> BoxedStrategy<FileTable> {
         .boxed()
 }
 
+pub fn tls_mode() -> BoxedStrategy<TlsMode> {
+    select(&[TlsMode::Disable, TlsMode::Prefer, TlsMode::Require][..]).boxed()
+}
+
+fn db_target() -> BoxedStrategy<DbTarget> {
+    (text(), any::<u16>(), text(), text(), tls_mode())
+        .prop_map(|(host, port, database, user, tls)| DbTarget { host, port, database, user, tls })
+        .boxed()
+}
+
 pub fn source_spec() -> BoxedStrategy<SourceSpec> {
-    prop_oneof![few(text()).prop_map(|paths| SourceSpec::Files { paths })].boxed()
+    prop_oneof![
+        few(text()).prop_map(|paths| SourceSpec::Files { paths }),
+        (source_kind(), db_target(), of(text())).prop_map(|(kind, target, password)| SourceSpec::Database {
+            kind,
+            target,
+            password: password.map(UserSecret::new)
+        }),
+    ]
+    .boxed()
 }
 
 fn capabilities() -> BoxedStrategy<Capabilities> {
@@ -206,16 +227,20 @@ fn capabilities() -> BoxedStrategy<Capabilities> {
 }
 
 fn source_info() -> BoxedStrategy<SourceInfo> {
-    (source_id(), text(), source_kind(), source_status(), capabilities(), few(file_table()), of(text()), u64_wide())
-        .prop_map(|(id, name, kind, status, capabilities, files, last_error, created_at_ms)| SourceInfo {
-            id,
-            name,
-            kind,
-            status,
-            capabilities,
-            files,
-            last_error,
-            created_at_ms,
+    (
+        source_id(),
+        text(),
+        source_kind(),
+        source_status(),
+        capabilities(),
+        few(file_table()),
+        of(db_target()),
+        of(any::<bool>()),
+        of(text()),
+        u64_wide(),
+    )
+        .prop_map(|(id, name, kind, status, capabilities, files, target, can_write, last_error, created_at_ms)| {
+            SourceInfo { id, name, kind, status, capabilities, files, target, can_write, last_error, created_at_ms }
         })
         .boxed()
 }
@@ -447,9 +472,9 @@ pub fn request() -> BoxedStrategy<Request> {
         text().prop_map(|title| Request::SessionCreate { title }),
         Just(Request::Sessions),
         session_id().prop_map(|session| Request::Messages { session }),
-        text().prop_map(|s| Request::Unlock { secret: LockSecret::new(s) }),
+        text().prop_map(|s| Request::Unlock { secret: UserSecret::new(s) }),
         Just(Request::Lock),
-        (role(), of(text())).prop_map(|(role, s)| Request::SetLock { role, secret: s.map(LockSecret::new) }),
+        (role(), of(text())).prop_map(|(role, s)| Request::SetLock { role, secret: s.map(UserSecret::new) }),
         Just(Request::Access),
     ]
     .boxed()
@@ -536,6 +561,28 @@ pub fn fault() -> BoxedStrategy<Fault> {
     .boxed()
 }
 
+pub fn db_action() -> BoxedStrategy<DbAction> {
+    prop_oneof![
+        Just(DbAction::Test),
+        Just(DbAction::Metadata),
+        (text(), u64_wide(), u32_wide(), u64_wide()).prop_map(|(sql, row_limit, batch_rows, timeout_ms)| {
+            DbAction::Query { sql, row_limit, batch_rows, timeout_ms }
+        }),
+    ]
+    .boxed()
+}
+
+/// A credential as the broker hands it over: any string, wrapped so it prints redacted.
+pub fn credential() -> BoxedStrategy<Credential> {
+    text().prop_map(|s| Credential(Secret::new(s))).boxed()
+}
+
+pub fn db_job() -> BoxedStrategy<DbJob> {
+    (source_kind(), db_target(), of(credential()), db_action())
+        .prop_map(|(kind, target, password, action)| DbJob { kind, target, password, action })
+        .boxed()
+}
+
 pub fn job() -> BoxedStrategy<Job> {
     prop_oneof![
         (file_source(), duck_limits()).prop_map(|(source, limits)| Job::Import(ImportJob { source, limits })),
@@ -549,6 +596,7 @@ pub fn job() -> BoxedStrategy<Job> {
             })
         ),
         fault().prop_map(Job::Fault),
+        db_job().prop_map(Job::Database),
     ]
     .boxed()
 }
@@ -565,6 +613,8 @@ pub fn worker_error() -> BoxedStrategy<WorkerError> {
         text().prop_map(WorkerError::Panic),
         text().prop_map(WorkerError::Refused),
         text().prop_map(WorkerError::Internal),
+        text().prop_map(WorkerError::Unreachable),
+        text().prop_map(WorkerError::AuthFailed),
     ]
     .boxed()
 }
@@ -572,6 +622,17 @@ pub fn worker_error() -> BoxedStrategy<WorkerError> {
 fn file_fact() -> BoxedStrategy<FileFact> {
     (text(), text(), u64_wide(), of(i64_wide()), text())
         .prop_map(|(table, path, size, modified_ms, sha256)| FileFact { table, path, size, modified_ms, sha256 })
+        .boxed()
+}
+
+fn connection_report() -> BoxedStrategy<ConnectionReport> {
+    (text(), any::<bool>(), any::<bool>(), u64_wide())
+        .prop_map(|(server_version, tls, can_write, elapsed_ms)| ConnectionReport {
+            server_version,
+            tls,
+            can_write,
+            elapsed_ms,
+        })
         .boxed()
 }
 
@@ -592,6 +653,7 @@ pub fn from_worker() -> BoxedStrategy<FromWorker> {
         })),
         worker_error().prop_map(FromWorker::Failed),
         few(file_fact()).prop_map(FromWorker::Files),
+        connection_report().prop_map(FromWorker::Tested),
     ]
     .boxed()
 }

@@ -11,8 +11,10 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 use polystoreiq_client::BrokerClient;
 use polystoreiq_protocol::broker::{Reply, Request, RunEvent};
-use polystoreiq_protocol::secret::LockSecret;
-use polystoreiq_protocol::types::{AuditFilter, DraftId, Role, RunId, SessionId, SourceSpec};
+use polystoreiq_protocol::secret::UserSecret;
+use polystoreiq_protocol::types::{
+    AuditFilter, DbTarget, DraftId, Role, RunId, SessionId, SourceKind, SourceSpec, TlsMode,
+};
 use polystoreiq_protocol::worker::Fault;
 use polystoreiq_protocol::{ErrorCode, TypedError};
 
@@ -146,9 +148,17 @@ enum SourceCommand {
         name: String,
         #[arg(long, value_enum)]
         kind: SourceKindArg,
-        /// A file or a glob (quote it); repeat for several tables.
-        #[arg(long = "path", num_args = 1.., required = true)]
+        /// Files: a file or a glob (quote it); repeat for several tables.
+        #[arg(long = "path", num_args = 1.., required_if_eq("kind", "files"))]
         paths: Vec<String>,
+        /// Databases: postgres://USER@HOST[:PORT]/DATABASE (no password: use --password-stdin).
+        #[arg(long, required_if_eq("kind", "postgres"))]
+        url: Option<String>,
+        /// Read the database password from standard input; it goes to the OS keyring, nowhere else.
+        #[arg(long)]
+        password_stdin: bool,
+        #[arg(long, value_enum, default_value_t = TlsArg::Prefer)]
+        tls: TlsArg,
     },
     List,
     Test {
@@ -218,6 +228,14 @@ enum BrokerCommand {
 #[derive(Clone, Copy, ValueEnum)]
 enum SourceKindArg {
     Files,
+    Postgres,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum TlsArg {
+    Disable,
+    Prefer,
+    Require,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -312,13 +330,23 @@ fn run(cli: Cli, out: &Output) -> Result<(), TypedError> {
 
 fn source(client: &mut BrokerClient, cmd: SourceCommand, out: &Output) -> Result<(), TypedError> {
     let request = match cmd {
-        SourceCommand::Add { name, kind: SourceKindArg::Files, paths } => {
+        SourceCommand::Add { name, kind: SourceKindArg::Files, paths, .. } => {
             // The broker runs elsewhere: send absolute paths.
             let paths = paths
                 .into_iter()
                 .map(|p| std::path::absolute(&p).map_or(p, |abs| abs.to_string_lossy().into_owned()))
                 .collect();
             Request::SourceAdd { name, spec: SourceSpec::Files { paths } }
+        }
+        SourceCommand::Add { name, kind: SourceKindArg::Postgres, url, password_stdin, tls, .. } => {
+            let tls = match tls {
+                TlsArg::Disable => TlsMode::Disable,
+                TlsArg::Prefer => TlsMode::Prefer,
+                TlsArg::Require => TlsMode::Require,
+            };
+            let target = parse_db_url(url.as_deref().unwrap_or_default(), "postgres", 5432, tls)?;
+            let password = if password_stdin { Some(read_secret()?) } else { None };
+            Request::SourceAdd { name, spec: SourceSpec::Database { kind: SourceKind::Postgres, target, password } }
         }
         SourceCommand::List => Request::SourceList,
         SourceCommand::Test { name } => Request::SourceTest { name },
@@ -349,7 +377,7 @@ fn run_token(client: &mut BrokerClient, token: String, out: &Output) -> Result<(
 
 /// One line of standard input, without its line end: a passphrase or PIN is never an argument (arguments show
 /// in the process list and the shell history).
-fn read_secret() -> Result<LockSecret, TypedError> {
+fn read_secret() -> Result<UserSecret, TypedError> {
     let mut line = String::new();
     std::io::stdin()
         .read_line(&mut line)
@@ -358,7 +386,35 @@ fn read_secret() -> Result<LockSecret, TypedError> {
     if secret.is_empty() {
         return Err(TypedError::new(ErrorCode::BadRequest, "no secret on standard input"));
     }
-    Ok(LockSecret::new(secret))
+    Ok(UserSecret::new(secret))
+}
+
+/// `SCHEME://USER@HOST[:PORT]/DATABASE`. A password in the URL is refused: it would be in the shell history.
+fn parse_db_url(url: &str, scheme: &str, default_port: u16, tls: TlsMode) -> Result<DbTarget, TypedError> {
+    let bad = |why: &str| {
+        TypedError::new(ErrorCode::BadRequest, format!("{why}; expected {scheme}://USER@HOST[:PORT]/DATABASE"))
+    };
+    let rest = url
+        .strip_prefix(&format!("{scheme}://"))
+        .or_else(|| url.strip_prefix("postgresql://").filter(|_| scheme == "postgres"))
+        .ok_or_else(|| bad("the URL must start with the database's scheme"))?;
+    let (authority, database) = rest.split_once('/').ok_or_else(|| bad("no database in the URL"))?;
+    let (user, host_port) = authority.rsplit_once('@').ok_or_else(|| bad("no user in the URL"))?;
+    if user.contains(':') {
+        return Err(TypedError::new(
+            ErrorCode::BadRequest,
+            "do not put the password in the URL (it would stay in your shell history); pass --password-stdin",
+        ));
+    }
+    let (host, port) = match host_port.rsplit_once(':') {
+        Some((host, port)) => (host, port.parse().map_err(|_| bad("the port is not a number"))?),
+        None => (host_port, default_port),
+    };
+    let database = database.split('?').next().unwrap_or_default();
+    if user.is_empty() || host.is_empty() || database.is_empty() {
+        return Err(bad("the user, host and database must not be empty"));
+    }
+    Ok(DbTarget { host: host.to_owned(), port, database: database.to_owned(), user: user.to_owned(), tls })
 }
 
 fn default_home() -> PathBuf {

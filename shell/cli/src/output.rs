@@ -191,13 +191,16 @@ fn page_json(page: &ResultPage) -> serde_json::Value {
 
 fn print_sources(infos: &[SourceInfo]) {
     for info in infos {
-        let tables: Vec<&str> = info.files.iter().map(|f| f.table.as_str()).collect();
+        let what = match &info.target {
+            Some(t) => format!("{}@{}:{}/{}", t.user, t.host, t.port, t.database),
+            None => format!("tables: {}", info.files.iter().map(|f| f.table.as_str()).collect::<Vec<_>>().join(", ")),
+        };
         println!(
-            "{:<16} {:<8} {:<10} tables: {}{}",
+            "{:<16} {:<8} {:<10} {what}{}{}",
             info.name,
             format!("{:?}", info.kind).to_lowercase(),
             format!("{:?}", info.status).to_uppercase(),
-            tables.join(", "),
+            if info.can_write == Some(true) { "  (this role can write: a read-only role is recommended)" } else { "" },
             info.last_error.as_ref().map_or(String::new(), |e| format!("  last error: {e}")),
         );
     }
