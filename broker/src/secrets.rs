@@ -1,8 +1,9 @@
 //! The OS keyring: the only place a source's password or an API key is kept. The app state holds only a
 //! reference (`SecretRef`), and only this module touches the keyring.
 //!
-//! Linux: the kernel's keyutils store (the user keyring, readable only by this user's processes, kept until
-//! reboot). macOS: the Keychain, when that build lands. The backend in use is named in diagnostics.
+//! Linux: the desktop's Secret Service when a session bus offers one (GNOME Keyring, KWallet), else the kernel's
+//! keyutils store (the user keyring, readable only by this user's processes, kept until reboot). macOS: the
+//! Keychain. The backend in use is named by [`Keyring::backend_name`].
 
 use polystoreiq_protocol::secret::Secret;
 use polystoreiq_protocol::{ErrorCode, TypedError};
@@ -48,10 +49,21 @@ pub struct Keyring {
 }
 
 enum Backend {
+    /// The platform store behind the `keyring` crate: the Secret Service on Linux, the Keychain on macOS.
+    #[cfg(any(target_os = "linux", target_os = "macos"))]
+    Platform,
     #[cfg(target_os = "linux")]
     Keyutils(linux_keyutils::KeyRing),
-    #[cfg(not(target_os = "linux"))]
+    #[cfg(not(any(target_os = "linux", target_os = "macos")))]
     Unavailable,
+}
+
+/// The service name entries are filed under in the platform store.
+const SERVICE: &str = "PolyStoreIQ";
+
+#[cfg(any(target_os = "linux", target_os = "macos"))]
+fn platform_error(err: keyring::Error) -> SecretError {
+    SecretError::Backend(err.to_string())
 }
 
 impl Keyring {
@@ -59,12 +71,19 @@ impl Keyring {
     pub fn open() -> Result<Keyring, SecretError> {
         #[cfg(target_os = "linux")]
         {
+            if secret_service_answers() {
+                return Ok(Keyring { backend: Backend::Platform });
+            }
             use linux_keyutils::{KeyRing, KeyRingIdentifier};
             let ring = KeyRing::from_special_id(KeyRingIdentifier::User, true)
                 .map_err(|err| SecretError::Backend(format!("no user keyring: {err:?}")))?;
             Ok(Keyring { backend: Backend::Keyutils(ring) })
         }
-        #[cfg(not(target_os = "linux"))]
+        #[cfg(target_os = "macos")]
+        {
+            Ok(Keyring { backend: Backend::Platform })
+        }
+        #[cfg(not(any(target_os = "linux", target_os = "macos")))]
         {
             Ok(Keyring { backend: Backend::Unavailable })
         }
@@ -74,8 +93,12 @@ impl Keyring {
     pub fn backend_name(&self) -> &'static str {
         match self.backend {
             #[cfg(target_os = "linux")]
+            Backend::Platform => "secret-service",
+            #[cfg(target_os = "macos")]
+            Backend::Platform => "macos-keychain",
+            #[cfg(target_os = "linux")]
             Backend::Keyutils(_) => "linux-keyutils (user keyring)",
-            #[cfg(not(target_os = "linux"))]
+            #[cfg(not(any(target_os = "linux", target_os = "macos")))]
             Backend::Unavailable => "unavailable",
         }
     }
@@ -83,6 +106,10 @@ impl Keyring {
     /// Stores `secret` under `reference`, replacing any previous value.
     pub fn store(&self, reference: &SecretRef, secret: &Secret) -> Result<(), SecretError> {
         match &self.backend {
+            #[cfg(any(target_os = "linux", target_os = "macos"))]
+            Backend::Platform => keyring::Entry::new(SERVICE, reference.as_str())
+                .and_then(|entry| entry.set_password(secret.expose()))
+                .map_err(platform_error),
             #[cfg(target_os = "linux")]
             Backend::Keyutils(ring) => {
                 use linux_keyutils::{KeyPermissionsBuilder, Permission};
@@ -93,7 +120,7 @@ impl Keyring {
                 let perms = KeyPermissionsBuilder::builder().posessor(Permission::ALL).user(Permission::ALL).build();
                 key.set_perms(perms).map_err(|err| SecretError::Backend(format!("{err:?}")))
             }
-            #[cfg(not(target_os = "linux"))]
+            #[cfg(not(any(target_os = "linux", target_os = "macos")))]
             Backend::Unavailable => Err(SecretError::Backend("no keyring backend on this platform yet".into())),
         }
     }
@@ -101,6 +128,14 @@ impl Keyring {
     /// The secret stored under `reference`.
     pub fn load(&self, reference: &SecretRef) -> Result<Secret, SecretError> {
         match &self.backend {
+            #[cfg(any(target_os = "linux", target_os = "macos"))]
+            Backend::Platform => {
+                match keyring::Entry::new(SERVICE, reference.as_str()).and_then(|e| e.get_password()) {
+                    Ok(password) => Ok(Secret::new(password)),
+                    Err(keyring::Error::NoEntry) => Err(SecretError::Missing(reference.as_str().to_owned())),
+                    Err(err) => Err(platform_error(err)),
+                }
+            }
             #[cfg(target_os = "linux")]
             Backend::Keyutils(ring) => {
                 let key =
@@ -112,7 +147,7 @@ impl Keyring {
                     .map(Secret::new)
                     .map_err(|_| SecretError::Backend("the stored secret is not UTF-8".into()))
             }
-            #[cfg(not(target_os = "linux"))]
+            #[cfg(not(any(target_os = "linux", target_os = "macos")))]
             Backend::Unavailable => Err(SecretError::Backend("no keyring backend on this platform yet".into())),
         }
     }
@@ -120,13 +155,35 @@ impl Keyring {
     /// Deletes the secret under `reference`; deleting a missing one is not an error.
     pub fn delete(&self, reference: &SecretRef) -> Result<(), SecretError> {
         match &self.backend {
+            #[cfg(any(target_os = "linux", target_os = "macos"))]
+            Backend::Platform => {
+                match keyring::Entry::new(SERVICE, reference.as_str()).and_then(|e| e.delete_credential()) {
+                    Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
+                    Err(err) => Err(platform_error(err)),
+                }
+            }
             #[cfg(target_os = "linux")]
             Backend::Keyutils(ring) => match ring.search(reference.as_str()) {
                 Ok(key) => key.invalidate().map_err(|err| SecretError::Backend(format!("{err:?}"))),
                 Err(_) => Ok(()),
             },
-            #[cfg(not(target_os = "linux"))]
+            #[cfg(not(any(target_os = "linux", target_os = "macos")))]
             Backend::Unavailable => Ok(()),
+        }
+    }
+}
+
+/// Whether a session bus is configured and a Secret Service on it answers.
+#[cfg(target_os = "linux")]
+fn secret_service_answers() -> bool {
+    if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none_or(|a| a.is_empty()) {
+        return false;
+    }
+    match keyring::Entry::new(SERVICE, "polystoreiq:probe").and_then(|e| e.get_password()) {
+        Ok(_) | Err(keyring::Error::NoEntry) => true,
+        Err(err) => {
+            tracing::info!("no usable Secret Service on the session bus ({err}); using the kernel keyring");
+            false
         }
     }
 }
@@ -138,6 +195,11 @@ mod tests {
     #[test]
     fn the_real_keyring_stores_loads_and_deletes() {
         let keyring = Keyring::open().unwrap();
+        lifecycle(&keyring);
+    }
+
+    /// Store, load, replace, delete, delete again, against whichever backend `keyring` uses.
+    pub(crate) fn lifecycle(keyring: &Keyring) {
         let reference = SecretRef::new("test", "lifecycle");
         assert!(matches!(keyring.load(&reference), Err(SecretError::Missing(_))));
         keyring.store(&reference, &Secret::new("hunter2-sentinel")).unwrap();
