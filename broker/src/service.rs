@@ -138,6 +138,12 @@ impl Broker {
                 Ok(Reply::Access(state))
             }
             Request::Access => Ok(Reply::Access(self.access.state())),
+            Request::RenderTime { run, micros } => {
+                let trace = self.store.call(move |db| db.run_trace(run)).await?;
+                let trace = trace.ok_or_else(|| TypedError::new(ErrorCode::RunNotFound, format!("no run {run}")))?;
+                self.telemetry(&trace, Some(run), "render", Duration::from_micros(micros)).await;
+                Ok(Reply::Recorded)
+            }
         }
     }
 

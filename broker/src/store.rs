@@ -866,6 +866,14 @@ impl Db {
         Ok(())
     }
 
+    /// The trace id of a run.
+    pub fn run_trace(&mut self, run: RunId) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .conn
+            .query_row("SELECT trace_id FROM runs WHERE id = ?1", [run.0 as i64], |row| row.get(0))
+            .optional()?)
+    }
+
     /// p50 and p95 per stage over the events since `since_ms`.
     pub fn stage_stats(&mut self, since_ms: u64) -> Result<Vec<StageStats>, StoreError> {
         let mut stmt = self

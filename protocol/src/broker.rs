@@ -117,6 +117,11 @@ pub enum Request {
     },
     /// The lock's state. Since v2.
     Access,
+    /// A front end reports how long it took to render a run's result, for the `render` stage. Since v2.
+    RenderTime {
+        run: RunId,
+        micros: u64,
+    },
 }
 
 /// Successful answers. Appended only.
@@ -152,6 +157,8 @@ pub enum Reply {
     Messages(Vec<ChatMessage>),
     /// Since v2.
     Access(AccessState),
+    /// Since v2.
+    Recorded,
 }
 
 /// Progress of a run. Appended only.

@@ -294,7 +294,7 @@ fn every_run_has_a_trace_and_diag_shows_stage_percentiles() {
     }
     let diag = p.diag();
     let stages = diag["stages"].as_array().unwrap();
-    for stage in ["generate", "validate", "execute", "normalize"] {
+    for stage in ["generate", "validate", "execute", "normalize", "render"] {
         let s = stages.iter().find(|s| s["stage"] == stage).unwrap_or_else(|| panic!("{stage} missing: {diag}"));
         assert!(s["count"].as_u64().unwrap() >= 3, "{s}");
         assert!(s["p95_us"].as_u64().unwrap() >= s["p50_us"].as_u64().unwrap(), "{s}");
@@ -312,6 +312,6 @@ fn every_run_has_a_trace_and_diag_shows_stage_percentiles() {
         let stages: i64 = db
             .query_row("SELECT count(DISTINCT stage) FROM telemetry WHERE trace_id = ?1", [trace], |r| r.get(0))
             .unwrap();
-        assert_eq!(stages, 2, "execute and normalize share the run's trace id");
+        assert_eq!(stages, 3, "execute, normalize and the CLI's render share the run's trace id");
     }
 }

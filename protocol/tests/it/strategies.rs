@@ -476,6 +476,7 @@ pub fn request() -> BoxedStrategy<Request> {
         Just(Request::Lock),
         (role(), of(text())).prop_map(|(role, s)| Request::SetLock { role, secret: s.map(UserSecret::new) }),
         Just(Request::Access),
+        (run_id(), u64_wide()).prop_map(|(run, micros)| Request::RenderTime { run, micros }),
     ]
     .boxed()
 }
@@ -502,6 +503,7 @@ pub fn reply() -> BoxedStrategy<Reply> {
         (any::<bool>(), role(), any::<bool>(), any::<bool>()).prop_map(|(locked, role, owner_lock, viewer_lock)| {
             Reply::Access(AccessState { locked, role, owner_lock, viewer_lock })
         }),
+        Just(Reply::Recorded),
     ]
     .boxed()
 }

@@ -357,6 +357,7 @@ fn source(client: &mut BrokerClient, cmd: SourceCommand, out: &Output) -> Result
     out.reply(client.call(request)?)
 }
 
+/// Runs an approved draft, prints its result, and reports the print's duration as the run's `render` stage.
 fn run_token(client: &mut BrokerClient, token: String, out: &Output) -> Result<(), TypedError> {
     let json = out.json;
     let reply = client.call_with_events(Request::Run { token }, &mut |event| {
@@ -372,7 +373,18 @@ fn run_token(client: &mut BrokerClient, token: String, out: &Output) -> Result<(
             }
         };
     })?;
-    out.reply(reply)
+    let run = match &reply {
+        Reply::RunDone(summary) => Some(summary.run),
+        _ => None,
+    };
+    let started = std::time::Instant::now();
+    out.reply(reply)?;
+    if let Some(run) = run {
+        let micros = started.elapsed().as_micros() as u64;
+        // Telemetry is best effort: a failure to record it never fails the user's command.
+        let _ = client.call(Request::RenderTime { run, micros });
+    }
+    Ok(())
 }
 
 /// One line of standard input, without its line end: a passphrase or PIN is never an argument (arguments show

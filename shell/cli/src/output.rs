@@ -110,6 +110,7 @@ impl Output {
                 }
             }
             Reply::ShuttingDown => println!("broker stopping"),
+            Reply::Recorded => println!("recorded"),
             Reply::FaultSurvived => println!("the fault worker finished without crashing"),
             Reply::Audit(events) => {
                 for e in &events {
