@@ -447,13 +447,17 @@ impl Broker {
                 self.audit("source.import", Some(&source.info.name), None, None, None, "imported again".into()).await;
                 Ok(schema)
             }
-            Err(err) => {
-                let message = err.message.clone();
-                self.store.call(move |db| db.set_source_failed(&name, &message)).await?;
-                self.audit("source.failed", Some(&source.info.name), None, None, None, err.message.clone()).await;
-                Err(err)
-            }
+            Err(err) => self.mark_failed(name, err).await,
         }
+    }
+
+    /// Marks a source FAILED with `err` (audited), and returns `err`.
+    async fn mark_failed<T>(&self, name: String, err: TypedError) -> Result<T, TypedError> {
+        let message = err.message.clone();
+        let source = name.clone();
+        self.store.call(move |db| db.set_source_failed(&source, &message)).await?;
+        self.audit("source.failed", Some(&name), None, None, None, err.message.clone()).await;
+        Err(err)
     }
 
     /// Reads a database source's metadata again; a failure marks the source FAILED.
@@ -469,12 +473,7 @@ impl Broker {
                 self.store.call(move |db| db.record_schema(&name, &stored)).await?;
                 Ok(schema)
             }
-            Err(err) => {
-                let message = err.message.clone();
-                self.store.call(move |db| db.set_source_failed(&name, &message)).await?;
-                self.audit("source.failed", Some(&source.info.name), None, None, None, err.message.clone()).await;
-                Err(err)
-            }
+            Err(err) => self.mark_failed(name, err).await,
         }
     }
 

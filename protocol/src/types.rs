@@ -279,6 +279,19 @@ impl ColumnValues {
         self.len() == 0
     }
 
+    /// An empty column of the representation values of `logical` travel as.
+    pub fn empty_for(logical: LogicalType) -> ColumnValues {
+        match logical {
+            LogicalType::Bool => ColumnValues::Bool(Vec::new()),
+            LogicalType::Int => ColumnValues::Int(NumColumn::default()),
+            LogicalType::Float => ColumnValues::Float(NumColumn::default()),
+            LogicalType::Date => ColumnValues::Date(NumColumn::default()),
+            LogicalType::Timestamp | LogicalType::TimestampTz => ColumnValues::Timestamp(NumColumn::default()),
+            LogicalType::Bytes => ColumnValues::Bytes(Vec::new()),
+            _ => ColumnValues::Text(TextColumn::default()),
+        }
+    }
+
     /// An empty column of the same representation.
     pub fn empty_like(&self) -> ColumnValues {
         match self {

@@ -12,7 +12,7 @@ use duckdb::arrow::datatypes::{
 use duckdb::arrow::util::display::{ArrayFormatter, FormatOptions};
 use std::fmt::Write as _;
 
-use polystoreiq_protocol::column::{NumColumn, TextColumn};
+use polystoreiq_protocol::column::TextColumn;
 use polystoreiq_protocol::types::{ColumnValues, LogicalType, ResultColumn};
 
 /// The normalized type of an Arrow column.
@@ -60,20 +60,7 @@ pub fn result_columns(schema: &duckdb::arrow::datatypes::Schema) -> Vec<ResultCo
         .collect()
 }
 
-/// An empty column of the representation `logical` travels as.
-pub fn empty_column(logical: LogicalType) -> ColumnValues {
-    match logical {
-        LogicalType::Bool => ColumnValues::Bool(Vec::new()),
-        LogicalType::Int => ColumnValues::Int(NumColumn::default()),
-        LogicalType::Float => ColumnValues::Float(NumColumn::default()),
-        LogicalType::Date => ColumnValues::Date(NumColumn::default()),
-        LogicalType::Timestamp | LogicalType::TimestampTz => ColumnValues::Timestamp(NumColumn::default()),
-        LogicalType::Bytes => ColumnValues::Bytes(Vec::new()),
-        _ => ColumnValues::Text(TextColumn::default()),
-    }
-}
-
-/// Appends rows `[offset, offset + len)` of `batch` to `columns` (made by [`empty_column`] for the same schema).
+/// Appends rows `[offset, offset + len)` of `batch` to `columns` (made by `ColumnValues::empty_for` for the same schema).
 pub fn append_rows(batch: &RecordBatch, offset: usize, len: usize, columns: &mut [ColumnValues]) {
     for (array, target) in batch.columns().iter().zip(columns.iter_mut()) {
         let array = array.slice(offset, len);

@@ -12,7 +12,8 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use duckdb::{AccessMode, Config, Connection};
 use polystoreiq_protocol::types::{
-    Batch, ColumnInfo, FileKind, FileTable, LogicalType, SchemaSnapshot, TableInfo, TableKind, TableStorage,
+    Batch, ColumnInfo, ColumnValues, FileKind, FileTable, LogicalType, SchemaSnapshot, TableInfo, TableKind,
+    TableStorage,
 };
 use polystoreiq_protocol::worker::{
     DuckLimits, FileFact, FileSource, FromWorker, ImportJob, JobDone, QueryJob, WorkerError,
@@ -122,7 +123,7 @@ pub fn stream_query(
     emit(FromWorker::Columns(columns.clone()))?;
 
     let batch_rows = job.batch_rows.max(1) as usize;
-    let fresh = || columns.iter().map(|c| arrow_map::empty_column(c.logical)).collect::<Vec<_>>();
+    let fresh = || columns.iter().map(|c| ColumnValues::empty_for(c.logical)).collect::<Vec<_>>();
     let mut pending = fresh();
     let mut pending_rows = 0usize;
     let mut total: u64 = 0;

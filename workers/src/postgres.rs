@@ -7,7 +7,6 @@
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use futures_util::{TryStreamExt, pin_mut};
-use polystoreiq_protocol::column::{NumColumn, TextColumn};
 use polystoreiq_protocol::types::{
     Batch, ColumnInfo, ColumnValues, DbTarget, LogicalType, ResultColumn, SchemaSnapshot, SourceKind, TableInfo,
     TableKind,
@@ -196,7 +195,7 @@ async fn query(
     emit(FromWorker::Columns(columns.clone()))?;
     let rows = client.query_raw(&statement, std::iter::empty::<&str>()).await.map_err(query_error)?;
     pin_mut!(rows);
-    let fresh = || columns.iter().map(|c| empty_column(c.logical)).collect::<Vec<_>>();
+    let fresh = || columns.iter().map(|c| ColumnValues::empty_for(c.logical)).collect::<Vec<_>>();
     let mut pending = fresh();
     let (mut pending_rows, mut total, mut truncated) = (0usize, 0u64, false);
     while let Some(row) = rows.try_next().await.map_err(query_error)? {
@@ -270,18 +269,6 @@ fn logical_from_name(name: &str) -> LogicalType {
         "bytea" => LogicalType::Bytes,
         "text" | "character varying" | "character" | "name" => LogicalType::Text,
         _ => LogicalType::Other,
-    }
-}
-
-fn empty_column(logical: LogicalType) -> ColumnValues {
-    match logical {
-        LogicalType::Bool => ColumnValues::Bool(Vec::new()),
-        LogicalType::Int => ColumnValues::Int(NumColumn::default()),
-        LogicalType::Float => ColumnValues::Float(NumColumn::default()),
-        LogicalType::Date => ColumnValues::Date(NumColumn::default()),
-        LogicalType::Timestamp | LogicalType::TimestampTz => ColumnValues::Timestamp(NumColumn::default()),
-        LogicalType::Bytes => ColumnValues::Bytes(Vec::new()),
-        _ => ColumnValues::Text(TextColumn::default()),
     }
 }
 
