@@ -86,6 +86,19 @@ impl Output {
                     "workers: {} running, {} queued (max {}, queue bound {})",
                     diag.pool.running, diag.pool.queued, diag.pool.max_workers, diag.pool.queue_bound
                 );
+                if !diag.stages.is_empty() {
+                    println!("{:<10} {:>8} {:>12} {:>12}", "stage", "count", "p50 ms", "p95 ms");
+                    for stage in &diag.stages {
+                        let ms = |us: u64| format!("{:.2}", us as f64 / 1000.0);
+                        println!(
+                            "{:<10} {:>8} {:>12} {:>12}",
+                            stage.stage,
+                            stage.count,
+                            ms(stage.p50_us),
+                            ms(stage.p95_us)
+                        );
+                    }
+                }
                 println!(
                     "{:>8}  {:<8} {:<16} {:>6} {:<10} {:>9} {:>10}  exit",
                     "pid", "kind", "source", "run", "state", "ms", "peak KiB"
