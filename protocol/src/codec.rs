@@ -42,3 +42,14 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, FrameError> {
     }
     Ok(value)
 }
+
+/// Encodes `value` straight into `out`, without an intermediate buffer.
+pub fn encode_to_writer<T: Serialize, W: std::io::Write>(value: &T, out: &mut W) -> Result<usize, FrameError> {
+    bincode::serde::encode_into_std_write(value, out, CONFIG)
+        .map_err(|err| FrameError::Malformed(format!("cannot encode message: {err}")))
+}
+
+/// The encoded size of `value`, computed without copying its bulk data anywhere.
+pub fn encoded_len<T: Serialize>(value: &T) -> Result<usize, FrameError> {
+    encode_to_writer(value, &mut std::io::sink())
+}

@@ -72,6 +72,19 @@ pub fn write_frame<W: Write, T: Serialize>(w: &mut W, msg: &T) -> Result<(), Fra
     Ok(())
 }
 
+/// Writes `msg` as one frame straight into `w`: its size is computed first (a pass that copies nothing), then
+/// the header and the payload go out without being assembled in memory. For large messages on a pipe.
+pub fn write_frame_direct<W: Write, T: Serialize>(w: &mut W, msg: &T) -> Result<(), FrameError> {
+    let len = codec::encoded_len(msg)?;
+    if len > MAX_FRAME_LEN as usize {
+        return Err(FrameError::TooLarge { len: len as u64, max: MAX_FRAME_LEN });
+    }
+    w.write_all(&(len as u32).to_le_bytes())?;
+    codec::encode_to_writer(msg, w)?;
+    w.flush()?;
+    Ok(())
+}
+
 /// Reads one frame and decodes it as `T`.
 pub fn read_frame<R: Read, T: DeserializeOwned>(r: &mut R) -> Result<T, FrameError> {
     let mut payload = Vec::new();
@@ -112,4 +125,28 @@ fn read_full<R: Read>(r: &mut R, buf: &mut [u8]) -> io::Result<usize> {
         }
     }
     Ok(filled)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::{Batch, ColumnValues};
+    use crate::worker::FromWorker;
+
+    #[test]
+    fn a_direct_frame_is_byte_for_byte_the_buffered_one() {
+        let msg = FromWorker::Batch(Batch {
+            columns: vec![
+                ColumnValues::Int((0..50_000).map(Some).collect()),
+                ColumnValues::Text((0..50_000).map(|i| (i % 7 != 0).then_some("text")).collect()),
+            ],
+        });
+        let mut buffered = Vec::new();
+        encode_frame(&msg, &mut buffered).unwrap();
+        let mut direct = Vec::new();
+        write_frame_direct(&mut direct, &msg).unwrap();
+        assert_eq!(direct, buffered);
+        let back: FromWorker = read_frame(&mut direct.as_slice()).unwrap();
+        assert_eq!(back, msg);
+    }
 }

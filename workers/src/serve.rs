@@ -1,10 +1,10 @@
 //! One worker's life: check the broker's handshake, answer it, run one job, report how it ended.
 
-use std::io::{Read, Write};
+use std::io::{BufWriter, Read, Write};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::process::ExitCode;
 
-use polystoreiq_protocol::frame::encode_frame;
+use polystoreiq_protocol::frame::write_frame_direct;
 use polystoreiq_protocol::worker::{FromWorker, Job, ToWorker, WorkerError};
 use polystoreiq_protocol::{FrameError, Hello, Nonce, PeerRole, read_frame};
 
@@ -23,7 +23,7 @@ pub fn take_spawn_nonce() -> Option<Nonce> {
 /// Serves one job. Returns the process exit code: 0 when the job finished, 1 when it failed and said so,
 /// 3 when the broker's handshake was refused.
 pub fn serve<R: Read, W: Write + Send>(mut input: R, output: W, nonce: Nonce) -> ExitCode {
-    let mut out = FrameSink { out: output, buf: Vec::new() };
+    let mut out = FrameSink { out: BufWriter::with_capacity(64 * 1024, output) };
     let job = match handshake(&mut input, &mut out, nonce) {
         Ok(job) => job,
         Err(err) => {
@@ -71,19 +71,15 @@ fn run_job<W: Write + Send>(
     }
 }
 
-/// Where a job's frames go: stdout, one `write_all` per frame from a buffer reused across frames.
+/// Where a job's frames go: stdout. Small writes are buffered; a column's bulk bytes (larger than the buffer)
+/// go straight to the pipe, never copied into an intermediate frame.
 pub struct FrameSink<W: Write> {
-    out: W,
-    buf: Vec<u8>,
+    out: BufWriter<W>,
 }
 
 impl<W: Write> FrameSink<W> {
     pub fn send(&mut self, msg: &FromWorker) -> Result<(), FrameError> {
-        self.buf.clear();
-        encode_frame(msg, &mut self.buf)?;
-        self.out.write_all(&self.buf)?;
-        self.out.flush()?;
-        Ok(())
+        write_frame_direct(&mut self.out, msg)
     }
 
     /// Like [`FrameSink::send`], for use inside a job: a broken pipe means the broker is gone or cancelled us.
@@ -93,7 +89,7 @@ impl<W: Write> FrameSink<W> {
 
     /// Raw access for the garbage fault.
     #[cfg(debug_assertions)]
-    pub(crate) fn raw(&mut self) -> &mut W {
+    pub(crate) fn raw(&mut self) -> &mut BufWriter<W> {
         &mut self.out
     }
 }
