@@ -75,14 +75,7 @@ impl Bench {
     async fn through(&self, supervisor: &WorkerSupervisor, job: Job) -> Result<(u64, Duration, Duration), RunFailure> {
         let started = Instant::now();
         let mut rows = 0u64;
-        let exec = Execution {
-            run: None,
-            source: "bench".into(),
-            kind: WorkerKind::Duckdb,
-            job,
-            deadline: Duration::from_secs(600),
-            cancel: CancelToken::default(),
-        };
+        let exec = execution(job, CancelToken::default());
         let outcome = supervisor
             .execute(exec, &mut |event| {
                 if let SupervisorEvent::Output(FromWorker::Batch(batch)) = event {
@@ -203,14 +196,7 @@ impl Bench {
         for _ in 0..n {
             let job = Job::Query(self.query_job(empty.clone(), ENDLESS));
             let cancel = CancelToken::default();
-            let exec = Execution {
-                run: None,
-                source: "bench".into(),
-                kind: WorkerKind::Duckdb,
-                job,
-                deadline: Duration::from_secs(600),
-                cancel: cancel.clone(),
-            };
+            let exec = execution(job, cancel.clone());
             let supervisor = Arc::clone(&self.supervisor);
             let task = tokio::spawn(async move { supervisor.execute(exec, &mut |_| {}).await });
             tokio::time::sleep(Duration::from_millis(150)).await;
@@ -269,6 +255,18 @@ impl Bench {
             );
         }
         out
+    }
+}
+
+/// A benchmark run of `job` in a DuckDB worker.
+fn execution(job: Job, cancel: CancelToken) -> Execution {
+    Execution {
+        run: None,
+        source: "bench".into(),
+        kind: WorkerKind::Duckdb,
+        job,
+        deadline: Duration::from_secs(600),
+        cancel,
     }
 }
 
