@@ -167,3 +167,18 @@ fn a_full_queue_answers_busy_with_a_retry_hint() {
         assert_eq!(err["code"], "cancelled");
     }
 }
+
+#[test]
+fn ctrl_c_on_psiq_cancels_its_run_and_kills_the_worker() {
+    let p = demo_profile(&[]);
+    let query = p.spawn(&["query", "demo", "--sql", ENDLESS_QUERY, "--yes"]);
+    let (pid, run) = p.wait_for_any_worker();
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(query.id() as i32), nix::sys::signal::Signal::SIGINT).unwrap();
+    let out = query.wait_with_output().unwrap();
+    let err = parse_last_json(&String::from_utf8_lossy(&out.stdout))["error"].clone();
+    assert_eq!(err["code"], "cancelled", "{err}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains(&format!("cancelling run {}", run.unwrap())));
+    assert!(wait_gone(pid, Duration::from_secs(2)).is_some(), "the worker is gone");
+    let audit = p.ok(&["audit", "--action", "run.cancel"]);
+    assert_eq!(audit.as_array().unwrap().len(), 1, "{audit}");
+}

@@ -1,11 +1,12 @@
 //! `psiq`: the PolyStoreIQ command line. Every command is one call through the broker client library;
 //! human-readable output by default, `--json` on every command.
 
+mod interrupt;
 mod output;
 mod time;
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -279,13 +280,13 @@ fn run(cli: Cli, out: &Output) -> Result<(), TypedError> {
         Command::Ask { source, question, session } => {
             out.reply(client.call(Request::Ask { source, question, session: session.map(SessionId) })?)
         }
-        Command::Run { token } => run_token(&mut client, token, out),
+        Command::Run { token } => run_token(&mut client, &home, token, out),
         Command::Deny { draft } => out.reply(client.call(Request::Deny { draft: DraftId(draft) })?),
         Command::Query { source, sql, yes } => {
             let reply = client.call(Request::Draft { source, query: sql })?;
             let Reply::Draft(preview) = &reply else { return out.reply(reply) };
             match (&preview.token, yes) {
-                (Some(token), true) => run_token(&mut client, token.clone(), out),
+                (Some(token), true) => run_token(&mut client, &home, token.clone(), out),
                 (None, true) => Err(TypedError::new(
                     ErrorCode::QueryRejected,
                     format!("{} [{}]", preview.verdict.reason, preview.verdict.code),
@@ -358,9 +359,13 @@ fn source(client: &mut BrokerClient, cmd: SourceCommand, out: &Output) -> Result
 }
 
 /// Runs an approved draft, prints its result, and reports the print's duration as the run's `render` stage.
-fn run_token(client: &mut BrokerClient, token: String, out: &Output) -> Result<(), TypedError> {
+fn run_token(client: &mut BrokerClient, home: &Path, token: String, out: &Output) -> Result<(), TypedError> {
     let json = out.json;
+    let watch = interrupt::RunWatch::start(home.to_path_buf());
     let reply = client.call_with_events(Request::Run { token }, &mut |event| {
+        if let RunEvent::Started { run, .. } | RunEvent::Queued { run, .. } = event {
+            watch.set_run(run);
+        }
         if json {
             return;
         }
@@ -372,7 +377,9 @@ fn run_token(client: &mut BrokerClient, token: String, out: &Output) -> Result<(
                 writeln!(err, "run {run}: {rows} rows after {elapsed_ms} ms")
             }
         };
-    })?;
+    });
+    drop(watch);
+    let reply = reply?;
     let run = match &reply {
         Reply::RunDone(summary) => Some(summary.run),
         _ => None,
