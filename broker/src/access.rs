@@ -60,12 +60,6 @@ pub struct AccessControl {
     store: Store,
 }
 
-/// What an unlock attempt came to.
-pub enum UnlockOutcome {
-    Unlocked(AccessState),
-    Refused(TypedError),
-}
-
 impl AccessControl {
     /// Reads the lock from the app state; a profile with an owner passphrase starts locked.
     pub async fn load(store: Store) -> Result<AccessControl, TypedError> {
@@ -111,7 +105,7 @@ impl AccessControl {
     }
 
     /// Tries a passphrase or PIN.
-    pub async fn unlock(&self, secret: &UserSecret) -> UnlockOutcome {
+    pub async fn unlock(&self, secret: &UserSecret) -> Result<AccessState, TypedError> {
         let (owner, viewer) = {
             let inner = self.lock_inner();
             if let Some(until) = inner.paused_until {
@@ -122,11 +116,11 @@ impl AccessControl {
                         format!("too many wrong attempts; try again in {} s", (until - now).as_secs() + 1),
                     );
                     err.retry_after_ms = Some((until - now).as_millis() as u64 + 1);
-                    return UnlockOutcome::Refused(err);
+                    return Err(err);
                 }
             }
             if inner.owner_hash.is_none() {
-                return UnlockOutcome::Unlocked(snapshot(&inner));
+                return Ok(snapshot(&inner));
             }
             (inner.owner_hash.clone(), inner.viewer_hash.clone())
         };
@@ -150,7 +144,7 @@ impl AccessControl {
                 inner.failures = 0;
                 inner.paused_until = None;
                 drop(inner);
-                UnlockOutcome::Unlocked(self.state())
+                Ok(self.state())
             }
             None => {
                 inner.failures += 1;
@@ -162,7 +156,7 @@ impl AccessControl {
                         format!("wrong passphrase or PIN; the next attempt is possible in {} s", pause.as_secs());
                     err.retry_after_ms = Some(pause.as_millis() as u64);
                 }
-                UnlockOutcome::Refused(err)
+                Err(err)
             }
         }
     }

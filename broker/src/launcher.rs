@@ -64,10 +64,6 @@ impl WorkerLauncher {
         launcher
     }
 
-    pub fn binary(&self) -> &Path {
-        &self.spec.bin
-    }
-
     /// Hands out a worker: the spare if one is ready and alive, else a fresh one. The caller owns reaping it
     /// (see the supervisor).
     pub fn launch(&self) -> io::Result<LaunchedWorker> {

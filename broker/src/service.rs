@@ -20,7 +20,7 @@ use polystoreiq_protocol::worker::{
 use polystoreiq_protocol::{ErrorCode, TypedError, codec};
 use tokio::sync::mpsc;
 
-use crate::access::{AccessControl, UnlockOutcome};
+use crate::access::AccessControl;
 use crate::config::BrokerConfig;
 use crate::health::unix_ms;
 use crate::launcher::WorkerLauncher;
@@ -117,11 +117,11 @@ impl Broker {
                 Ok(Reply::Messages(self.store.call(move |db| db.messages(session)).await?))
             }
             Request::Unlock { secret } => match self.access.unlock(&secret).await {
-                UnlockOutcome::Unlocked(state) => {
+                Ok(state) => {
                     self.audit("access.unlock", None, None, None, None, format!("as {}", state.role.as_str())).await;
                     Ok(Reply::Access(state))
                 }
-                UnlockOutcome::Refused(err) => {
+                Err(err) => {
                     self.audit("access.unlock_failed", None, None, None, None, err.message.clone()).await;
                     Err(err)
                 }

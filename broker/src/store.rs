@@ -318,13 +318,11 @@ impl Db {
             .ok_or_else(|| source_not_found(name))?;
         tx.execute("DELETE FROM file_datasets WHERE source_id = ?1", [id])?;
         let now = unix_ms() as i64;
+        let config: String = tx.query_row("SELECT config FROM sources WHERE id = ?1", [id], |row| row.get(0))?;
+        let tables: Vec<FileTable> = from_json(&config)?;
         for file in files {
             let table_schema = schema.tables.iter().find(|t| t.name == file.table);
-            let pattern: Option<String> = tx
-                .query_row("SELECT config FROM sources WHERE id = ?1", [id], |row| row.get::<_, String>(0))
-                .ok()
-                .and_then(|config| from_json::<Vec<FileTable>>(&config).ok())
-                .and_then(|tables| tables.into_iter().find(|t| t.table == file.table).map(|t| t.pattern));
+            let pattern = tables.iter().find(|t| t.table == file.table).map(|t| t.pattern.clone());
             tx.execute(
                 "INSERT INTO file_datasets (source_id, table_name, path, size, modified_ms, content_hash, schema, pattern, imported_at_ms)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",

@@ -147,7 +147,8 @@ impl RunFailure {
             }
             _ => "",
         };
-        let mut err = TypedError::new(self.code(), format!("{self}.{hint}").replace("..", "."));
+        let what = self.to_string();
+        let mut err = TypedError::new(self.code(), format!("{}.{hint}", what.trim_end_matches('.')));
         if let RunFailure::Busy { retry_after_ms, .. } = self {
             err.retry_after_ms = Some(*retry_after_ms);
         }
@@ -207,6 +208,11 @@ enum Pumped {
 
 enum Ending {
     Done(JobDone),
+    Stopped(Stop),
+}
+
+/// Every ending but success.
+enum Stop {
     Failed(WorkerError),
     Cancelled,
     Deadline,
@@ -276,26 +282,26 @@ impl WorkerSupervisor {
         let ending = loop {
             tokio::select! {
                 biased;
-                _ = exec.cancel.cancelled() => break Ending::Cancelled,
-                _ = tokio::time::sleep_until(deadline) => break Ending::Deadline,
+                _ = exec.cancel.cancelled() => break Ending::Stopped(Stop::Cancelled),
+                _ = tokio::time::sleep_until(deadline) => break Ending::Stopped(Stop::Deadline),
                 pumped = frames.recv() => match pumped {
                     Some(Pumped::Ready) => {
                         ready_after = Some(spawned_at.elapsed());
                         self.health.running(pid);
                     }
                     Some(Pumped::Frame(FromWorker::Done(done))) => break Ending::Done(done),
-                    Some(Pumped::Frame(FromWorker::Failed(err))) => break Ending::Failed(err),
+                    Some(Pumped::Frame(FromWorker::Failed(err))) => break Ending::Stopped(Stop::Failed(err)),
                     Some(Pumped::Frame(FromWorker::Hello(_))) => {
-                        break Ending::Protocol("a second handshake in the middle of a job".into())
+                        break Ending::Stopped(Stop::Protocol("a second handshake in the middle of a job".into()))
                     }
                     Some(Pumped::Frame(frame)) => sink(SupervisorEvent::Output(frame)),
-                    Some(Pumped::Error(FrameError::Closed)) | None => break Ending::StdoutClosed,
-                    Some(Pumped::Error(err)) => break Ending::Protocol(err.to_string()),
+                    Some(Pumped::Error(FrameError::Closed)) | None => break Ending::Stopped(Stop::StdoutClosed),
+                    Some(Pumped::Error(err)) => break Ending::Stopped(Stop::Protocol(err.to_string())),
                 },
             }
         };
 
-        let ending = match ending {
+        let stop = match ending {
             Ending::Done(done) => {
                 // The job is complete: answer now, and let the worker exit and be reaped in the background. Its
                 // slot stays taken until then, so the pool never holds more live workers than its bound.
@@ -315,21 +321,19 @@ impl WorkerSupervisor {
                 });
                 return Ok(Outcome { done, pid, ready_after: ready_after.unwrap_or_default() });
             }
-            other => other,
+            Ending::Stopped(stop) => stop,
         };
         let mut killed_by_us = false;
-        let (exit, peak_rss_kb) = match ending {
-            Ending::Done(_) | Ending::Failed(_) | Ending::StdoutClosed => {
-                match tokio::time::timeout(EXIT_GRACE, &mut exit_rx).await {
-                    Ok(reaped) => reaped.unwrap_or_else(|_| lost_reaper()),
-                    Err(_) => {
-                        kill_group(pid);
-                        killed_by_us = true;
-                        exit_rx.await.unwrap_or_else(|_| lost_reaper())
-                    }
+        let (exit, peak_rss_kb) = match stop {
+            Stop::Failed(_) | Stop::StdoutClosed => match tokio::time::timeout(EXIT_GRACE, &mut exit_rx).await {
+                Ok(reaped) => reaped.unwrap_or_else(|_| lost_reaper()),
+                Err(_) => {
+                    kill_group(pid);
+                    killed_by_us = true;
+                    exit_rx.await.unwrap_or_else(|_| lost_reaper())
                 }
-            }
-            Ending::Cancelled | Ending::Deadline | Ending::Protocol(_) => {
+            },
+            Stop::Cancelled | Stop::Deadline | Stop::Protocol(_) => {
                 // The leader is not reaped yet, so its process group id cannot have been reused.
                 kill_group(pid);
                 killed_by_us = true;
@@ -343,22 +347,19 @@ impl WorkerSupervisor {
         drop(scratch);
         drop(permit);
 
-        let result = match ending {
-            Ending::Done(_) => unreachable!("answered above"),
-            Ending::Failed(err) => Err(RunFailure::Worker(err)),
-            Ending::Cancelled => {
+        let failure = match stop {
+            Stop::Failed(err) => RunFailure::Worker(err),
+            Stop::Cancelled => {
                 let latency = exec.cancel.requested_at().map_or(Duration::ZERO, |at| reaped_at - at);
-                Err(RunFailure::Cancelled { latency })
+                RunFailure::Cancelled { latency }
             }
-            Ending::Deadline => Err(RunFailure::DeadlineExceeded { limit: exec.deadline }),
-            Ending::Protocol(message) => Err(RunFailure::Protocol(message)),
-            Ending::StdoutClosed => Err(classify_death(exit.clone(), stderr_tail, killed_by_us)),
+            Stop::Deadline => RunFailure::DeadlineExceeded { limit: exec.deadline },
+            Stop::Protocol(message) => RunFailure::Protocol(message),
+            Stop::StdoutClosed => classify_death(exit.clone(), stderr_tail, killed_by_us),
         };
-        if let Err(failure) = &result {
-            self.health.finished(pid, failure.state(), exit, peak_rss_kb, Some(failure.code()));
-            tracing::info!(pid, source = %exec.source, "worker run failed: {failure}");
-        }
-        result
+        self.health.finished(pid, failure.state(), exit, peak_rss_kb, Some(failure.code()));
+        tracing::info!(pid, source = %exec.source, "worker run failed: {failure}");
+        Err(failure)
     }
 
     /// Waits for a worker slot, or refuses when too many runs already wait.

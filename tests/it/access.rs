@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::support::{Profile, parse_last_json};
+use crate::support::{Profile, parse_last_json, strings};
 
 const OWNER: &str = "correct horse battery";
 const VIEWER: &str = "4321";
@@ -100,13 +100,7 @@ fn wrong_attempts_are_paused_and_secrets_are_stored_only_as_argon2id_hashes() {
     assert_eq!(ok_stdin(&p, &["unlock"], &format!("{OWNER}\n"))["role"], "owner");
 
     let db = p.database();
-    let hashes: Vec<String> = db
-        .prepare("SELECT value FROM settings WHERE key LIKE 'lock.%' ORDER BY key")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
+    let hashes: Vec<String> = strings(&db, "SELECT value FROM settings WHERE key LIKE 'lock.%' ORDER BY key");
     assert_eq!(hashes.len(), 2);
     assert!(hashes.iter().all(|h| h.starts_with("$argon2id$")), "{hashes:?}");
     drop(db);

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use polystoreiq_broker::store::{SCHEMA_VERSION, migrate_to};
 use serde_json::Value;
 
-use crate::support::{Profile, bin_dir, wait_gone};
+use crate::support::{Profile, bin_dir, strings, wait_gone};
 
 fn csv_profile(env: &[(&str, &str)]) -> Profile {
     let p = Profile::with_env(env);
@@ -30,13 +30,7 @@ fn a_fresh_profile_initializes_its_database() {
     assert_eq!(version, SCHEMA_VERSION as i64);
     let mode: String = db.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
     assert_eq!(mode, "wal");
-    let tables: Vec<String> = db
-        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
+    let tables: Vec<String> = strings(&db, "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name");
     for expected in [
         "approval_tokens",
         "audit_events",
@@ -300,13 +294,7 @@ fn every_run_has_a_trace_and_diag_shows_stage_percentiles() {
         assert!(s["p95_us"].as_u64().unwrap() >= s["p50_us"].as_u64().unwrap(), "{s}");
     }
     let db = p.database();
-    let traces: Vec<String> = db
-        .prepare("SELECT trace_id FROM runs")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
+    let traces: Vec<String> = strings(&db, "SELECT trace_id FROM runs");
     assert_eq!(traces.len(), 3);
     for trace in &traces {
         let stages: i64 = db

@@ -189,6 +189,11 @@ impl Drop for Profile {
     }
 }
 
+/// The first column of every row `sql` returns, as text.
+pub fn strings(db: &rusqlite::Connection, sql: &str) -> Vec<String> {
+    db.prepare(sql).unwrap().query_map([], |r| r.get(0)).unwrap().collect::<Result<_, _>>().unwrap()
+}
+
 /// The last JSON document psiq printed (runs print only one).
 pub fn parse_last_json(stdout: &str) -> Value {
     let line = stdout.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("null");

@@ -12,4 +12,4 @@ mod fault;
 pub mod postgres;
 pub mod serve;
 
-pub use serve::{NONCE_ENV, serve, take_spawn_nonce};
+pub use serve::{serve, take_spawn_nonce};

@@ -91,19 +91,14 @@ fn connect_error(target: &DbTarget, err: &tokio_postgres::Error) -> WorkerError 
             "cannot reach PostgreSQL at {}:{} ({}); is the server running and the port right?",
             target.host,
             target.port,
-            err.source_message()
+            root_message(err)
         )),
     }
 }
 
-trait SourceMessage {
-    fn source_message(&self) -> String;
-}
-
-impl SourceMessage for tokio_postgres::Error {
-    fn source_message(&self) -> String {
-        std::error::Error::source(self).map_or_else(|| self.to_string(), |s| s.to_string())
-    }
+/// The underlying cause of a driver error (the I/O error of a refused connection, say).
+fn root_message(err: &tokio_postgres::Error) -> String {
+    std::error::Error::source(err).map_or_else(|| err.to_string(), |s| s.to_string())
 }
 
 async fn test(client: &Client, started: Instant) -> Result<ConnectionReport, WorkerError> {
@@ -300,28 +295,28 @@ fn push_value(column: &mut ColumnValues, ty: &Type, raw: Option<&[u8]>, name: &s
         ColumnValues::Timestamp(out) => out.push(raw.map(|r| int(r).map(|us| us + PG_EPOCH_MICROS)).transpose()?),
         ColumnValues::Bytes(out) => out.push(raw.map(<[u8]>::to_vec)),
         ColumnValues::Text(out) => {
-            let text = raw.map(|r| text_value(ty, r)).transpose()?;
-            match text {
-                Some(Ok(text)) => out.push(Some(&text)),
-                Some(Err(())) => {
-                    return Err(WorkerError::Query(format!(
-                        "column {name} has type {}, which PolyStoreIQ cannot show yet; cast it, e.g. {name}::text",
-                        ty.name()
-                    )));
-                }
-                None => out.push(None),
-            }
+            let Some(raw) = raw else {
+                out.push(None);
+                return Ok(());
+            };
+            let text = text_value(ty, raw)?.ok_or_else(|| {
+                WorkerError::Query(format!(
+                    "column {name} has type {}, which PolyStoreIQ cannot show yet; cast it, e.g. {name}::text",
+                    ty.name()
+                ))
+            })?;
+            out.push(Some(&text));
         }
     }
     Ok(())
 }
 
-/// The text of a value carried as text: strings, JSON, UUIDs and exact decimals.
-fn text_value(ty: &Type, raw: &[u8]) -> Result<Result<String, ()>, WorkerError> {
+/// The text of a value carried as text: strings, JSON, UUIDs and exact decimals; `None` for a type not read yet.
+fn text_value(ty: &Type, raw: &[u8]) -> Result<Option<String>, WorkerError> {
     let utf8 = |bytes: &[u8]| {
         String::from_utf8(bytes.to_vec()).map_err(|_| WorkerError::Query(format!("a {} value is not UTF-8", ty.name())))
     };
-    Ok(Ok(match *ty {
+    Ok(Some(match *ty {
         Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME | Type::JSON | Type::UNKNOWN => utf8(raw)?,
         Type::JSONB => utf8(raw.get(1..).unwrap_or_default())?,
         Type::UUID if raw.len() == 16 => {
@@ -329,7 +324,7 @@ fn text_value(ty: &Type, raw: &[u8]) -> Result<Result<String, ()>, WorkerError> 
             format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..])
         }
         Type::NUMERIC => numeric_text(raw).ok_or_else(|| WorkerError::Query("a malformed numeric value".into()))?,
-        _ => return Ok(Err(())),
+        _ => return Ok(None),
     }))
 }
 

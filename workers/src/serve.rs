@@ -10,13 +10,13 @@ use polystoreiq_protocol::{FrameError, Hello, Nonce, PeerRole, read_frame};
 
 use crate::{duck, fault, postgres};
 
-pub use polystoreiq_protocol::handshake::WORKER_NONCE_ENV as NONCE_ENV;
+use polystoreiq_protocol::handshake::WORKER_NONCE_ENV;
 
 /// Reads the spawn nonce from the environment and removes it, so nothing the worker runs later can see it.
 pub fn take_spawn_nonce() -> Option<Nonce> {
-    let value = std::env::var(NONCE_ENV).ok()?;
+    let value = std::env::var(WORKER_NONCE_ENV).ok()?;
     // SAFETY: called first thing in `main`, before any other thread exists.
-    unsafe { std::env::remove_var(NONCE_ENV) };
+    unsafe { std::env::remove_var(WORKER_NONCE_ENV) };
     Nonce::from_hex(&value)
 }
 
