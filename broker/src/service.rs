@@ -22,12 +22,13 @@ use tokio::sync::mpsc;
 
 use crate::access::AccessControl;
 use crate::config::BrokerConfig;
+use crate::guard::Guardrail;
 use crate::health::unix_ms;
 use crate::launcher::WorkerLauncher;
 use crate::results::{ResultCache, RunRows};
 use crate::secrets::{Keyring, SecretRef};
 use crate::store::{
-    DEFAULT_PROFILE, DbConfig, FileRecord, NewAudit, NewDraft, SourceConfig, Store, StoredRun, StoredSource,
+    Approved, DEFAULT_PROFILE, DbConfig, FileRecord, NewAudit, NewDraft, SourceConfig, Store, StoredRun, StoredSource,
 };
 use crate::supervisor::{CancelToken, Execution, SupervisorEvent, WorkerSupervisor};
 use crate::{files, guard, planner};
@@ -144,6 +145,7 @@ impl Broker {
                 self.telemetry(&trace, Some(run), "render", Duration::from_micros(micros)).await;
                 Ok(Reply::Recorded)
             }
+            Request::Guard { engine, query } => Ok(Reply::Verdict(Guardrail::new(engine).check(&query).to_wire())),
         }
     }
 
@@ -272,13 +274,14 @@ impl Broker {
         target: DbTarget,
         password: Option<UserSecret>,
     ) -> Result<SourceInfo, TypedError> {
-        if kind != SourceKind::Postgres {
-            return Err(TypedError::new(
-                ErrorCode::BadRequest,
-                format!("{kind:?} sources are not supported yet; PostgreSQL and files are"),
-            ));
+        if kind == SourceKind::Files {
+            return Err(TypedError::new(ErrorCode::BadRequest, "a files source takes paths, not a server"));
         }
-        if target.host.is_empty() || target.database.is_empty() || target.user.is_empty() {
+        // MongoDB may run without authentication; the SQL servers always name a user.
+        if target.host.is_empty()
+            || target.database.is_empty()
+            || (target.user.is_empty() && kind != SourceKind::Mongodb)
+        {
             return Err(TypedError::new(
                 ErrorCode::BadRequest,
                 "a database source needs a host, a database and a user",
@@ -353,14 +356,12 @@ impl Broker {
     }
 
     async fn db_worker(&self, name: &str, job: Job, deadline: Duration) -> Result<Vec<FromWorker>, TypedError> {
-        let exec = Execution {
-            run: None,
-            source: name.to_owned(),
-            kind: WorkerKind::Postgres,
-            job,
-            deadline,
-            cancel: CancelToken::default(),
+        let kind = match &job {
+            Job::Database(db) => db.kind.worker_kind(),
+            _ => return Err(internal("a database worker was asked to run a non-database job")),
         };
+        let exec =
+            Execution { run: None, source: name.to_owned(), kind, job, deadline, cancel: CancelToken::default() };
         let mut frames = Vec::new();
         self.supervisor
             .execute(exec, &mut |event| {
@@ -480,17 +481,38 @@ impl Broker {
     async fn test_source(&self, name: &str) -> Result<SourceTestReport, TypedError> {
         let started = Instant::now();
         let source = self.source(name).await?;
-        let result = self.reimport(&source).await;
+        // A database is first asked about itself (reachability, version, TLS, whether the role can write), then
+        // its metadata is read again; files are simply re-read.
+        let tested = match source.info.kind {
+            SourceKind::Files => Ok(None),
+            _ => match self.db_job(&source, DbAction::Test) {
+                Ok(job) => self.db_test(name, job).await.map(Some),
+                Err(err) => Err(err),
+            },
+        };
+        let result = match tested {
+            Ok(report) => self.reimport(&source).await.map(|schema| (report, schema)),
+            Err(err) => Err(err),
+        };
         let status = self.source(name).await?.info.status;
         let report = SourceTestReport {
             source: name.to_owned(),
             ok: result.is_ok(),
             status,
             message: match result {
-                Ok(schema) if source.info.kind == SourceKind::Files => {
-                    format!("all files readable; {} tables", schema.tables.len())
-                }
-                Ok(schema) => format!("connected; {} tables", schema.tables.len()),
+                Ok((None, schema)) => format!("all files readable; {} tables", schema.tables.len()),
+                Ok((Some(server), schema)) => format!(
+                    "connected to {} ({}) in {} ms; {} tables{}",
+                    server.server_version,
+                    if server.tls { "TLS" } else { "no TLS" },
+                    server.elapsed_ms,
+                    schema.tables.len(),
+                    if server.can_write {
+                        "; WARNING: this role can write; a read-only role is recommended"
+                    } else {
+                        ""
+                    }
+                ),
                 Err(err) => err.message,
             },
             elapsed_ms: started.elapsed().as_millis() as u64,
@@ -605,7 +627,7 @@ impl Broker {
         let stored = self.usable_source(source).await?;
         let engine = stored.info.kind.engine();
         let started = Instant::now();
-        let verdict = guard::check(engine, &query);
+        let verdict = guardrail(&stored).check(&query).to_wire();
         let validate = started.elapsed();
         let mut preview = DraftPreview {
             draft: DraftId(0),
@@ -685,6 +707,17 @@ impl Broker {
                 return Err(err);
             }
         };
+        // The draft was checked when it was made; check again, since the guardrail or the source may have changed
+        // since, and write the row limit into what the server receives.
+        let runnable = match self.runnable(&source, &approved) {
+            Ok(runnable) => runnable,
+            Err(err) => {
+                let detail = format!("{} [{}]", err.message, err.code);
+                self.audit("run.refused", Some(&approved.source), approved.session, Some(approved.draft), None, detail)
+                    .await;
+                return Err(err);
+            }
+        };
         self.refresh_if_changed(&source).await?;
         let trace = format!("{:016x}", rand::random::<u64>());
         let run = {
@@ -708,7 +741,7 @@ impl Broker {
                 WorkerKind::Duckdb,
                 Job::Query(QueryJob {
                     source: FileSource { tables: source.info.files.clone(), database: source.database.clone() },
-                    sql: approved.query.clone(),
+                    sql: runnable,
                     row_limit: self.config.row_limit,
                     batch_rows: self.config.batch_rows,
                     limits: self.config.duck.clone(),
@@ -716,13 +749,13 @@ impl Broker {
             ),
             _ => {
                 let action = DbAction::Query {
-                    sql: approved.query.clone(),
+                    sql: runnable,
                     row_limit: self.config.row_limit,
                     batch_rows: self.config.batch_rows,
                     timeout_ms: self.config.run_deadline.as_millis() as u64,
                 };
                 match self.db_job(&source, action) {
-                    Ok(job) => (WorkerKind::Postgres, job),
+                    Ok(job) => (source.info.kind.worker_kind(), job),
                     Err(err) => {
                         self.lock_running().remove(&run);
                         let stored_err = err.clone();
@@ -821,6 +854,21 @@ impl Broker {
                 Err(err)
             }
         }
+    }
+
+    /// The approved query as the worker runs it: checked again, with the row limit written in (one row over, so
+    /// the worker can tell the result was cut).
+    fn runnable(&self, source: &StoredSource, approved: &Approved) -> Result<String, TypedError> {
+        let verdict = guardrail(source).check(&approved.query);
+        if !verdict.allowed() {
+            return Err(TypedError::new(
+                ErrorCode::QueryRejected,
+                format!("the guardrail now refuses this query: {} [{}]", verdict.reason, verdict.code.as_str()),
+            ));
+        }
+        let engine = source.info.kind.engine();
+        guard::limited(engine, &approved.query, self.config.row_limit.saturating_add(1))
+            .map_err(|verdict| TypedError::new(ErrorCode::QueryRejected, verdict.reason))
     }
 
     async fn page(&self, run: RunId, offset: u64, limit: u64) -> Result<ResultPage, TypedError> {
@@ -945,4 +993,15 @@ fn validate_name(name: &str) -> Result<(), TypedError> {
 
 fn internal(err: impl std::fmt::Display) -> TypedError {
     TypedError::new(ErrorCode::Internal, err.to_string())
+}
+
+/// The guardrail for a source: its engine's rules, and for files the paths it was registered with.
+fn guardrail(source: &StoredSource) -> Guardrail {
+    let source_paths = source
+        .info
+        .files
+        .iter()
+        .flat_map(|table| table.paths.iter().cloned().chain(std::iter::once(table.pattern.clone())))
+        .collect();
+    Guardrail::with_policy(source.info.kind.engine(), guard::Policy { source_paths })
 }

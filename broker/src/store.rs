@@ -25,6 +25,7 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("../../migrations/0001_initial.sql")),
     M::up(include_str!("../../migrations/0002_results.sql")),
     M::up(include_str!("../../migrations/0003_source_schema.sql")),
+    M::up(include_str!("../../migrations/0004_token_profile.sql")),
 ];
 
 /// The schema version this broker writes.
@@ -194,13 +195,23 @@ pub struct NewDraft {
     pub session: Option<SessionId>,
 }
 
-/// What consuming a token yields: the approved draft's query and its source.
+/// What consuming a token yields: the approved draft's query and its source. Only [`Db::consume_token`] makes
+/// one (the private field), and a query job is built only from one: no code path runs a query without consuming
+/// a token.
 #[derive(Clone, Debug)]
 pub struct Approved {
     pub draft: DraftId,
     pub source: String,
     pub session: Option<SessionId>,
     pub query: String,
+    consumed_at_ms: u64,
+}
+
+impl Approved {
+    /// When the token was consumed.
+    pub fn consumed_at_ms(&self) -> u64 {
+        self.consumed_at_ms
+    }
 }
 
 /// The hash a token is bound to: the query with its whitespace normalized.
@@ -539,47 +550,48 @@ impl Db {
         expires_at_ms: u64,
     ) -> Result<(), StoreError> {
         self.conn.execute(
-            "INSERT INTO approval_tokens (token_hash, draft_id, source_name, session_id, query_hash, expires_at_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            "INSERT INTO approval_tokens
+                 (token_hash, draft_id, source_name, session_id, query_hash, expires_at_ms, profile)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             params![
                 token_hash(token).as_slice(),
                 draft.0 as i64,
                 source,
                 session.map(|s| s.0 as i64),
                 query_hash(query).as_slice(),
-                expires_at_ms as i64
+                expires_at_ms as i64,
+                DEFAULT_PROFILE
             ],
         )?;
         Ok(())
     }
 
-    /// Consumes a token atomically: it must exist, be unused and unexpired, and still match its draft's query
-    /// and source, which must still be pending. A refused token is left as it was (a replay stays a replay).
+    /// Consumes a token atomically: it must exist, be unused and unexpired, belong to this profile, and still
+    /// match its draft's query, source and session, and the draft must still be pending. A refused token is left
+    /// as it was (a replay stays a replay).
     pub fn consume_token(&mut self, token: &str) -> Result<Approved, StoreError> {
         let tx = self.transaction()?;
         let row = tx
             .query_row(
                 "SELECT t.draft_id, t.source_name, t.session_id, t.query_hash, t.expires_at_ms, t.used_at_ms,
-                        d.query, d.source_name, d.status
+                        d.query, d.source_name, d.status,
+                        t.profile = ?2 AND t.session_id IS d.session_id
                  FROM approval_tokens t JOIN query_drafts d ON d.id = t.draft_id
                  WHERE t.token_hash = ?1",
-                [token_hash(token).as_slice()],
+                params![token_hash(token).as_slice(), DEFAULT_PROFILE],
                 |row| {
                     Ok((
-                        row.get::<_, i64>(0)?,
-                        row.get::<_, String>(1)?,
-                        row.get::<_, Option<i64>>(2)?,
-                        row.get::<_, Vec<u8>>(3)?,
-                        row.get::<_, i64>(4)?,
-                        row.get::<_, Option<i64>>(5)?,
-                        row.get::<_, String>(6)?,
-                        row.get::<_, String>(7)?,
-                        row.get::<_, String>(8)?,
+                        (row.get::<_, i64>(0)?, row.get::<_, String>(1)?, row.get::<_, Option<i64>>(2)?),
+                        (row.get::<_, Vec<u8>>(3)?, row.get::<_, i64>(4)?, row.get::<_, Option<i64>>(5)?),
+                        (row.get::<_, String>(6)?, row.get::<_, String>(7)?, row.get::<_, String>(8)?),
+                        row.get::<_, bool>(9)?,
                     ))
                 },
             )
             .optional()?;
-        let Some((draft, source, session, bound_hash, expires, used, query, draft_source, status)) = row else {
+        let Some(((draft, source, session), (bound_hash, expires, used), (query, draft_source, status), same_owner)) =
+            row
+        else {
             return Err(refused(ErrorCode::TokenInvalid, "unknown approval token; draft the query again to get one"));
         };
         if used.is_some() {
@@ -588,16 +600,23 @@ impl Db {
         if unix_ms() as i64 >= expires {
             return Err(refused(ErrorCode::TokenExpired, "this approval token expired; draft again"));
         }
-        if status != "pending" || bound_hash != query_hash(&query) || draft_source != source {
+        if status != "pending" || bound_hash != query_hash(&query) || draft_source != source || !same_owner {
             return Err(refused(ErrorCode::TokenInvalid, "the approval token does not match its draft; draft again"));
         }
+        let now = unix_ms();
         tx.execute(
             "UPDATE approval_tokens SET used_at_ms = ?2 WHERE token_hash = ?1",
-            params![token_hash(token).as_slice(), unix_ms() as i64],
+            params![token_hash(token).as_slice(), now as i64],
         )?;
         tx.execute("UPDATE query_drafts SET status = 'approved' WHERE id = ?1", [draft])?;
         tx.commit()?;
-        Ok(Approved { draft: DraftId(draft as u64), source, session: session.map(|s| SessionId(s as u64)), query })
+        Ok(Approved {
+            draft: DraftId(draft as u64),
+            source,
+            session: session.map(|s| SessionId(s as u64)),
+            query,
+            consumed_at_ms: now,
+        })
     }
 
     /// Denies a pending draft and voids its tokens. Returns the draft's source.

@@ -9,8 +9,9 @@ use crate::error::TypedError;
 use crate::handshake::Hello;
 use crate::secret::UserSecret;
 use crate::types::{
-    AccessState, AuditEvent, AuditFilter, ChatMessage, ChatSession, DiagReport, DraftId, DraftPreview, ResultPage,
-    Role, RunId, RunSummary, SchemaSnapshot, SessionId, SourceInfo, SourceSpec, SourceTestReport,
+    AccessState, AuditEvent, AuditFilter, ChatMessage, ChatSession, DiagReport, DraftId, DraftPreview, Engine,
+    GuardVerdict, ResultPage, Role, RunId, RunSummary, SchemaSnapshot, SessionId, SourceInfo, SourceSpec,
+    SourceTestReport,
 };
 use crate::worker::Fault;
 
@@ -122,6 +123,11 @@ pub enum Request {
         run: RunId,
         micros: u64,
     },
+    /// Judge a query with an engine's guardrail; nothing is drafted or run. Answers [`Reply::Verdict`]. Since v2.
+    Guard {
+        engine: Engine,
+        query: String,
+    },
 }
 
 /// Successful answers. Appended only.
@@ -159,6 +165,8 @@ pub enum Reply {
     Access(AccessState),
     /// Since v2.
     Recorded,
+    /// Since v2.
+    Verdict(GuardVerdict),
 }
 
 /// Progress of a run. Appended only.

@@ -66,6 +66,16 @@ impl SourceKind {
             SourceKind::Mongodb => Engine::Mongodb,
         }
     }
+
+    /// The kind of worker that runs this source's jobs.
+    pub fn worker_kind(self) -> WorkerKind {
+        match self {
+            SourceKind::Files => WorkerKind::Duckdb,
+            SourceKind::Postgres => WorkerKind::Postgres,
+            SourceKind::Mysql => WorkerKind::Mysql,
+            SourceKind::Mongodb => WorkerKind::Mongodb,
+        }
+    }
 }
 
 /// A data file format DuckDB reads.

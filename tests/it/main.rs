@@ -3,8 +3,13 @@
 mod access;
 mod broker;
 mod files;
+mod guard;
+mod layers;
+mod mongo;
+mod mysql;
 mod secrets;
 mod state;
 mod supervision;
 mod support;
 mod tidy;
+mod tokens;

@@ -236,3 +236,66 @@ pub fn wait_gone(pid: u32, limit: Duration) -> Option<Duration> {
 
 /// A query that runs until it is stopped.
 pub const ENDLESS_QUERY: &str = "SELECT sum(a.range * b.range) AS s FROM range(100000000) a, range(100000000) b";
+
+/// Everything one worker said about one job, run with no broker (and so no guardrail) in front of it.
+pub struct WorkerRun {
+    pub frames: Vec<polystoreiq_protocol::worker::FromWorker>,
+    pub status: std::process::ExitStatus,
+    pub stderr: String,
+}
+
+impl WorkerRun {
+    /// The worker's typed failure, if the job failed.
+    pub fn failure(&self) -> Option<&polystoreiq_protocol::worker::WorkerError> {
+        self.frames.iter().find_map(|f| match f {
+            polystoreiq_protocol::worker::FromWorker::Failed(err) => Some(err),
+            _ => None,
+        })
+    }
+
+    /// Rows the job sent.
+    pub fn rows(&self) -> u64 {
+        self.frames
+            .iter()
+            .map(|f| match f {
+                polystoreiq_protocol::worker::FromWorker::Batch(b) => b.row_count() as u64,
+                _ => 0,
+            })
+            .sum()
+    }
+}
+
+/// Runs `job` in a real worker process started by hand: the handshake as the broker would do it, then the job,
+/// and nothing in front of it. The database-layer tests use this to show what the database itself refuses.
+pub fn run_worker_job(job: polystoreiq_protocol::worker::Job) -> WorkerRun {
+    use polystoreiq_protocol::worker::{FromWorker, ToWorker};
+    use polystoreiq_protocol::{Hello, Nonce, PeerRole, read_frame, write_frame};
+    use std::io::Write;
+
+    let nonce = Nonce([42; 16]);
+    #[allow(clippy::disallowed_methods)] // The test starts the worker by hand on purpose.
+    let mut child = Command::new(bin_dir().join("polystoreiq-worker"))
+        .env_clear()
+        .env("POLYSTOREIQ_WORKER_NONCE", nonce.to_hex())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("worker starts");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let mut stdout = child.stdout.take().expect("stdout");
+    write_frame(&mut stdin, &ToWorker::Hello(Hello::new(PeerRole::Broker, nonce))).expect("handshake");
+    write_frame(&mut stdin, &ToWorker::Job(job)).expect("job");
+    stdin.flush().expect("flush");
+    let mut frames = Vec::new();
+    while let Ok(frame) = read_frame::<_, FromWorker>(&mut stdout) {
+        let last = matches!(frame, FromWorker::Done(_) | FromWorker::Failed(_));
+        frames.push(frame);
+        if last {
+            break;
+        }
+    }
+    drop(stdin);
+    let out = child.wait_with_output().expect("worker exits");
+    WorkerRun { frames, status: out.status, stderr: String::from_utf8_lossy(&out.stderr).into_owned() }
+}

@@ -2,3 +2,4 @@
 
 pub mod bench;
 pub mod fixtures;
+pub mod guard_bench;

@@ -9,6 +9,8 @@
 pub mod arrow_map;
 pub mod duck;
 mod fault;
+pub mod mongo;
+pub mod mysql;
 pub mod postgres;
 pub mod serve;
 

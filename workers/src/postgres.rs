@@ -177,6 +177,12 @@ async fn query(
         .await
         .map_err(query_error)?;
     let statement = client.prepare(sql).await.map_err(query_error)?;
+    // Only a statement that returns rows runs: COPY, DO, SET and the like describe no columns and are refused
+    // here, whatever the guardrail said.
+    if statement.columns().is_empty() {
+        let _ = client.execute("ROLLBACK", &[]).await;
+        return Err(WorkerError::Refused("only queries that return rows may run".into()));
+    }
     let columns: Vec<ResultColumn> = statement
         .columns()
         .iter()

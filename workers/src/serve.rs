@@ -5,10 +5,11 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::process::ExitCode;
 
 use polystoreiq_protocol::frame::write_frame_direct;
+use polystoreiq_protocol::types::SourceKind;
 use polystoreiq_protocol::worker::{FromWorker, Job, ToWorker, WorkerError};
 use polystoreiq_protocol::{FrameError, Hello, Nonce, PeerRole, read_frame};
 
-use crate::{duck, fault, postgres};
+use crate::{duck, fault, mongo, mysql, postgres};
 
 use polystoreiq_protocol::handshake::WORKER_NONCE_ENV;
 
@@ -67,7 +68,15 @@ fn run_job<W: Write + Send>(
         Job::Import(job) => duck::import(&job, out),
         Job::Query(job) => duck::query(&job, out),
         Job::Fault(fault) => fault::inject(fault, out),
-        Job::Database(job) => postgres::run(&job, &mut |frame| out.emit(&frame)),
+        Job::Database(job) => {
+            let emit = &mut |frame| out.emit(&frame);
+            match job.kind {
+                SourceKind::Postgres => postgres::run(&job, emit),
+                SourceKind::Mysql => mysql::run(&job, emit),
+                SourceKind::Mongodb => mongo::run(&job, emit),
+                SourceKind::Files => Err(WorkerError::Refused(format!("no {:?} connector in this worker", job.kind))),
+            }
+        }
     }
 }
 

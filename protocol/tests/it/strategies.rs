@@ -477,6 +477,7 @@ pub fn request() -> BoxedStrategy<Request> {
         (role(), of(text())).prop_map(|(role, s)| Request::SetLock { role, secret: s.map(UserSecret::new) }),
         Just(Request::Access),
         (run_id(), u64_wide()).prop_map(|(run, micros)| Request::RenderTime { run, micros }),
+        (engine(), text()).prop_map(|(engine, query)| Request::Guard { engine, query }),
     ]
     .boxed()
 }
@@ -504,6 +505,7 @@ pub fn reply() -> BoxedStrategy<Reply> {
             Reply::Access(AccessState { locked, role, owner_lock, viewer_lock })
         }),
         Just(Reply::Recorded),
+        guard_verdict().prop_map(Reply::Verdict),
     ]
     .boxed()
 }

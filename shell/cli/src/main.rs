@@ -14,7 +14,7 @@ use polystoreiq_client::BrokerClient;
 use polystoreiq_protocol::broker::{Reply, Request, RunEvent};
 use polystoreiq_protocol::secret::UserSecret;
 use polystoreiq_protocol::types::{
-    AuditFilter, DbTarget, DraftId, Role, RunId, SessionId, SourceKind, SourceSpec, TlsMode,
+    AuditFilter, DbTarget, DraftId, Engine, Role, RunId, SessionId, SourceKind, SourceSpec, TlsMode,
 };
 use polystoreiq_protocol::worker::Fault;
 use polystoreiq_protocol::{ErrorCode, TypedError};
@@ -77,6 +77,12 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
+    /// Check queries with an engine's guardrail: one query per line on standard input, one JSON verdict
+    /// (`{"allowed": bool, "code": "...", "reason": "..."}`) per line on standard output. Nothing runs.
+    Guard {
+        #[arg(long, value_enum)]
+        engine: EngineArg,
+    },
     /// Worker health, pool occupancy and per-stage latency.
     Diag,
     /// The audit log, oldest first. TIME is unix milliseconds, an ISO date (2026-11-22 or
@@ -118,6 +124,14 @@ enum Command {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
+enum EngineArg {
+    Postgres,
+    Mysql,
+    Duckdb,
+    Mongodb,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
 enum FaultArg {
     Panic,
     Abort,
@@ -152,8 +166,9 @@ enum SourceCommand {
         /// Files: a file or a glob (quote it); repeat for several tables.
         #[arg(long = "path", num_args = 1.., required_if_eq("kind", "files"))]
         paths: Vec<String>,
-        /// Databases: postgres://USER@HOST[:PORT]/DATABASE (no password: use --password-stdin).
-        #[arg(long, required_if_eq("kind", "postgres"))]
+        /// Databases: postgres://USER@HOST[:PORT]/DATABASE, mysql://USER@HOST[:PORT]/DATABASE or
+        /// mongodb://[USER@]HOST[:PORT]/DATABASE (no password: use --password-stdin).
+        #[arg(long, required_if_eq_any([("kind", "postgres"), ("kind", "mysql"), ("kind", "mongodb")]))]
         url: Option<String>,
         /// Read the database password from standard input; it goes to the OS keyring, nowhere else.
         #[arg(long)]
@@ -230,6 +245,8 @@ enum BrokerCommand {
 enum SourceKindArg {
     Files,
     Postgres,
+    Mysql,
+    Mongodb,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -296,6 +313,7 @@ fn run(cli: Cli, out: &Output) -> Result<(), TypedError> {
         }
         Command::Cancel { run } => out.reply(client.call(Request::Cancel { run: RunId(run) })?),
         Command::Result { run, format } => output::result(&mut client, RunId(run), format, out),
+        Command::Guard { engine } => guard(&mut client, engine),
         Command::Diag => out.reply(client.call(Request::Diag)?),
         Command::Audit { source, session, since, until, action, limit } => {
             let filter = AuditFilter {
@@ -339,15 +357,21 @@ fn source(client: &mut BrokerClient, cmd: SourceCommand, out: &Output) -> Result
                 .collect();
             Request::SourceAdd { name, spec: SourceSpec::Files { paths } }
         }
-        SourceCommand::Add { name, kind: SourceKindArg::Postgres, url, password_stdin, tls, .. } => {
+        SourceCommand::Add { name, kind, url, password_stdin, tls, .. } => {
             let tls = match tls {
                 TlsArg::Disable => TlsMode::Disable,
                 TlsArg::Prefer => TlsMode::Prefer,
                 TlsArg::Require => TlsMode::Require,
             };
-            let target = parse_db_url(url.as_deref().unwrap_or_default(), "postgres", 5432, tls)?;
+            let (kind, scheme, port) = match kind {
+                SourceKindArg::Postgres => (SourceKind::Postgres, "postgres", 5432),
+                SourceKindArg::Mysql => (SourceKind::Mysql, "mysql", 3306),
+                SourceKindArg::Mongodb => (SourceKind::Mongodb, "mongodb", 27017),
+                SourceKindArg::Files => unreachable!("matched above"),
+            };
+            let target = parse_db_url(url.as_deref().unwrap_or_default(), scheme, port, tls)?;
             let password = if password_stdin { Some(read_secret()?) } else { None };
-            Request::SourceAdd { name, spec: SourceSpec::Database { kind: SourceKind::Postgres, target, password } }
+            Request::SourceAdd { name, spec: SourceSpec::Database { kind, target, password } }
         }
         SourceCommand::List => Request::SourceList,
         SourceCommand::Test { name } => Request::SourceTest { name },
@@ -408,7 +432,33 @@ fn read_secret() -> Result<UserSecret, TypedError> {
     Ok(UserSecret::new(secret))
 }
 
-/// `SCHEME://USER@HOST[:PORT]/DATABASE`. A password in the URL is refused: it would be in the shell history.
+/// `psiq guard`: every line of standard input through the broker's guardrail, one JSON verdict per line.
+fn guard(client: &mut BrokerClient, engine: EngineArg) -> Result<(), TypedError> {
+    use std::io::{BufRead, Write};
+    let engine = match engine {
+        EngineArg::Postgres => Engine::Postgres,
+        EngineArg::Mysql => Engine::Mysql,
+        EngineArg::Duckdb => Engine::Duckdb,
+        EngineArg::Mongodb => Engine::Mongodb,
+    };
+    let io_error =
+        |err: std::io::Error| TypedError::new(ErrorCode::BadRequest, format!("cannot read the queries: {err}"));
+    let stdout = std::io::stdout();
+    let mut stdout = stdout.lock();
+    for line in std::io::stdin().lock().lines() {
+        let query = line.map_err(io_error)?;
+        let verdict = match client.call(Request::Guard { engine, query })? {
+            Reply::Verdict(verdict) => verdict,
+            other => return Err(TypedError::new(ErrorCode::Internal, format!("unexpected answer {other:?}"))),
+        };
+        let line = serde_json::json!({ "allowed": verdict.allowed, "code": verdict.code, "reason": verdict.reason });
+        writeln!(stdout, "{line}").map_err(io_error)?;
+    }
+    stdout.flush().map_err(io_error)
+}
+
+/// `SCHEME://USER@HOST[:PORT]/DATABASE` (the user is optional for MongoDB, which may run without
+/// authentication). A password in the URL is refused: it would be in the shell history.
 fn parse_db_url(url: &str, scheme: &str, default_port: u16, tls: TlsMode) -> Result<DbTarget, TypedError> {
     let bad = |why: &str| {
         TypedError::new(ErrorCode::BadRequest, format!("{why}; expected {scheme}://USER@HOST[:PORT]/DATABASE"))
@@ -418,7 +468,11 @@ fn parse_db_url(url: &str, scheme: &str, default_port: u16, tls: TlsMode) -> Res
         .or_else(|| url.strip_prefix("postgresql://").filter(|_| scheme == "postgres"))
         .ok_or_else(|| bad("the URL must start with the database's scheme"))?;
     let (authority, database) = rest.split_once('/').ok_or_else(|| bad("no database in the URL"))?;
-    let (user, host_port) = authority.rsplit_once('@').ok_or_else(|| bad("no user in the URL"))?;
+    let (user, host_port) = match authority.rsplit_once('@') {
+        Some(split) => split,
+        None if scheme == "mongodb" => ("", authority),
+        None => return Err(bad("no user in the URL")),
+    };
     if user.contains(':') {
         return Err(TypedError::new(
             ErrorCode::BadRequest,
@@ -430,7 +484,7 @@ fn parse_db_url(url: &str, scheme: &str, default_port: u16, tls: TlsMode) -> Res
         None => (host_port, default_port),
     };
     let database = database.split('?').next().unwrap_or_default();
-    if user.is_empty() || host.is_empty() || database.is_empty() {
+    if (user.is_empty() && scheme != "mongodb") || host.is_empty() || database.is_empty() {
         return Err(bad("the user, host and database must not be empty"));
     }
     Ok(DbTarget { host: host.to_owned(), port, database: database.to_owned(), user: user.to_owned(), tls })

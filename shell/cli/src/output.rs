@@ -124,6 +124,9 @@ impl Output {
             }
             Reply::ShuttingDown => println!("broker stopping"),
             Reply::Recorded => println!("recorded"),
+            Reply::Verdict(v) => {
+                println!("{} [{}]: {}", if v.allowed { "allowed" } else { "refused" }, v.code, v.reason)
+            }
             Reply::FaultSurvived => println!("the fault worker finished without crashing"),
             Reply::Audit(events) => {
                 for e in &events {

@@ -1,0 +1,206 @@
+//! The guardrail in front of every run: one per engine, pure and fast (no I/O, no allocation beyond the parse).
+//!
+//! SQL (PostgreSQL, MySQL, DuckDB): lexer checks first (executable comments and optimizer hints, nested comments,
+//! `#` comments, Unicode-escaped identifiers, statement keywords the parser may not know), then a parse in the
+//! source's dialect that must give exactly one query, then a walk of the whole tree for writes hidden in queries
+//! (data-modifying CTEs, `SELECT INTO`, locking clauses) and for denied functions, table functions, relations and
+//! server variables (file, network, admin, sleep, lock, sequence, environment, dynamic SQL). MongoDB: see
+//! [`mongo`].
+//!
+//! Every verdict carries a stable [`Code`]; the wire and the CLI show it beside a human reason. Codes are only
+//! ever added, never renamed: tests, scripts and users match on them.
+//!
+//! The guardrail is one layer of several. The database runs the query read-only with timeouts, and the worker
+//! runs in an OS sandbox; each layer is tested with the others switched off.
+
+mod functions;
+mod limit;
+mod mongo;
+mod sql;
+
+use polystoreiq_protocol::types::{Engine, GuardVerdict};
+
+pub use limit::limited;
+
+/// The longest query the guardrail reads. Longer ones are refused before parsing.
+pub const MAX_QUERY_BYTES: usize = 100 * 1024;
+
+/// Declares [`Code`] with its stable string forms and the list of every code.
+macro_rules! codes {
+    ($($variant:ident => $text:literal,)*) => {
+        /// Why a query was allowed or refused. Stable: the string forms are part of the CLI's and the UI's
+        /// contract; codes are only ever added.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum Code { $($variant,)* }
+
+        impl Code {
+            pub const ALL: &'static [Code] = &[$(Code::$variant,)*];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $(Code::$variant => $text,)* }
+            }
+        }
+    };
+}
+
+codes! {
+    Ok => "ok",
+    Empty => "empty",
+    TooLong => "too_long",
+    ParseError => "parse_error",
+    MultipleStatements => "multiple_statements",
+    NotAQuery => "not_a_query",
+    Write => "write",
+    Ddl => "ddl",
+    Transaction => "transaction",
+    Explain => "explain",
+    Prepare => "prepare",
+    Copy => "copy",
+    Set => "set",
+    Lock => "lock",
+    ListenNotify => "listen_notify",
+    Call => "call",
+    Do => "do",
+    Handler => "handler",
+    Attach => "attach",
+    Extension => "extension",
+    Pragma => "pragma",
+    Export => "export",
+    Secret => "secret",
+    Admin => "admin",
+    SelectInto => "select_into",
+    IntoOutfile => "into_outfile",
+    LockingClause => "locking_clause",
+    WritableCte => "writable_cte",
+    ExecutableComment => "executable_comment",
+    CommentTrick => "comment_trick",
+    Lookalike => "lookalike",
+    FileAccess => "file_access",
+    NetworkAccess => "network_access",
+    AdminFunction => "admin_function",
+    SleepOrLock => "sleep_or_lock",
+    Sequence => "sequence",
+    Environment => "environment",
+    DynamicSql => "dynamic_sql",
+    SensitiveCatalog => "sensitive_catalog",
+    ResourceAbuse => "resource_abuse",
+    UnsupportedSyntax => "unsupported_syntax",
+    MongoInvalid => "mongo_invalid",
+    MongoOperation => "mongo_operation",
+    MongoStage => "mongo_stage",
+    MongoOperator => "mongo_operator",
+    MongoCrossDatabase => "mongo_cross_database",
+    MongoLimit => "mongo_limit",
+}
+
+/// A verdict before it goes on the wire.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Verdict {
+    pub code: Code,
+    pub reason: String,
+}
+
+impl Verdict {
+    pub fn allowed(&self) -> bool {
+        self.code == Code::Ok
+    }
+
+    pub(crate) fn deny(code: Code, reason: impl Into<String>) -> Verdict {
+        Verdict { code, reason: reason.into() }
+    }
+
+    fn ok(reason: &str) -> Verdict {
+        Verdict { code: Code::Ok, reason: reason.to_owned() }
+    }
+
+    pub fn to_wire(&self) -> GuardVerdict {
+        GuardVerdict { allowed: self.allowed(), code: self.code.as_str().to_owned(), reason: self.reason.clone() }
+    }
+}
+
+/// What a guardrail knows beyond the query: which local files the source may read (DuckDB only).
+#[derive(Clone, Debug, Default)]
+pub struct Policy {
+    /// Paths (or globs) a file source was registered with; table functions may read exactly these.
+    pub source_paths: Vec<String>,
+}
+
+/// The guardrail of one engine.
+#[derive(Clone, Debug)]
+pub struct Guardrail {
+    engine: Engine,
+    policy: Policy,
+}
+
+impl Guardrail {
+    pub fn new(engine: Engine) -> Guardrail {
+        Guardrail { engine, policy: Policy::default() }
+    }
+
+    pub fn with_policy(engine: Engine, policy: Policy) -> Guardrail {
+        Guardrail { engine, policy }
+    }
+
+    pub fn engine(&self) -> Engine {
+        self.engine
+    }
+
+    /// Judges one query.
+    pub fn check(&self, query: &str) -> Verdict {
+        if query.len() > MAX_QUERY_BYTES {
+            return Verdict::deny(
+                Code::TooLong,
+                format!("the query is {} bytes; the limit is {MAX_QUERY_BYTES}", query.len()),
+            );
+        }
+        if query.trim().is_empty() {
+            return Verdict::deny(Code::Empty, "there is no query");
+        }
+        let verdict = match self.engine {
+            Engine::Mongodb => mongo::check(query),
+            sql_engine => sql::check(sql_engine, &self.policy, query),
+        };
+        match verdict {
+            Ok(()) => Verdict::ok(match self.engine {
+                Engine::Mongodb => "a single read-only find, aggregate, count or distinct",
+                _ => "a single read-only query",
+            }),
+            Err(verdict) => verdict,
+        }
+    }
+}
+
+/// Judges one query for `engine` with no source-specific policy (no local file may be read).
+pub fn check(engine: Engine, query: &str) -> GuardVerdict {
+    Guardrail::new(engine).check(query).to_wire()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unique_snake_case_and_listed_once() {
+        let mut seen = std::collections::HashSet::new();
+        for code in Code::ALL {
+            let s = code.as_str();
+            assert!(s.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'), "{s}");
+            assert!(seen.insert(s), "{s} twice");
+        }
+        // Adding a variant without listing it in ALL fails here (47 codes today).
+        assert_eq!(Code::ALL.len(), 47);
+    }
+
+    #[test]
+    fn single_queries_pass_and_everything_else_is_refused() {
+        let expect = |q: &str, code: &str| assert_eq!(check(Engine::Duckdb, q).code, code, "{q}");
+        expect("SELECT 1", "ok");
+        expect("WITH t AS (SELECT 1 AS a) SELECT a FROM t", "ok");
+        expect("SELECT 1; SELECT 2", "multiple_statements");
+        expect("DROP TABLE orders", "ddl");
+        expect("COPY orders TO '/tmp/x.csv'", "copy");
+        expect("SELEC 1", "parse_error");
+        expect("", "empty");
+        expect(&"x".repeat(MAX_QUERY_BYTES + 1), "too_long");
+    }
+}

@@ -1,0 +1,248 @@
+//! The MongoDB guardrail. A Mongo query is a JSON document:
+//! `{"collection": "orders", "find": {..filter}, "projection": {..}, "sort": {..}, "limit": 100, "skip": 0}`,
+//! `{"collection": "orders", "aggregate": [..stages]}`, `{"collection": "orders", "count": {..filter}}` or
+//! `{"collection": "orders", "distinct": "field", "filter": {..}}`.
+//!
+//! Only those four operations exist. Aggregation stages come from an allow-list, checked recursively through
+//! `$lookup`, `$facet`, `$unionWith` and `$graphLookup`; operators that run JavaScript are refused wherever they
+//! appear; lookups stay in the source's database; `$sample` and limits are bounded.
+
+use serde_json::{Map, Value};
+
+use super::{Code, Verdict};
+
+/// The largest `limit`, `$limit` or `$sample` size a query may ask for.
+pub(super) const MAX_LIMIT: u64 = 1_000_000;
+const MAX_SAMPLE: u64 = 10_000;
+const MAX_STAGES: usize = 100;
+
+/// Stages that only read and reshape documents of the source's database.
+const STAGES: &[&str] = &[
+    "$match",
+    "$project",
+    "$addFields",
+    "$set",
+    "$unset",
+    "$group",
+    "$sort",
+    "$limit",
+    "$skip",
+    "$unwind",
+    "$lookup",
+    "$count",
+    "$facet",
+    "$bucket",
+    "$bucketAuto",
+    "$sortByCount",
+    "$replaceRoot",
+    "$replaceWith",
+    "$sample",
+    "$unionWith",
+    "$graphLookup",
+    "$setWindowFields",
+    "$densify",
+    "$fill",
+    "$redact",
+];
+
+/// Operators that run server-side JavaScript.
+const JAVASCRIPT: &[&str] = &["$where", "$function", "$accumulator"];
+
+type Checked = Result<(), Verdict>;
+
+fn deny(code: Code, reason: impl Into<String>) -> Checked {
+    Err(Verdict::deny(code, reason))
+}
+
+pub(super) fn check(query: &str) -> Checked {
+    let doc: Value = serde_json::from_str(query)
+        .map_err(|err| Verdict::deny(Code::MongoInvalid, format!("the query is not valid JSON: {err}")))?;
+    let Value::Object(doc) = doc else {
+        return deny(Code::MongoInvalid, "a Mongo query is a JSON object with a collection and one operation");
+    };
+    match doc.get("collection") {
+        Some(Value::String(name)) => collection_name(name)?,
+        _ => return deny(Code::MongoInvalid, "name the collection: {\"collection\": \"orders\", ...}"),
+    }
+    let operations: Vec<&str> =
+        ["find", "aggregate", "count", "distinct"].into_iter().filter(|op| doc.contains_key(*op)).collect();
+    let operation = match operations.as_slice() {
+        [one] => *one,
+        [] => {
+            return deny(Code::MongoOperation, "only find, aggregate, count and distinct may run");
+        }
+        _ => return deny(Code::MongoOperation, "exactly one of find, aggregate, count or distinct"),
+    };
+    let allowed_keys: &[&str] = match operation {
+        "find" => &["collection", "find", "projection", "sort", "limit", "skip"],
+        "distinct" => &["collection", "distinct", "filter"],
+        _ => &["collection", operation],
+    };
+    if let Some(key) = doc.keys().find(|k| !allowed_keys.contains(&k.as_str())) {
+        return deny(Code::MongoOperation, format!("{key:?} is not part of a read-only {operation}"));
+    }
+    match operation {
+        "find" => {
+            for key in ["find", "projection", "sort"] {
+                if let Some(value) = doc.get(key) {
+                    object(value, key)?;
+                    operators(value)?;
+                }
+            }
+            for key in ["limit", "skip"] {
+                if let Some(value) = doc.get(key) {
+                    bounded(value, key, MAX_LIMIT)?;
+                }
+            }
+            Ok(())
+        }
+        "aggregate" => match doc.get("aggregate") {
+            Some(Value::Array(stages)) => pipeline(stages),
+            _ => deny(Code::MongoInvalid, "aggregate takes an array of stages"),
+        },
+        "count" => {
+            let filter = &doc["count"];
+            object(filter, "count")?;
+            operators(filter)
+        }
+        _ => {
+            if !doc["distinct"].is_string() {
+                return deny(Code::MongoInvalid, "distinct takes a field name");
+            }
+            if let Some(filter) = doc.get("filter") {
+                object(filter, "filter")?;
+                operators(filter)?;
+            }
+            Ok(())
+        }
+    }
+}
+
+fn collection_name(name: &str) -> Checked {
+    if name.is_empty() || name.contains('$') || name.contains('\0') {
+        return deny(Code::MongoInvalid, format!("{name:?} is not a collection name"));
+    }
+    if name.starts_with("system.") {
+        return deny(Code::SensitiveCatalog, format!("{name} is a system collection"));
+    }
+    Ok(())
+}
+
+fn object(value: &Value, what: &str) -> Checked {
+    if value.is_object() { Ok(()) } else { deny(Code::MongoInvalid, format!("{what} must be a JSON object")) }
+}
+
+fn bounded(value: &Value, what: &str, max: u64) -> Checked {
+    match value.as_u64() {
+        Some(n) if n <= max => Ok(()),
+        Some(n) => deny(Code::MongoLimit, format!("{what} {n} is over the maximum of {max}")),
+        None => deny(Code::MongoInvalid, format!("{what} must be a non-negative whole number")),
+    }
+}
+
+/// Refuses JavaScript operators anywhere inside `value`.
+fn operators(value: &Value) -> Checked {
+    match value {
+        Value::Object(map) => {
+            for (key, inner) in map {
+                if JAVASCRIPT.contains(&key.as_str()) {
+                    return deny(Code::MongoOperator, format!("{key} runs JavaScript on the server; not allowed"));
+                }
+                if key == "$out" || key == "$merge" {
+                    return deny(Code::MongoStage, format!("{key} writes to a collection; not allowed"));
+                }
+                operators(inner)?;
+            }
+            Ok(())
+        }
+        Value::Array(items) => items.iter().try_for_each(operators),
+        _ => Ok(()),
+    }
+}
+
+fn pipeline(stages: &[Value]) -> Checked {
+    if stages.len() > MAX_STAGES {
+        return deny(Code::MongoLimit, format!("{} stages; the maximum is {MAX_STAGES}", stages.len()));
+    }
+    stages.iter().try_for_each(stage)
+}
+
+fn stage(value: &Value) -> Checked {
+    let Some((name, body)) = value.as_object().filter(|m| m.len() == 1).and_then(|m| m.iter().next()) else {
+        return deny(Code::MongoInvalid, "each aggregation stage is an object with exactly one $stage key");
+    };
+    let name = name.as_str();
+    match name {
+        "$out" | "$merge" => return deny(Code::MongoStage, format!("{name} writes to a collection; not allowed")),
+        "$currentOp" | "$listSessions" | "$listLocalSessions" => {
+            return deny(Code::MongoStage, format!("{name} reads other sessions' operations; not allowed"));
+        }
+        _ if !STAGES.contains(&name) => {
+            return deny(Code::MongoStage, format!("{name} is not an allowed read-only stage"));
+        }
+        _ => {}
+    }
+    match name {
+        "$lookup" => {
+            let spec = body.as_object().ok_or_else(|| Verdict::deny(Code::MongoInvalid, "$lookup takes an object"))?;
+            same_database(spec.get("from"), "$lookup")?;
+            sub_pipeline(spec)?;
+            operators_except(spec, "pipeline")
+        }
+        "$graphLookup" => {
+            let spec =
+                body.as_object().ok_or_else(|| Verdict::deny(Code::MongoInvalid, "$graphLookup takes an object"))?;
+            same_database(spec.get("from"), "$graphLookup")?;
+            operators(body)
+        }
+        "$unionWith" => match body {
+            Value::String(_) => same_database(Some(body), "$unionWith"),
+            Value::Object(spec) => {
+                same_database(spec.get("coll"), "$unionWith")?;
+                sub_pipeline(spec)?;
+                operators_except(spec, "pipeline")
+            }
+            _ => deny(Code::MongoInvalid, "$unionWith takes a collection name or an object"),
+        },
+        "$facet" => {
+            let facets = body.as_object().ok_or_else(|| Verdict::deny(Code::MongoInvalid, "$facet takes an object"))?;
+            for inner in facets.values() {
+                match inner {
+                    Value::Array(stages) => pipeline(stages)?,
+                    _ => return deny(Code::MongoInvalid, "each $facet output is an array of stages"),
+                }
+            }
+            Ok(())
+        }
+        "$limit" => bounded(body, "$limit", MAX_LIMIT),
+        "$sample" => match body.get("size") {
+            Some(size) => bounded(size, "$sample size", MAX_SAMPLE),
+            None => deny(Code::MongoInvalid, "$sample takes {\"size\": n}"),
+        },
+        _ => operators(body),
+    }
+}
+
+/// A lookup's target: a collection name in the source's database. MongoDB 8's `{db, coll}` form reaches
+/// another database and is refused.
+fn same_database(target: Option<&Value>, stage: &str) -> Checked {
+    match target {
+        Some(Value::String(name)) => collection_name(name),
+        Some(Value::Object(_)) => {
+            deny(Code::MongoCrossDatabase, format!("{stage} may only read collections of this source's database"))
+        }
+        _ => deny(Code::MongoInvalid, format!("{stage} needs a collection name")),
+    }
+}
+
+fn sub_pipeline(spec: &Map<String, Value>) -> Checked {
+    match spec.get("pipeline") {
+        None => Ok(()),
+        Some(Value::Array(stages)) => pipeline(stages),
+        Some(_) => deny(Code::MongoInvalid, "a sub-pipeline is an array of stages"),
+    }
+}
+
+fn operators_except(spec: &Map<String, Value>, skip: &str) -> Checked {
+    spec.iter().filter(|(k, _)| k.as_str() != skip).try_for_each(|(_, v)| operators(v))
+}

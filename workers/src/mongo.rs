@@ -1,0 +1,987 @@
+//! The MongoDB connector: connection test, metadata inferred from sampled documents, and read-only queries
+//! streamed in batches.
+//!
+//! A query is a JSON document (MongoDB Extended JSON, so `{"$date": ...}` and `{"$oid": ...}` work) naming one
+//! collection and exactly one of the four read operations this connector has: `find` (with `projection`, `sort`,
+//! `limit`, `skip`), `aggregate`, `count` and `distinct` (with `filter`). Nothing else parses, so there is no code path
+//! that inserts, updates or deletes. Every operation carries `maxTimeMS`, and an aggregate pipeline with a write
+//! stage (`$out`, `$merge`) anywhere in it, sub-pipelines included, is refused here, whatever the broker's
+//! guardrail said.
+//!
+//! Documents have no fixed shape, so a result's columns are fixed by its first batch (up to `batch_rows`
+//! documents): the top-level fields in the order they first appear, each typed by the BSON types seen there
+//! (ints with doubles widen to double; any other mix is shown as text). Later documents are read against those
+//! columns: a missing field is NULL; a field no first-batch document had is left out and counted in the worker's
+//! log; a value that a typed column cannot show exactly fails the query with a hint to convert it. Nested
+//! documents and arrays are shown as relaxed Extended JSON text, ObjectIds as hex, dates as UTC timestamps and
+//! Decimal128 as exact decimal text.
+
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use futures_util::TryStreamExt;
+use mongodb::bson::spec::BinarySubtype;
+use mongodb::bson::{Bson, Document, doc};
+use mongodb::error::ErrorKind;
+use mongodb::options::{ClientOptions, Credential, ServerAddress, Tls, TlsOptions};
+use mongodb::results::CollectionType;
+use mongodb::{Client, Cursor, Database};
+use polystoreiq_protocol::types::{
+    Batch, ColumnInfo, ColumnValues, DbTarget, LogicalType, ResultColumn, SchemaSnapshot, SourceKind, TableInfo,
+    TableKind, TlsMode,
+};
+use polystoreiq_protocol::worker::{ConnectionReport, DbAction, DbJob, FromWorker, JobDone, WorkerError};
+use serde_json::Value;
+
+/// How long reaching the server (TCP, then the driver's server selection) may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// The time limit (`maxTimeMS`) of each metadata read.
+const METADATA_TIME_LIMIT: Duration = Duration::from_secs(10);
+/// Documents sampled per collection to infer its fields.
+const SAMPLE_SIZE: i64 = 200;
+/// Bounds on the inferred fields of one collection: nesting depth and number of dotted paths.
+const MAX_FIELD_DEPTH: usize = 8;
+const MAX_FIELDS: usize = 500;
+/// Aggregation stages that write. Refused anywhere in a pipeline.
+const WRITE_STAGES: [&str; 2] = ["$out", "$merge"];
+/// Built-in roles that cannot write; any other role is taken as one that can.
+const READ_ONLY_ROLES: [&str; 2] = ["read", "readAnyDatabase"];
+/// Privilege actions that change data or the schema.
+const WRITE_ACTIONS: [&str; 14] = [
+    "insert",
+    "update",
+    "remove",
+    "createCollection",
+    "dropCollection",
+    "createIndex",
+    "dropIndex",
+    "dropDatabase",
+    "renameCollectionSameDB",
+    "collMod",
+    "convertToCapped",
+    "emptycapped",
+    "bypassDocumentValidation",
+    "anyAction",
+];
+
+/// Runs one database job, handing its frames to `emit`.
+pub fn run(job: &DbJob, emit: &mut dyn FnMut(FromWorker) -> Result<(), WorkerError>) -> Result<JobDone, WorkerError> {
+    if job.kind != SourceKind::Mongodb {
+        return Err(WorkerError::Refused(format!("the MongoDB connector cannot run a {:?} job", job.kind)));
+    }
+    // A query is checked before anything connects: a refused query never reaches the server.
+    let work = match &job.action {
+        DbAction::Test => Work::Test,
+        DbAction::Metadata => Work::Metadata,
+        DbAction::Query { sql, row_limit, batch_rows, timeout_ms } => Work::Query(
+            Box::new(parse_query(sql)?),
+            Limits { rows: *row_limit, batch: (*batch_rows).max(1) as usize, timeout_ms: *timeout_ms },
+        ),
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|err| WorkerError::Internal(format!("cannot start the connector runtime: {err}")))?;
+    runtime.block_on(async {
+        let started = Instant::now();
+        let server = Server::connect(&job.target, job.password.as_ref().map(|c| c.0.expose())).await?;
+        match work {
+            Work::Test => {
+                emit(FromWorker::Tested(test(&server, started).await?))?;
+                Ok(done(0, false, started))
+            }
+            Work::Metadata => {
+                emit(FromWorker::Schema(metadata(&server).await?))?;
+                Ok(done(0, false, started))
+            }
+            Work::Query(query, limits) => run_query(&server, *query, &limits, emit, started).await,
+        }
+    })
+}
+
+/// A job's action, with its query parsed.
+enum Work {
+    Test,
+    Metadata,
+    Query(Box<Query>, Limits),
+}
+
+fn done(rows: u64, truncated: bool, started: Instant) -> JobDone {
+    JobDone { rows, truncated, elapsed_us: started.elapsed().as_micros() as u64 }
+}
+
+/// A connected client and the source's database.
+struct Server<'a> {
+    target: &'a DbTarget,
+    db: Database,
+}
+
+impl<'a> Server<'a> {
+    async fn connect(target: &'a DbTarget, password: Option<&str>) -> Result<Server<'a>, WorkerError> {
+        // The driver retries an unreachable server until server selection times out; a refused TCP connection
+        // is answered at once, and with a plainer message.
+        match tokio::time::timeout(CONNECT_TIMEOUT, tokio::net::TcpStream::connect((target.host.as_str(), target.port)))
+            .await
+        {
+            Ok(Ok(_)) => {}
+            Ok(Err(err)) => return Err(unreachable(target, &err.to_string())),
+            Err(_) => return Err(unreachable(target, "no answer within 5 s")),
+        }
+        let credential = match (target.user.is_empty(), password) {
+            (true, Some(_)) => {
+                return Err(WorkerError::Refused(
+                    "a password was given but no user; add the user to the URL (mongodb://USER@HOST/DATABASE)".into(),
+                ));
+            }
+            (true, None) => None,
+            // Without an authSource in the URL, MongoDB authenticates against the URL's database.
+            (false, password) => Some(
+                Credential::builder()
+                    .username(target.user.clone())
+                    .password(password.map(str::to_owned))
+                    .source(target.database.clone())
+                    .build(),
+            ),
+        };
+        // MongoDB has no opportunistic TLS: a server speaks it on its port or does not. `prefer` connects
+        // without TLS (the test report says so); `require` insists on it, with the system's root certificates.
+        let tls = match target.tls {
+            TlsMode::Require => Tls::Enabled(TlsOptions::default()),
+            TlsMode::Disable | TlsMode::Prefer => Tls::Disabled,
+        };
+        let options = ClientOptions::builder()
+            .hosts(vec![ServerAddress::Tcp { host: target.host.clone(), port: Some(target.port) }])
+            .direct_connection(true)
+            .app_name("polystoreiq".to_owned())
+            .connect_timeout(CONNECT_TIMEOUT)
+            .server_selection_timeout(CONNECT_TIMEOUT)
+            .retry_writes(false)
+            .credential(credential)
+            .tls(tls)
+            .build();
+        let client = Client::with_options(options).map_err(|err| mongo_error(target, &err))?;
+        Ok(Server { target, db: client.database(&target.database) })
+    }
+
+    fn error(&self, err: &mongodb::error::Error) -> WorkerError {
+        mongo_error(self.target, err)
+    }
+}
+
+fn unreachable(target: &DbTarget, why: &str) -> WorkerError {
+    WorkerError::Unreachable(format!(
+        "cannot reach MongoDB at {}:{} ({why}); is the server running and the port right?",
+        target.host, target.port
+    ))
+}
+
+/// A driver error, typed and worded without the password.
+fn mongo_error(target: &DbTarget, err: &mongodb::error::Error) -> WorkerError {
+    let place = if target.user.is_empty() {
+        format!("{}:{}/{}", target.host, target.port, target.database)
+    } else {
+        format!("{}@{}:{}/{}", target.user, target.host, target.port, target.database)
+    };
+    match err.kind.as_ref() {
+        ErrorKind::ServerSelection { message, .. } => {
+            let hint = if target.tls == TlsMode::Require {
+                "; does the server speak TLS on that port?"
+            } else {
+                "; if the server only accepts TLS, add --tls require"
+            };
+            WorkerError::Unreachable(format!(
+                "cannot reach MongoDB at {}:{} ({}){hint}",
+                target.host,
+                target.port,
+                message.lines().next().unwrap_or_default()
+            ))
+        }
+        ErrorKind::Authentication { .. } => WorkerError::AuthFailed(format!(
+            "MongoDB refused the credentials for {place}; check the user (it must be defined in the database {}, \
+             MongoDB's authentication database for this URL) and enter the password again",
+            target.database
+        )),
+        ErrorKind::Command(command) => match command.code {
+            18 => WorkerError::AuthFailed(format!(
+                "MongoDB refused the credentials for {place}; check the user and enter the password again"
+            )),
+            13 if target.user.is_empty() => WorkerError::AuthFailed(format!(
+                "MongoDB at {place} requires authentication; add the user to the URL \
+                 (mongodb://USER@HOST/DATABASE) and give the password with --password-stdin"
+            )),
+            13 => WorkerError::Query(format!(
+                "the user {} may not do this on {place}: {}; grant it the read role on the database {}",
+                target.user, command.message, target.database
+            )),
+            // MaxTimeMSExpired: the server stopped the operation at its time limit.
+            50 => WorkerError::Query(format!(
+                "MongoDB stopped the operation at its time limit (maxTimeMS): {}; narrow the filter, add an index, \
+                 or raise the run deadline (POLYSTOREIQ_RUN_DEADLINE_MS)",
+                command.message
+            )),
+            _ => WorkerError::Query(format!(
+                "MongoDB: {} [code {} {}]",
+                command.message, command.code, command.code_name
+            )),
+        },
+        ErrorKind::Io(io) => {
+            WorkerError::Unreachable(format!("lost the connection to MongoDB at {place} ({io}); try again"))
+        }
+        _ => WorkerError::Query(format!("MongoDB: {err}")),
+    }
+}
+
+async fn test(server: &Server<'_>, started: Instant) -> Result<ConnectionReport, WorkerError> {
+    let db = &server.db;
+    db.run_command(doc! { "ping": 1 }).await.map_err(|e| server.error(&e))?;
+    let version = match db.run_command(doc! { "buildInfo": 1 }).await {
+        Ok(info) => info.get_str("version").unwrap_or("unknown").to_owned(),
+        Err(_) => "unknown".to_owned(),
+    };
+    // Reading the database's collection names proves the credentials (or their absence) are enough to read:
+    // a server with authentication on answers `ping` to anyone.
+    db.run_command(doc! { "listCollections": 1, "nameOnly": true, "authorizedCollections": true })
+        .await
+        .map_err(|e| server.error(&e))?;
+    let status =
+        db.run_command(doc! { "connectionStatus": 1, "showPrivileges": true }).await.map_err(|e| server.error(&e))?;
+    Ok(ConnectionReport {
+        server_version: version,
+        tls: server.target.tls == TlsMode::Require,
+        can_write: can_write(&status),
+        elapsed_ms: started.elapsed().as_millis() as u64,
+    })
+}
+
+/// Whether the `connectionStatus` answer shows a user that can write. With nobody authenticated the server
+/// runs without access control (or the listCollections check above would have failed), and anyone can write.
+fn can_write(status: &Document) -> bool {
+    let Ok(info) = status.get_document("authInfo") else { return true };
+    let users = info.get_array("authenticatedUsers").map_or(0, Vec::len);
+    if users == 0 {
+        return true;
+    }
+    let roles = info.get_array("authenticatedUserRoles").map(|r| r.as_slice()).unwrap_or_default();
+    let writing_role = roles.iter().any(|role| {
+        let name = role.as_document().and_then(|r| r.get_str("role").ok()).unwrap_or_default();
+        !READ_ONLY_ROLES.contains(&name)
+    });
+    let privileges = info.get_array("authenticatedUserPrivileges").map(|p| p.as_slice()).unwrap_or_default();
+    let writing_action = privileges.iter().any(|privilege| {
+        let actions = privilege.as_document().and_then(|p| p.get_array("actions").ok());
+        actions.is_some_and(|a| a.iter().any(|a| a.as_str().is_some_and(|a| WRITE_ACTIONS.contains(&a))))
+    });
+    writing_role || writing_action
+}
+
+async fn metadata(server: &Server<'_>) -> Result<SchemaSnapshot, WorkerError> {
+    // Only the collections the user may read: a user with collection-level privileges cannot list the rest.
+    let specs: Vec<_> = server
+        .db
+        .list_collections()
+        .authorized_collections(true)
+        .await
+        .map_err(|e| server.error(&e))?
+        .try_collect()
+        .await
+        .map_err(|e| server.error(&e))?;
+    let mut tables = Vec::new();
+    for spec in specs {
+        if spec.name.starts_with("system.") {
+            continue;
+        }
+        let coll = server.db.collection::<Document>(&spec.name);
+        let view = spec.collection_type == CollectionType::View;
+        let row_count = if view {
+            None // Counting a view runs its pipeline: not cheap.
+        } else {
+            coll.estimated_document_count().max_time(METADATA_TIME_LIMIT).await.ok()
+        };
+        let sampled: Result<Vec<Document>, _> = async {
+            let cursor =
+                coll.aggregate([doc! { "$sample": { "size": SAMPLE_SIZE } }]).max_time(METADATA_TIME_LIMIT).await?;
+            cursor.try_collect().await
+        }
+        .await;
+        let columns = match sampled {
+            Ok(sample) => infer_fields(&sample),
+            // One collection the server will not sample (a broken view, a missing privilege, its time limit)
+            // is listed without fields; losing the connection fails the whole job.
+            Err(err) if matches!(err.kind.as_ref(), ErrorKind::Command(_)) => {
+                eprintln!("mongo: cannot sample {} for its fields: {}", spec.name, server.error(&err));
+                Vec::new()
+            }
+            Err(err) => return Err(server.error(&err)),
+        };
+        tables.push(TableInfo {
+            name: spec.name,
+            kind: if view { TableKind::View } else { TableKind::Collection },
+            row_count,
+            columns,
+        });
+    }
+    tables.sort_by(|a, b| a.name.cmp(&b.name));
+    let fetched_at_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+    Ok(SchemaSnapshot { tables, fetched_at_ms })
+}
+
+/// What sampling found about one dotted path.
+#[derive(Default)]
+struct FieldStats {
+    /// Documents the path occurs in.
+    present: usize,
+    null_seen: bool,
+    /// Occurrences per type, in the order the types were first seen.
+    types: Vec<(&'static str, usize)>,
+}
+
+/// The fields of sampled documents as dotted paths (`customer.address.city`; the fields of documents inside
+/// arrays too), each with its most frequent BSON type. A field is nullable when some sampled document lacks it
+/// or holds null there.
+fn infer_fields(sample: &[Document]) -> Vec<ColumnInfo> {
+    let mut order: Vec<String> = Vec::new();
+    let mut stats: HashMap<String, FieldStats> = HashMap::new();
+    for doc in sample {
+        let mut seen = HashSet::new();
+        visit(doc, "", 0, &mut seen, &mut order, &mut stats);
+    }
+    order
+        .into_iter()
+        .map(|path| {
+            let stat = &stats[&path];
+            let mut best: Option<(&'static str, usize)> = None;
+            for &(name, count) in &stat.types {
+                if name != "null" && best.is_none_or(|(_, c)| count > c) {
+                    best = Some((name, count));
+                }
+            }
+            let db_type = best.map_or("null", |(name, _)| name);
+            ColumnInfo {
+                logical: logical_for(db_type),
+                db_type: db_type.to_owned(),
+                nullable: stat.present < sample.len() || stat.null_seen,
+                name: path,
+            }
+        })
+        .collect()
+}
+
+fn visit(
+    doc: &Document,
+    prefix: &str,
+    depth: usize,
+    seen: &mut HashSet<String>,
+    order: &mut Vec<String>,
+    stats: &mut HashMap<String, FieldStats>,
+) {
+    for (key, value) in doc {
+        let path = if prefix.is_empty() { key.clone() } else { format!("{prefix}.{key}") };
+        if !stats.contains_key(&path) {
+            if order.len() >= MAX_FIELDS {
+                continue;
+            }
+            order.push(path.clone());
+        }
+        let stat = stats.entry(path.clone()).or_default();
+        if seen.insert(path.clone()) {
+            stat.present += 1;
+        }
+        let name = type_name(value);
+        stat.null_seen |= name == "null";
+        match stat.types.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, count)) => *count += 1,
+            None => stat.types.push((name, 1)),
+        }
+        if depth + 1 >= MAX_FIELD_DEPTH {
+            continue;
+        }
+        match value {
+            Bson::Document(inner) => visit(inner, &path, depth + 1, seen, order, stats),
+            Bson::Array(items) => {
+                for item in items {
+                    if let Bson::Document(inner) = item {
+                        visit(inner, &path, depth + 1, seen, order, stats);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// MongoDB's alias for a value's BSON type, as `$type` spells it (`uuid` for binary subtype 4).
+fn type_name(value: &Bson) -> &'static str {
+    match value {
+        Bson::Double(_) => "double",
+        Bson::String(_) => "string",
+        Bson::Document(_) => "object",
+        Bson::Array(_) => "array",
+        Bson::Binary(b) if b.subtype == BinarySubtype::Uuid && b.bytes.len() == 16 => "uuid",
+        Bson::Binary(_) => "binData",
+        Bson::Undefined | Bson::Null => "null",
+        Bson::ObjectId(_) => "objectId",
+        Bson::Boolean(_) => "bool",
+        Bson::DateTime(_) => "date",
+        Bson::RegularExpression(_) => "regex",
+        Bson::DbPointer(_) => "dbPointer",
+        Bson::JavaScriptCode(_) => "javascript",
+        Bson::Symbol(_) => "symbol",
+        Bson::JavaScriptCodeWithScope(_) => "javascriptWithScope",
+        Bson::Int32(_) => "int",
+        Bson::Timestamp(_) => "timestamp",
+        Bson::Int64(_) => "long",
+        Bson::Decimal128(_) => "decimal",
+        Bson::MinKey => "minKey",
+        Bson::MaxKey => "maxKey",
+    }
+}
+
+fn logical_for(type_name: &str) -> LogicalType {
+    match type_name {
+        "double" => LogicalType::Float,
+        "int" | "long" => LogicalType::Int,
+        "decimal" => LogicalType::Decimal,
+        "string" | "objectId" | "symbol" => LogicalType::Text,
+        "bool" => LogicalType::Bool,
+        "date" => LogicalType::TimestampTz,
+        "object" | "array" => LogicalType::Json,
+        "uuid" => LogicalType::Uuid,
+        "binData" => LogicalType::Bytes,
+        _ => LogicalType::Other,
+    }
+}
+
+/// One read operation on one collection.
+#[derive(Debug, PartialEq)]
+struct Query {
+    collection: String,
+    op: Operation,
+}
+
+#[derive(Debug, PartialEq)]
+enum Operation {
+    Find {
+        filter: Document,
+        projection: Option<Document>,
+        sort: Option<Document>,
+        limit: Option<u64>,
+        skip: Option<u64>,
+    },
+    Aggregate {
+        pipeline: Vec<Document>,
+    },
+    Count {
+        filter: Document,
+    },
+    Distinct {
+        field: String,
+        filter: Document,
+    },
+}
+
+const QUERY_SHAPE: &str = r#"a MongoDB query is {"collection": "NAME", "find": {FILTER}, "projection": {...}, "sort": {...}, "limit": N, "skip": N}, {"collection": "NAME", "aggregate": [STAGES]}, {"collection": "NAME", "count": {FILTER}} or {"collection": "NAME", "distinct": "FIELD", "filter": {FILTER}}"#;
+
+/// Parses a query document. Anything but the four read operations, in the shapes above, is refused.
+fn parse_query(text: &str) -> Result<Query, WorkerError> {
+    let refuse = |why: String| WorkerError::Refused(format!("{why}; {QUERY_SHAPE}"));
+    let value: Value =
+        serde_json::from_str(text).map_err(|err| refuse(format!("the query is not valid JSON ({err})")))?;
+    let Value::Object(mut fields) = value else { return Err(refuse("the query is not a JSON object".into())) };
+    let collection = match fields.remove("collection") {
+        Some(Value::String(name)) if !name.is_empty() && !name.contains('\0') && !name.starts_with('$') => name,
+        Some(_) => return Err(refuse("\"collection\" must be a collection name".into())),
+        None => return Err(refuse("the query names no \"collection\"".into())),
+    };
+    let ops: Vec<&str> =
+        ["find", "aggregate", "count", "distinct"].into_iter().filter(|op| fields.contains_key(*op)).collect();
+    let op = match ops.as_slice() {
+        [op] => *op,
+        [] => {
+            let key = fields.keys().next().cloned().unwrap_or_default();
+            return Err(refuse(if key.is_empty() {
+                "the query has no operation".into()
+            } else {
+                format!("\"{key}\" is not an operation this connector runs: only find, aggregate, count and distinct")
+            }));
+        }
+        _ => return Err(refuse(format!("the query has {} operations; give exactly one", ops.len()))),
+    };
+    let allowed: &[&str] = match op {
+        "find" => &["find", "projection", "sort", "limit", "skip"],
+        "distinct" => &["distinct", "filter"],
+        _ => &[op],
+    };
+    if let Some(extra) = fields.keys().find(|k| !allowed.contains(&k.as_str())) {
+        return Err(refuse(format!("\"{extra}\" has no place in a {op} query")));
+    }
+    let document = |key: &str, value: Option<Value>| -> Result<Option<Document>, WorkerError> {
+        match value {
+            None => Ok(None),
+            Some(Value::Object(map)) => Document::try_from(map)
+                .map(Some)
+                .map_err(|err| refuse(format!("\"{key}\" is not valid Extended JSON ({err})"))),
+            Some(_) => Err(refuse(format!("\"{key}\" must be a JSON object"))),
+        }
+    };
+    let op = match op {
+        "find" => {
+            let mut count = |key: &str| match fields.remove(key) {
+                None => Ok(None),
+                Some(Value::Number(n)) if n.as_u64().is_some() => Ok(n.as_u64()),
+                Some(_) => Err(refuse(format!("\"{key}\" must be a whole number, 0 or more"))),
+            };
+            let (limit, skip) = (count("limit")?, count("skip")?);
+            Operation::Find {
+                filter: document("find", fields.remove("find"))?.unwrap_or_default(),
+                projection: document("projection", fields.remove("projection"))?,
+                sort: document("sort", fields.remove("sort"))?,
+                limit: limit.filter(|&n| n > 0), // MongoDB reads a limit of 0 as no limit.
+                skip: skip.filter(|&n| n > 0),
+            }
+        }
+        "aggregate" => {
+            let Some(Value::Array(stages)) = fields.remove("aggregate") else {
+                return Err(refuse("\"aggregate\" must be an array of stages".into()));
+            };
+            let pipeline = stages
+                .into_iter()
+                .enumerate()
+                .map(|(i, stage)| document(&format!("aggregate[{i}]"), Some(stage)).map(Option::unwrap_or_default))
+                .collect::<Result<Vec<_>, _>>()?;
+            if let Some(stage) = write_stage(&pipeline) {
+                return Err(WorkerError::Refused(format!(
+                    "the pipeline contains {stage}, which writes to a collection; this connector only reads. \
+                     Remove the {stage} stage to see the results instead"
+                )));
+            }
+            Operation::Aggregate { pipeline }
+        }
+        "count" => Operation::Count { filter: document("count", fields.remove("count"))?.unwrap_or_default() },
+        _ => {
+            let field = match fields.remove("distinct") {
+                Some(Value::String(field)) if !field.is_empty() => field,
+                _ => return Err(refuse("\"distinct\" must be a field name".into())),
+            };
+            Operation::Distinct { field, filter: document("filter", fields.remove("filter"))?.unwrap_or_default() }
+        }
+    };
+    Ok(Query { collection, op })
+}
+
+/// The first write stage anywhere in a pipeline: top level, or nested at any depth (the sub-pipelines of
+/// `$lookup`, `$facet` and `$unionWith`, or anything yet to come). Any key that names one counts.
+fn write_stage(pipeline: &[Document]) -> Option<&'static str> {
+    fn in_value(value: &Bson) -> Option<&'static str> {
+        match value {
+            Bson::Document(doc) => in_doc(doc),
+            Bson::Array(items) => items.iter().find_map(in_value),
+            _ => None,
+        }
+    }
+    fn in_doc(doc: &Document) -> Option<&'static str> {
+        doc.iter()
+            .find_map(|(key, value)| WRITE_STAGES.iter().find(|s| **s == key).copied().or_else(|| in_value(value)))
+    }
+    pipeline.iter().find_map(in_doc)
+}
+
+/// How much a query may return and how long it may take.
+struct Limits {
+    rows: u64,
+    batch: usize,
+    timeout_ms: u64,
+}
+
+async fn run_query(
+    server: &Server<'_>,
+    query: Query,
+    limits: &Limits,
+    emit: &mut dyn FnMut(FromWorker) -> Result<(), WorkerError>,
+    started: Instant,
+) -> Result<JobDone, WorkerError> {
+    let coll = server.db.collection::<Document>(&query.collection);
+    let max_time = Duration::from_millis(limits.timeout_ms.max(1));
+    // One row past the limit, so truncation shows.
+    let fetch = limits.rows.saturating_add(1).min(i64::MAX as u64);
+    match query.op {
+        Operation::Find { filter, projection, sort, limit, skip } => {
+            let mut find = coll.find(filter).max_time(max_time).limit(limit.unwrap_or(fetch).min(fetch) as i64);
+            if let Some(projection) = projection {
+                find = find.projection(projection);
+            }
+            if let Some(sort) = sort {
+                find = find.sort(sort);
+            }
+            if let Some(skip) = skip {
+                find = find.skip(skip);
+            }
+            let cursor = find.await.map_err(|e| server.error(&e))?;
+            stream(server, cursor, limits, emit, started).await
+        }
+        Operation::Aggregate { mut pipeline } => {
+            pipeline.push(doc! { "$limit": fetch as i64 });
+            let cursor = coll.aggregate(pipeline).max_time(max_time).await.map_err(|e| server.error(&e))?;
+            stream(server, cursor, limits, emit, started).await
+        }
+        Operation::Count { filter } => {
+            let count = coll.count_documents(filter).max_time(max_time).await.map_err(|e| server.error(&e))?;
+            let column = ResultColumn { name: "count".into(), db_type: "long".into(), logical: LogicalType::Int };
+            emit(FromWorker::Columns(vec![column]))?;
+            let mut values = ColumnValues::empty_for(LogicalType::Int);
+            if let ColumnValues::Int(out) = &mut values {
+                out.push(Some(i64::try_from(count).unwrap_or(i64::MAX)));
+            }
+            emit(FromWorker::Batch(Batch { columns: vec![values] }))?;
+            Ok(done(1, false, started))
+        }
+        Operation::Distinct { field, filter } => {
+            let values = coll.distinct(&field, filter).max_time(max_time).await.map_err(|e| server.error(&e))?;
+            let truncated = values.len() as u64 > limits.rows;
+            let kept = &values[..values.len().min(limits.rows as usize)];
+            let column = Column::infer(field, kept.iter().map(Some));
+            let mut table = Table::new(vec![column]);
+            emit(FromWorker::Columns(table.result_columns()))?;
+            for value in kept {
+                table.push_row(std::slice::from_ref(&Some(value)), limits.batch, emit)?;
+            }
+            table.finish(emit)?;
+            Ok(done(table.total, truncated, started))
+        }
+    }
+}
+
+/// Streams a cursor's documents: columns from the first batch, then batches of rows.
+async fn stream(
+    server: &Server<'_>,
+    mut cursor: Cursor<Document>,
+    limits: &Limits,
+    emit: &mut dyn FnMut(FromWorker) -> Result<(), WorkerError>,
+    started: Instant,
+) -> Result<JobDone, WorkerError> {
+    let mut first = Vec::new();
+    let mut truncated = false;
+    while first.len() < limits.batch {
+        let Some(doc) = cursor.try_next().await.map_err(|e| server.error(&e))? else { break };
+        if first.len() as u64 == limits.rows {
+            truncated = true;
+            break;
+        }
+        first.push(doc);
+    }
+    let mut names: Vec<&str> = Vec::new();
+    let mut known: HashSet<&str> = HashSet::new();
+    for doc in &first {
+        for key in doc.keys() {
+            if known.insert(key) {
+                names.push(key);
+            }
+        }
+    }
+    let columns =
+        names.iter().map(|name| Column::infer((*name).to_owned(), first.iter().map(|d| d.get(name)))).collect();
+    let mut table = Table::new(columns);
+    emit(FromWorker::Columns(table.result_columns()))?;
+    let more = !truncated && first.len() == limits.batch;
+    for doc in &first {
+        table.push_document(doc, limits.batch, emit)?;
+    }
+    drop(first);
+    if more {
+        while let Some(doc) = cursor.try_next().await.map_err(|e| server.error(&e))? {
+            if table.total == limits.rows {
+                truncated = true;
+                break;
+            }
+            table.push_document(&doc, limits.batch, emit)?;
+        }
+    }
+    table.finish(emit)?;
+    if table.dropped > 0 {
+        eprintln!(
+            "mongo: left out {} values of fields that no document of the first batch had (columns are fixed by it)",
+            table.dropped
+        );
+    }
+    Ok(done(table.total, truncated, started))
+}
+
+/// A result column and the BSON type(s) it was typed from.
+struct Column {
+    name: String,
+    db_type: String,
+    logical: LogicalType,
+}
+
+impl Column {
+    /// Types a column from its values in the first batch (`None` = field missing).
+    fn infer<'v>(name: String, values: impl Iterator<Item = Option<&'v Bson>>) -> Column {
+        let mut seen: Vec<&'static str> = Vec::new();
+        for value in values.flatten() {
+            let t = type_name(value);
+            if t != "null" && !seen.contains(&t) {
+                seen.push(t);
+            }
+        }
+        let numeric = |t: &&str| matches!(*t, "int" | "long" | "double");
+        let (db_type, logical) = match seen.as_slice() {
+            [] => ("null".to_owned(), LogicalType::Text),
+            [one] => ((*one).to_owned(), logical_for(one)),
+            many if many.iter().all(numeric) && many.contains(&"double") => ("double".to_owned(), LogicalType::Float),
+            many if many.iter().all(numeric) => ("long".to_owned(), LogicalType::Int),
+            many => (many.join("|"), LogicalType::Text),
+        };
+        Column { name, db_type, logical }
+    }
+}
+
+/// Rows being gathered into the next batch.
+struct Table {
+    columns: Vec<Column>,
+    index: HashMap<String, usize>,
+    pending: Vec<ColumnValues>,
+    pending_rows: usize,
+    total: u64,
+    /// Values of fields that are not columns.
+    dropped: u64,
+}
+
+impl Table {
+    fn new(columns: Vec<Column>) -> Table {
+        let index = columns.iter().enumerate().map(|(i, c)| (c.name.clone(), i)).collect();
+        let pending = columns.iter().map(|c| ColumnValues::empty_for(c.logical)).collect();
+        Table { columns, index, pending, pending_rows: 0, total: 0, dropped: 0 }
+    }
+
+    fn result_columns(&self) -> Vec<ResultColumn> {
+        self.columns
+            .iter()
+            .map(|c| ResultColumn { name: c.name.clone(), db_type: c.db_type.clone(), logical: c.logical })
+            .collect()
+    }
+
+    fn push_document(
+        &mut self,
+        doc: &Document,
+        batch: usize,
+        emit: &mut dyn FnMut(FromWorker) -> Result<(), WorkerError>,
+    ) -> Result<(), WorkerError> {
+        let mut row: Vec<Option<&Bson>> = vec![None; self.columns.len()];
+        for (key, value) in doc {
+            match self.index.get(key) {
+                Some(&i) => row[i] = Some(value),
+                None => self.dropped += 1,
+            }
+        }
+        self.push_row(&row, batch, emit)
+    }
+
+    fn push_row(
+        &mut self,
+        row: &[Option<&Bson>],
+        batch: usize,
+        emit: &mut dyn FnMut(FromWorker) -> Result<(), WorkerError>,
+    ) -> Result<(), WorkerError> {
+        for ((column, out), value) in self.columns.iter().zip(self.pending.iter_mut()).zip(row) {
+            push_value(out, column, *value, self.total)?;
+        }
+        self.pending_rows += 1;
+        self.total += 1;
+        if self.pending_rows == batch {
+            let fresh = self.columns.iter().map(|c| ColumnValues::empty_for(c.logical)).collect();
+            emit(FromWorker::Batch(Batch { columns: std::mem::replace(&mut self.pending, fresh) }))?;
+            self.pending_rows = 0;
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, emit: &mut dyn FnMut(FromWorker) -> Result<(), WorkerError>) -> Result<(), WorkerError> {
+        if self.pending_rows > 0 {
+            emit(FromWorker::Batch(Batch { columns: std::mem::take(&mut self.pending) }))?;
+            self.pending_rows = 0;
+        }
+        Ok(())
+    }
+}
+
+/// Adds one value to its column. NULL, undefined and a missing field are NULL. A value the column's type cannot
+/// show exactly fails the query rather than show something else.
+fn push_value(out: &mut ColumnValues, column: &Column, value: Option<&Bson>, row: u64) -> Result<(), WorkerError> {
+    let value = value.filter(|v| !matches!(v, Bson::Null | Bson::Undefined));
+    let misfit = |v: &Bson| {
+        let name = &column.name;
+        WorkerError::Query(format!(
+            "field {name} holds a {} value in result row {}, but its column is {} (columns are typed by the first \
+             batch of documents); convert it in the query, e.g. an aggregate with \
+             {{\"$project\": {{\"{name}\": {{\"$toString\": \"${name}\"}}}}}}",
+            type_name(v),
+            row + 1,
+            column.db_type
+        ))
+    };
+    match out {
+        ColumnValues::Bool(out) => out.push(match value {
+            None => None,
+            Some(Bson::Boolean(b)) => Some(*b),
+            Some(v) => return Err(misfit(v)),
+        }),
+        ColumnValues::Int(out) => out.push(match value {
+            None => None,
+            Some(Bson::Int32(i)) => Some(i64::from(*i)),
+            Some(Bson::Int64(i)) => Some(*i),
+            Some(Bson::Double(f)) if f.fract() == 0.0 && f.abs() < 9.0e15 => Some(*f as i64),
+            Some(v) => return Err(misfit(v)),
+        }),
+        ColumnValues::Float(out) => out.push(match value {
+            None => None,
+            Some(Bson::Double(f)) => Some(*f),
+            Some(Bson::Int32(i)) => Some(f64::from(*i)),
+            Some(Bson::Int64(i)) if i.unsigned_abs() <= 1 << 53 => Some(*i as f64),
+            Some(v) => return Err(misfit(v)),
+        }),
+        ColumnValues::Timestamp(out) => out.push(match value {
+            None => None,
+            Some(Bson::DateTime(d)) => Some(d.timestamp_millis().saturating_mul(1000)),
+            Some(v) => return Err(misfit(v)),
+        }),
+        ColumnValues::Bytes(out) => out.push(match value {
+            None => None,
+            Some(Bson::Binary(b)) => Some(b.bytes.clone()),
+            Some(v) => return Err(misfit(v)),
+        }),
+        ColumnValues::Date(out) => out.push(match value {
+            None => None,
+            Some(v) => return Err(misfit(v)),
+        }),
+        ColumnValues::Text(out) => {
+            let text = match (column.logical, value) {
+                (_, None) => None,
+                (LogicalType::Decimal, Some(Bson::Decimal128(d))) => Some(d.to_string()),
+                (LogicalType::Decimal, Some(Bson::Int32(i))) => Some(i.to_string()),
+                (LogicalType::Decimal, Some(Bson::Int64(i))) => Some(i.to_string()),
+                (LogicalType::Uuid, Some(v)) => Some(uuid_text(v).ok_or_else(|| misfit(v))?),
+                (LogicalType::Decimal, Some(v)) => return Err(misfit(v)),
+                (LogicalType::Json, Some(v)) => Some(v.clone().into_relaxed_extjson().to_string()),
+                (_, Some(v)) => Some(text_of(v)),
+            };
+            out.push(text.as_deref());
+        }
+    }
+    Ok(())
+}
+
+/// A value as text: strings as they are, ObjectIds as hex, decimals exact, anything else as relaxed Extended
+/// JSON.
+fn text_of(value: &Bson) -> String {
+    match value {
+        Bson::String(s) | Bson::Symbol(s) => s.clone(),
+        Bson::ObjectId(id) => id.to_hex(),
+        Bson::Decimal128(d) => d.to_string(),
+        Bson::Int32(i) => i.to_string(),
+        Bson::Int64(i) => i.to_string(),
+        Bson::Boolean(b) => b.to_string(),
+        Bson::DateTime(d) => d.try_to_rfc3339_string().unwrap_or_else(|_| d.timestamp_millis().to_string()),
+        other => other.clone().into_relaxed_extjson().to_string(),
+    }
+}
+
+fn uuid_text(value: &Bson) -> Option<String> {
+    let Bson::Binary(b) = value else { return None };
+    if b.subtype != BinarySubtype::Uuid || b.bytes.len() != 16 {
+        return None;
+    }
+    let hex: String = b.bytes.iter().map(|b| format!("{b:02x}")).collect();
+    Some(format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(text: &str) -> String {
+        match parse_query(text) {
+            Err(WorkerError::Refused(why)) => why,
+            other => panic!("{text} was not refused: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn only_the_four_read_operations_parse() {
+        let find = parse_query(
+            r#"{"collection": "o", "find": {"at": {"$gte": {"$date": "2024-01-01T00:00:00Z"}}}, "sort": {"a": -1}, "limit": 5}"#,
+        )
+        .unwrap();
+        let Operation::Find { filter, sort, limit, projection, .. } = find.op else { panic!("not a find") };
+        assert!(matches!(filter.get_document("at").unwrap().get("$gte"), Some(Bson::DateTime(_))));
+        assert_eq!((sort, limit, projection), (Some(doc! { "a": -1 }), Some(5), None));
+        assert!(matches!(parse_query(r#"{"collection": "o", "count": {}}"#).unwrap().op, Operation::Count { .. }));
+        assert!(matches!(
+            parse_query(r#"{"collection": "o", "distinct": "a", "filter": {"b": 1}}"#).unwrap().op,
+            Operation::Distinct { .. }
+        ));
+        assert!(refused(r#"{"collection": "o", "insert": [{"a": 1}]}"#).contains("\"insert\" is not an operation"));
+        assert!(refused(r#"{"collection": "o", "delete": {}}"#).contains("only find, aggregate, count and distinct"));
+        assert!(refused(r#"{"collection": "o", "find": {}, "update": {"$set": {"a": 1}}}"#).contains("no place"));
+        assert!(refused(r#"{"collection": "o", "find": {}, "count": {}}"#).contains("exactly one"));
+        assert!(refused(r#"{"find": {}}"#).contains("no \"collection\""));
+        assert!(refused("SELECT 1").contains("not valid JSON"));
+        assert!(refused(r#"{"collection": "o", "find": {}, "limit": -1}"#).contains("limit"));
+    }
+
+    #[test]
+    fn write_stages_are_found_at_any_depth() {
+        let check = |pipeline: &str| {
+            parse_query(&format!(r#"{{"collection": "o", "aggregate": {pipeline}}}"#)).err().map(|e| e.to_string())
+        };
+        assert_eq!(check(r#"[{"$match": {}}, {"$group": {"_id": "$a"}}]"#), None);
+        assert!(check(r#"[{"$out": "x"}]"#).unwrap().contains("$out"));
+        assert!(check(r#"[{"$facet": {"a": [{"$merge": {"into": "x"}}]}}]"#).unwrap().contains("$merge"));
+        assert!(check(r#"[{"$lookup": {"from": "b", "pipeline": [{"$out": "x"}], "as": "b"}}]"#).is_some());
+        assert!(check(r#"[{"$unionWith": {"coll": "b", "pipeline": [{"$merge": "x"}]}}]"#).is_some());
+    }
+
+    #[test]
+    fn fields_are_inferred_as_dotted_paths_with_their_commonest_type() {
+        let sample = vec![
+            doc! { "_id": 1, "name": "a", "address": { "city": "X", "zip": 1 }, "tags": [{ "k": "v" }] },
+            doc! { "_id": 2, "name": Bson::Null, "address": { "city": "Y" }, "score": 1.5 },
+            doc! { "_id": 3, "name": "c", "address": { "city": "Z", "zip": "z" }, "score": 2 },
+        ];
+        let got: Vec<(String, String, bool)> =
+            infer_fields(&sample).into_iter().map(|c| (c.name, c.db_type, c.nullable)).collect();
+        let want = [
+            ("_id", "int", false),
+            ("name", "string", true),
+            ("address", "object", false),
+            ("address.city", "string", false),
+            ("address.zip", "int", true),
+            ("tags", "array", true),
+            ("tags.k", "string", true),
+            ("score", "double", true),
+        ];
+        assert_eq!(got, want.map(|(n, t, b)| (n.to_owned(), t.to_owned(), b)));
+    }
+
+    #[test]
+    fn columns_widen_numbers_and_show_other_mixes_as_text() {
+        let typed = |values: &[Bson]| {
+            let c = Column::infer("x".into(), values.iter().map(Some));
+            (c.db_type, c.logical)
+        };
+        assert_eq!(typed(&[Bson::Int32(1), Bson::Int64(2)]), ("long".into(), LogicalType::Int));
+        assert_eq!(typed(&[Bson::Int32(1), Bson::Double(2.5)]), ("double".into(), LogicalType::Float));
+        assert_eq!(typed(&[Bson::Int32(1), Bson::String("a".into())]), ("int|string".into(), LogicalType::Text));
+        assert_eq!(typed(&[Bson::Null]), ("null".into(), LogicalType::Text));
+    }
+
+    #[test]
+    fn a_user_with_only_read_roles_cannot_write() {
+        let status = |roles: &[&str]| {
+            let roles: Vec<Bson> = roles.iter().map(|r| Bson::Document(doc! { "role": *r, "db": "d" })).collect();
+            doc! { "authInfo": { "authenticatedUsers": [{ "user": "u", "db": "d" }], "authenticatedUserRoles": roles } }
+        };
+        assert!(!can_write(&status(&["read"])));
+        assert!(!can_write(&status(&["read", "readAnyDatabase"])));
+        assert!(can_write(&status(&["read", "readWrite"])));
+        assert!(can_write(&doc! { "authInfo": { "authenticatedUsers": [], "authenticatedUserRoles": [] } }));
+    }
+}
