@@ -9,7 +9,7 @@
 use polystoreiq_protocol::types::Engine;
 use sqlparser::ast::{Expr, LimitClause, Statement, Value};
 use sqlparser::parser::Parser;
-use sqlparser::tokenizer::Location;
+use sqlparser::tokenizer::{Location, Token, Tokenizer};
 
 use super::{Code, Verdict, sql};
 
@@ -27,7 +27,7 @@ fn sql_limited(engine: Engine, query: &str, max_rows: u64) -> Result<String, Ver
     let [Statement::Query(parsed)] = statements.as_slice() else {
         return Err(Verdict::deny(Code::NotAQuery, "only a single query can be limited"));
     };
-    let body = query.trim_end_matches(|c: char| c == ';' || c.is_whitespace());
+    let body = without_trailing_semicolons(engine, query);
     let wrapped = || format!("SELECT * FROM (\n{body}\n) AS psiq_limited LIMIT {max_rows}");
     let literal = match (&parsed.limit_clause, &parsed.fetch) {
         (None, None) => return Ok(format!("{body}\nLIMIT {max_rows}")),
@@ -54,6 +54,26 @@ fn sql_limited(engine: Engine, query: &str, max_rows: u64) -> Result<String, Ver
             }
         }
         Err(_) => Ok(wrapped()),
+    }
+}
+
+/// `query` cut before its trailing semicolons (and any comment after them), found by the tokenizer so a `;`
+/// inside a trailing comment or string is left alone.
+fn without_trailing_semicolons(engine: Engine, query: &str) -> &str {
+    let Ok(tokens) = Tokenizer::new(sql::dialect(engine), query).tokenize_with_location() else {
+        return query.trim_end();
+    };
+    let mut cut = None;
+    for token in tokens.iter().rev() {
+        match token.token {
+            Token::Whitespace(_) => {}
+            Token::SemiColon => cut = Some(token.span.start),
+            _ => break,
+        }
+    }
+    match cut.and_then(|at| byte_offset(query, at)) {
+        Some(at) => query[..at].trim_end(),
+        None => query.trim_end(),
     }
 }
 
@@ -99,6 +119,8 @@ mod tests {
         assert_eq!(pg("SELECT a FROM t"), "SELECT a FROM t\nLIMIT 1001");
         assert_eq!(pg("SELECT a FROM t;  "), "SELECT a FROM t\nLIMIT 1001");
         assert_eq!(pg("SELECT a FROM t ; ;\n"), "SELECT a FROM t\nLIMIT 1001");
+        assert_eq!(pg("SELECT a FROM t; -- bye"), "SELECT a FROM t\nLIMIT 1001");
+        assert_eq!(pg("SELECT ';' AS a -- ;"), "SELECT ';' AS a -- ;\nLIMIT 1001");
         assert_eq!(pg("SELECT a FROM t -- note"), "SELECT a FROM t -- note\nLIMIT 1001");
         assert_eq!(pg("SELECT a FROM t LIMIT 10"), "SELECT a FROM t LIMIT 10");
         assert_eq!(

@@ -215,9 +215,9 @@ fn stage(value: &Value) -> Checked {
             Ok(())
         }
         "$limit" => bounded(body, "$limit", MAX_LIMIT),
-        "$sample" => match body.get("size") {
+        "$sample" => match body.as_object().filter(|spec| spec.len() == 1).and_then(|spec| spec.get("size")) {
             Some(size) => bounded(size, "$sample size", MAX_SAMPLE),
-            None => deny(Code::MongoInvalid, "$sample takes {\"size\": n}"),
+            None => deny(Code::MongoInvalid, "$sample takes exactly {\"size\": n}"),
         },
         _ => operators(body),
     }
