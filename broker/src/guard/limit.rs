@@ -57,24 +57,24 @@ fn sql_limited(engine: Engine, query: &str, max_rows: u64) -> Result<String, Ver
     }
 }
 
-/// `query` cut before its trailing semicolons (and any comment after them), found by the tokenizer so a `;`
-/// inside a trailing comment or string is left alone.
+/// `query` without the semicolons (and the whitespace and comments around them) that lead or trail its one
+/// statement, found by the tokenizer so a `;` inside a comment or string is left alone.
 fn without_trailing_semicolons(engine: Engine, query: &str) -> &str {
     let Ok(tokens) = Tokenizer::new(sql::dialect(engine), query).tokenize_with_location() else {
-        return query.trim_end();
+        return query.trim();
     };
-    let mut cut = None;
+    let separator = |t: &&sqlparser::tokenizer::TokenWithSpan| matches!(t.token, Token::Whitespace(_) | Token::SemiColon);
+    let start = tokens.iter().find(|t| !separator(t)).and_then(|t| byte_offset(query, t.span.start)).unwrap_or(0);
+    let mut end = None;
     for token in tokens.iter().rev() {
         match token.token {
             Token::Whitespace(_) => {}
-            Token::SemiColon => cut = Some(token.span.start),
+            Token::SemiColon => end = Some(token.span.start),
             _ => break,
         }
     }
-    match cut.and_then(|at| byte_offset(query, at)) {
-        Some(at) => query[..at].trim_end(),
-        None => query.trim_end(),
-    }
+    let end = end.and_then(|at| byte_offset(query, at)).unwrap_or(query.len());
+    query.get(start..end.max(start)).unwrap_or(query).trim_end()
 }
 
 /// The byte offset of a 1-based line and character column.
@@ -120,6 +120,7 @@ mod tests {
         assert_eq!(pg("SELECT a FROM t;  "), "SELECT a FROM t\nLIMIT 1001");
         assert_eq!(pg("SELECT a FROM t ; ;\n"), "SELECT a FROM t\nLIMIT 1001");
         assert_eq!(pg("SELECT a FROM t; -- bye"), "SELECT a FROM t\nLIMIT 1001");
+        assert_eq!(pg(";; SELECT a FROM t"), "SELECT a FROM t\nLIMIT 1001");
         assert_eq!(pg("SELECT ';' AS a -- ;"), "SELECT ';' AS a -- ;\nLIMIT 1001");
         assert_eq!(pg("SELECT a FROM t -- note"), "SELECT a FROM t -- note\nLIMIT 1001");
         assert_eq!(pg("SELECT a FROM t LIMIT 10"), "SELECT a FROM t LIMIT 10");

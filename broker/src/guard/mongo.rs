@@ -151,6 +151,9 @@ fn operators(value: &Value) -> Checked {
                 if key == "$out" || key == "$merge" {
                     return deny(Code::MongoStage, format!("{key} writes to a collection; not allowed"));
                 }
+                if matches!(key.as_str(), "$currentOp" | "$listSessions" | "$listLocalSessions") {
+                    return deny(Code::MongoStage, format!("{key} reads other sessions' operations; not allowed"));
+                }
                 operators(inner)?;
             }
             Ok(())
@@ -181,6 +184,27 @@ fn stage(value: &Value) -> Checked {
             return deny(Code::MongoStage, format!("{name} is not an allowed read-only stage"));
         }
         _ => {}
+    }
+    const OBJECT_BODIES: &[&str] = &[
+        "$match",
+        "$project",
+        "$addFields",
+        "$set",
+        "$group",
+        "$sort",
+        "$lookup",
+        "$facet",
+        "$bucket",
+        "$bucketAuto",
+        "$replaceRoot",
+        "$sample",
+        "$graphLookup",
+        "$setWindowFields",
+        "$densify",
+        "$fill",
+    ];
+    if OBJECT_BODIES.contains(&name) && !body.is_object() {
+        return deny(Code::MongoInvalid, format!("{name} takes an object"));
     }
     match name {
         "$lookup" => {
