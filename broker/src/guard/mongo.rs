@@ -230,7 +230,10 @@ fn stage(value: &Value) -> Checked {
         },
         "$facet" => {
             let facets = body.as_object().ok_or_else(|| Verdict::deny(Code::MongoInvalid, "$facet takes an object"))?;
-            for inner in facets.values() {
+            for (output, inner) in facets {
+                if output.starts_with('$') {
+                    return deny(Code::MongoInvalid, format!("a $facet output cannot be named {output:?}"));
+                }
                 match inner {
                     Value::Array(stages) => pipeline(stages)?,
                     _ => return deny(Code::MongoInvalid, "each $facet output is an array of stages"),
