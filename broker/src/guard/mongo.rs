@@ -209,6 +209,7 @@ fn stage(value: &Value) -> Checked {
     match name {
         "$lookup" => {
             let spec = body.as_object().ok_or_else(|| Verdict::deny(Code::MongoInvalid, "$lookup takes an object"))?;
+            known_keys(spec, "$lookup", &["from", "localField", "foreignField", "as", "let", "pipeline"])?;
             same_database(spec.get("from"), "$lookup")?;
             sub_pipeline(spec)?;
             operators_except(spec, "pipeline")
@@ -216,12 +217,27 @@ fn stage(value: &Value) -> Checked {
         "$graphLookup" => {
             let spec =
                 body.as_object().ok_or_else(|| Verdict::deny(Code::MongoInvalid, "$graphLookup takes an object"))?;
+            known_keys(
+                spec,
+                "$graphLookup",
+                &[
+                    "from",
+                    "startWith",
+                    "connectFromField",
+                    "connectToField",
+                    "as",
+                    "maxDepth",
+                    "depthField",
+                    "restrictSearchWithMatch",
+                ],
+            )?;
             same_database(spec.get("from"), "$graphLookup")?;
             operators(body)
         }
         "$unionWith" => match body {
             Value::String(_) => same_database(Some(body), "$unionWith"),
             Value::Object(spec) => {
+                known_keys(spec, "$unionWith", &["coll", "pipeline"])?;
                 same_database(spec.get("coll"), "$unionWith")?;
                 sub_pipeline(spec)?;
                 operators_except(spec, "pipeline")
@@ -259,6 +275,14 @@ fn same_database(target: Option<&Value>, stage: &str) -> Checked {
             deny(Code::MongoCrossDatabase, format!("{stage} may only read collections of this source's database"))
         }
         _ => deny(Code::MongoInvalid, format!("{stage} needs a collection name")),
+    }
+}
+
+/// A stage's specification may hold only the keys MongoDB documents for it.
+fn known_keys(spec: &Map<String, Value>, stage: &str, keys: &[&str]) -> Checked {
+    match spec.keys().find(|k| !keys.contains(&k.as_str())) {
+        Some(key) => deny(Code::MongoInvalid, format!("{stage} has no option {key:?}")),
+        None => Ok(()),
     }
 }
 
