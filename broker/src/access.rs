@@ -34,6 +34,7 @@ pub fn permitted(role: Role, request: &Request) -> bool {
                 | Request::SourceSetEnabled { .. }
                 | Request::SourceRemove { .. }
                 | Request::SetLock { .. }
+                | Request::SetLlm { .. }
                 | Request::Diag
                 | Request::Audit { .. }
                 | Request::Fault { .. }
@@ -275,6 +276,17 @@ mod tests {
         assert!(!viewer_may(Request::SetLock { role: Role::Viewer, secret: None }));
         assert!(!viewer_may(Request::Diag));
         assert!(permitted(Role::Owner, &Request::Diag));
+        // Viewers see the model provider settings but may not change them.
+        assert!(viewer_may(Request::Settings));
+        let set_llm = Request::SetLlm {
+            provider: polystoreiq_protocol::types::LlmProvider::Offline,
+            model: None,
+            endpoint: None,
+            api_key: None,
+            clear_api_key: false,
+        };
+        assert!(!viewer_may(set_llm.clone()));
+        assert!(permitted(Role::Owner, &set_llm));
     }
 
     #[test]

@@ -37,6 +37,20 @@ pub struct BrokerConfig {
     pub warm_worker: bool,
     /// Audit events older than this are pruned at start and daily.
     pub audit_retention: Duration,
+    /// How old a database source's schema snapshot may grow before a schema request reads it again.
+    pub schema_ttl: Duration,
+    /// Attempts at connecting to a database server (the first included) when it cannot be reached.
+    pub connect_attempts: u32,
+    /// The wait before the first retry; it doubles for each further one, up to `connect_backoff_max`.
+    pub connect_backoff: Duration,
+    pub connect_backoff_max: Duration,
+    /// Connection failures in a row (each after its retries) that open a source's circuit breaker.
+    pub breaker_threshold: u32,
+    /// How long an open circuit breaker refuses executions before it lets a trial through.
+    pub breaker_cooldown: Duration,
+    /// Run workers even when this machine cannot enforce every sandbox rule (`POLYSTOREIQ_SANDBOX_DEGRADED=1`);
+    /// off by default: a worker refuses to run in a sandbox weaker than its policy.
+    pub allow_degraded_sandbox: bool,
 }
 
 impl BrokerConfig {
@@ -63,6 +77,13 @@ impl BrokerConfig {
             token_ttl: Duration::from_millis(env_u64("POLYSTOREIQ_TOKEN_TTL_MS", 120_000)),
             warm_worker: env_u64("POLYSTOREIQ_WARM_WORKER", 1) != 0,
             audit_retention: Duration::from_secs(env_u64("POLYSTOREIQ_AUDIT_RETENTION_DAYS", 365).max(1) * 86_400),
+            schema_ttl: Duration::from_secs(env_u64("POLYSTOREIQ_SCHEMA_TTL_S", 600)),
+            connect_attempts: env_u64("POLYSTOREIQ_CONNECT_ATTEMPTS", 3).clamp(1, 10) as u32,
+            connect_backoff: Duration::from_millis(env_u64("POLYSTOREIQ_CONNECT_BACKOFF_MS", 100)),
+            connect_backoff_max: Duration::from_millis(env_u64("POLYSTOREIQ_CONNECT_BACKOFF_MAX_MS", 400)),
+            breaker_threshold: env_u64("POLYSTOREIQ_BREAKER_FAILURES", 5).clamp(1, 1000) as u32,
+            breaker_cooldown: Duration::from_millis(env_u64("POLYSTOREIQ_BREAKER_COOLDOWN_MS", 30_000)),
+            allow_degraded_sandbox: env_u64("POLYSTOREIQ_SANDBOX_DEGRADED", 0) != 0,
         }
     }
 }

@@ -5,7 +5,8 @@ use std::sync::Mutex;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use polystoreiq_protocol::ErrorCode;
-use polystoreiq_protocol::types::{ExitInfo, RunId, WorkerHealth, WorkerKind, WorkerState};
+use polystoreiq_protocol::types::{ExitInfo, RunId, SandboxState, WorkerHealth, WorkerKind, WorkerState};
+use polystoreiq_protocol::worker::SandboxReport;
 
 /// Finished workers kept for diagnostics.
 const KEEP_FINISHED: usize = 256;
@@ -19,6 +20,8 @@ struct Entry {
 #[derive(Default)]
 pub struct HealthRegistry {
     entries: Mutex<VecDeque<Entry>>,
+    /// The last sandbox report of each worker kind.
+    sandboxes: Mutex<Vec<SandboxState>>,
 }
 
 impl HealthRegistry {
@@ -57,6 +60,20 @@ impl HealthRegistry {
             entry.health.exit = Some(exit);
             entry.health.error = error;
         }
+    }
+
+    /// A worker of `kind` reported the sandbox it runs in.
+    pub fn sandboxed(&self, kind: WorkerKind, report: SandboxReport) {
+        let mut sandboxes = self.sandboxes.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        match sandboxes.iter_mut().find(|s| s.kind == kind) {
+            Some(state) => state.report = report,
+            None => sandboxes.push(SandboxState { kind, report }),
+        }
+    }
+
+    /// The sandbox each kind of worker last ran in.
+    pub fn sandboxes(&self) -> Vec<SandboxState> {
+        self.sandboxes.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
     }
 
     /// Every entry, oldest first; live workers get their current duration and peak RSS.

@@ -3,7 +3,8 @@
 //! A worker gets: its own process group (so cancel kills everything it started), an empty environment but for
 //! its spawn nonce, no inherited descriptors beyond its three pipes, a fresh scratch directory as its working
 //! directory (removed when the run ends), no core dumps, and an address-space limit. The OS sandbox proper
-//! (landlock, seccomp, seatbelt) is not applied yet; it will be applied by the worker itself before it opens data.
+//! (landlock, seccomp, seatbelt) is applied by the worker itself, after the handshake and before it opens data,
+//! from the policy the supervisor sends with the job (see `sandbox.rs`).
 
 use std::io;
 use std::os::unix::process::CommandExt;

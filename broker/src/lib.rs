@@ -5,14 +5,17 @@
 //! itself: files and databases are touched only inside workers.
 
 pub mod access;
+pub mod breaker;
 pub mod config;
 pub mod files;
 pub mod guard;
 pub mod health;
 pub mod instance;
 pub mod launcher;
+pub mod llm;
 pub mod planner;
 pub mod results;
+pub mod sandbox;
 pub mod secrets;
 pub mod server;
 pub mod service;

@@ -46,7 +46,7 @@ pub async fn serve(listener: Listener, broker: Arc<Broker>) {
             _ = stop_rx.changed() => break,
         }
     }
-    broker.cancel_all();
+    broker.cancel_all().await;
 }
 
 async fn connection(conn: Stream, broker: &Broker, stop: &watch::Sender<bool>) -> Result<(), FrameError> {

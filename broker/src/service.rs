@@ -11,8 +11,8 @@ use polystoreiq_protocol::broker::{Reply, Request, RunEvent};
 use polystoreiq_protocol::secret::{Credential, UserSecret};
 use polystoreiq_protocol::types::{
     Batch, Capabilities, DbTarget, DiagReport, DraftId, DraftPreview, PoolStats, ResultPage, RunId, RunSummary,
-    SchemaSnapshot, SessionId, SourceInfo, SourceKind, SourceSpec, SourceStatus, SourceTestReport, TableStorage,
-    WorkerKind,
+    SchemaCache, SchemaSnapshot, SessionId, SourceInfo, SourceKind, SourceSpec, SourceStatus, SourceTestReport,
+    TableStorage, WorkerKind,
 };
 use polystoreiq_protocol::worker::{
     ConnectionReport, DbAction, DbJob, Fault, FileFact, FileSource, FromWorker, ImportJob, Job, QueryJob,
@@ -21,17 +21,22 @@ use polystoreiq_protocol::{ErrorCode, TypedError, codec};
 use tokio::sync::mpsc;
 
 use crate::access::AccessControl;
+use crate::breaker::{self, Breakers, Ticket, Verdict};
 use crate::config::BrokerConfig;
 use crate::guard::Guardrail;
 use crate::health::unix_ms;
 use crate::launcher::WorkerLauncher;
+use crate::llm::settings::{self as llm_settings, LlmChange};
 use crate::results::{ResultCache, RunRows};
+use crate::sandbox::SandboxSettings;
 use crate::secrets::{Keyring, SecretRef};
 use crate::store::{
     Approved, DEFAULT_PROFILE, DbConfig, FileRecord, NewAudit, NewDraft, SourceConfig, Store, StoredRun, StoredSource,
 };
-use crate::supervisor::{CancelToken, Execution, SupervisorEvent, WorkerSupervisor};
-use crate::{files, guard, planner};
+use crate::supervisor::{
+    CancelToken, Execution, Outcome, RunFailure, SERVER_CANCEL_DEADLINE, SupervisorEvent, WorkerSupervisor,
+};
+use crate::{files, guard, llm, planner};
 
 /// How often a running query reports its row count.
 const PROGRESS_EVERY: Duration = Duration::from_millis(100);
@@ -39,6 +44,10 @@ const PROGRESS_EVERY: Duration = Duration::from_millis(100);
 const STAGE_WINDOW: Duration = Duration::from_secs(24 * 3600);
 /// Stored result pages larger than this are kept in memory only.
 const MAX_STORED_RESULT: usize = 64 << 20;
+/// How much later than the run's deadline the server's own time limit (`statement_timeout`, `max_statement_time`,
+/// `maxTimeMS`) stops a database query. At the deadline the broker cancels the query on the server itself; the
+/// server's limit is the backstop for when it cannot (the broker died, the cancel failed).
+const SERVER_LIMIT_MARGIN: Duration = Duration::from_secs(10);
 
 pub struct Broker {
     config: BrokerConfig,
@@ -48,6 +57,20 @@ pub struct Broker {
     supervisor: WorkerSupervisor,
     running: Mutex<HashMap<RunId, CancelToken>>,
     results: ResultCache,
+    breakers: Breakers,
+    /// Drafts questions with the configured model provider, or the offline planner.
+    router: llm::Router,
+}
+
+/// Whether an execution on a database source asks the source's circuit breaker first.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Gate {
+    /// Refused while the breaker is open; the outcome counts.
+    Enforced,
+    /// Goes through whatever the breaker says (`psiq source test`, the way to try now); the outcome counts.
+    Observed,
+    /// A source being added has no breaker yet.
+    Untracked,
 }
 
 impl Broker {
@@ -58,7 +81,10 @@ impl Broker {
             config.worker_address_space_mb,
             config.warm_worker,
         );
-        let supervisor = WorkerSupervisor::new(launcher, config.max_workers, config.queue_bound);
+        let sandbox =
+            SandboxSettings { allow_degraded: config.allow_degraded_sandbox, threads: config.duck.threads.into() };
+        let supervisor = WorkerSupervisor::new(launcher, config.max_workers, config.queue_bound).with_sandbox(sandbox);
+        let breakers = Breakers::new(config.breaker_threshold, config.breaker_cooldown);
         Arc::new(Broker {
             config,
             store,
@@ -67,6 +93,8 @@ impl Broker {
             supervisor,
             running: Mutex::default(),
             results: ResultCache::default(),
+            breakers,
+            router: llm::Router::new(llm::router::RouterOptions::from_env()),
         })
     }
 
@@ -85,10 +113,12 @@ impl Broker {
             Request::SourceAdd { name, spec } => self.add_source(name, spec).await.map(Reply::Source),
             Request::SourceList => {
                 let sources = self.store.call(|db| db.sources()).await?;
-                Ok(Reply::Sources(sources.into_iter().map(|s| s.info).collect()))
+                Ok(Reply::Sources(sources.into_iter().map(|s| self.with_breaker(s.info)).collect()))
             }
             Request::SourceTest { name } => self.test_source(&name).await.map(Reply::SourceTest),
-            Request::SourceSetEnabled { name, enabled } => self.set_enabled(name, enabled).await.map(Reply::Source),
+            Request::SourceSetEnabled { name, enabled } => {
+                self.set_enabled(name, enabled).await.map(|info| Reply::Source(self.with_breaker(info)))
+            }
             Request::SourceRemove { name } => self.remove_source(name).await,
             Request::Schema { name, refresh } => self.schema(&name, refresh).await.map(Reply::Schema),
             Request::Ask { source, question, session } => self.ask(&source, &question, session).await.map(Reply::Draft),
@@ -146,6 +176,12 @@ impl Broker {
                 Ok(Reply::Recorded)
             }
             Request::Guard { engine, query } => Ok(Reply::Verdict(Guardrail::new(engine).check(&query).to_wire())),
+            Request::Settings => Ok(Reply::Settings(self.settings().await?)),
+            Request::SetLlm { provider, model, endpoint, api_key, clear_api_key } => {
+                let change = LlmChange { provider, model, endpoint, api_key, clear_api_key };
+                self.set_llm(change).await.map(Reply::Settings)
+            }
+            Request::LlmTest => self.test_llm().await.map(Reply::LlmTest),
         }
     }
 
@@ -313,9 +349,10 @@ impl Broker {
     ) -> Result<SourceInfo, TypedError> {
         let password = self.password(reference.map(SecretRef::as_str))?;
         let job = |action| Job::Database(DbJob { kind, target: target.clone(), password: password.clone(), action });
-        let report = self.db_test(name, job(DbAction::Test)).await?;
-        let schema = self.db_metadata(name, job(DbAction::Metadata)).await?;
-        let capabilities = Capabilities { sql: true, server_side_cancel: false, schema_refresh: true };
+        let report = self.db_test(name, job(DbAction::Test), Gate::Untracked).await?;
+        let schema = self.db_metadata(name, job(DbAction::Metadata), Gate::Untracked).await?;
+        // A cancelled or timed-out query is cancelled on the server too (see `supervisor`).
+        let capabilities = Capabilities { sql: true, server_side_cancel: true, schema_refresh: true };
         let config = SourceConfig::Database(DbConfig { target: target.clone(), can_write: report.can_write });
         let (owned_name, keyring_ref) = (name.to_owned(), reference.map(|r| r.as_str().to_owned()));
         let stored = self
@@ -355,7 +392,13 @@ impl Broker {
         Ok(Job::Database(DbJob { kind: source.info.kind, target, password, action }))
     }
 
-    async fn db_worker(&self, name: &str, job: Job, deadline: Duration) -> Result<Vec<FromWorker>, TypedError> {
+    async fn db_worker(
+        &self,
+        name: &str,
+        job: Job,
+        deadline: Duration,
+        gate: Gate,
+    ) -> Result<Vec<FromWorker>, TypedError> {
         let kind = match &job {
             Job::Database(db) => db.kind.worker_kind(),
             _ => return Err(internal("a database worker was asked to run a non-database job")),
@@ -363,27 +406,79 @@ impl Broker {
         let exec =
             Execution { run: None, source: name.to_owned(), kind, job, deadline, cancel: CancelToken::default() };
         let mut frames = Vec::new();
-        self.supervisor
-            .execute(exec, &mut |event| {
-                if let SupervisorEvent::Output(frame) = event {
-                    frames.push(frame);
-                }
-            })
-            .await
-            .map_err(|failure| failure.to_typed())?;
+        self.execute_source(exec, gate, &mut |event| {
+            if let SupervisorEvent::Output(frame) = event {
+                frames.push(frame);
+            }
+        })
+        .await?;
         Ok(frames)
     }
 
-    async fn db_test(&self, name: &str, job: Job) -> Result<ConnectionReport, TypedError> {
-        let frames = self.db_worker(name, job, Duration::from_secs(30)).await?;
+    /// Runs `exec` in a worker. An execution on a database source goes through the source's circuit breaker (as
+    /// `gate` says), and one whose worker could not connect, before any of its job ran, is tried again after a
+    /// growing pause, up to `connect_attempts` in all, each retry audited as `connect.retry`. Nothing is tried
+    /// again once a worker may have sent its query: see [`breaker::retryable`].
+    async fn execute_source(
+        &self,
+        exec: Execution,
+        gate: Gate,
+        sink: &mut (dyn FnMut(SupervisorEvent) + Send),
+    ) -> Result<Outcome, TypedError> {
+        if !matches!(exec.job, Job::Database(_)) {
+            return self.supervisor.execute(exec, sink).await.map_err(|failure| failure.to_typed());
+        }
+        let ticket = match gate {
+            Gate::Enforced => Some(self.breakers.admit(&exec.source)?),
+            Gate::Observed => Some(self.breakers.observe(&exec.source)),
+            Gate::Untracked => None,
+        };
+        // A half-open breaker's trial gets one attempt: it is there to find out whether the server is back.
+        let attempts = if ticket.as_ref().is_some_and(Ticket::is_trial) { 1 } else { self.config.connect_attempts };
+        let mut attempt = 1;
+        let result = loop {
+            let result = self.supervisor.execute(exec.clone(), sink).await;
+            let failure = match &result {
+                Err(failure) if attempt < attempts && breaker::retryable(failure) => failure.to_string(),
+                _ => break result,
+            };
+            let wait = breaker::backoff(attempt, self.config.connect_backoff, self.config.connect_backoff_max);
+            let detail = format!(
+                "connection attempt {attempt} of {attempts} failed before anything ran ({failure}); trying again in \
+                 {} ms",
+                wait.as_millis()
+            );
+            self.audit("connect.retry", Some(&exec.source), None, None, exec.run, detail).await;
+            tokio::select! {
+                _ = exec.cancel.cancelled() => break Err(RunFailure::Cancelled { latency: Duration::ZERO }),
+                _ = tokio::time::sleep(wait) => {}
+            }
+            attempt += 1;
+        };
+        if let Some(ticket) = ticket {
+            ticket.settle(Verdict::of(&result));
+        }
+        result.map_err(|failure| failure.to_typed())
+    }
+
+    /// The source as the front ends see it, with its circuit breaker.
+    fn with_breaker(&self, mut info: SourceInfo) -> SourceInfo {
+        if info.kind != SourceKind::Files {
+            info.breaker = self.breakers.status(&info.name);
+        }
+        info
+    }
+
+    async fn db_test(&self, name: &str, job: Job, gate: Gate) -> Result<ConnectionReport, TypedError> {
+        let frames = self.db_worker(name, job, Duration::from_secs(30), gate).await?;
         frames
             .into_iter()
             .find_map(|f| if let FromWorker::Tested(report) = f { Some(report) } else { None })
             .ok_or_else(|| TypedError::new(ErrorCode::WorkerProtocol, "the connection test sent no report"))
     }
 
-    async fn db_metadata(&self, name: &str, job: Job) -> Result<SchemaSnapshot, TypedError> {
-        let frames = self.db_worker(name, job, self.config.import_deadline).await?;
+    async fn db_metadata(&self, name: &str, job: Job, gate: Gate) -> Result<SchemaSnapshot, TypedError> {
+        let frames = self.db_worker(name, job, self.config.import_deadline, gate).await?;
         frames
             .into_iter()
             .find_map(|f| if let FromWorker::Schema(schema) = f { Some(schema) } else { None })
@@ -430,14 +525,14 @@ impl Broker {
         });
         if changed {
             tracing::info!(source = %source.info.name, "files changed since import; importing again");
-            self.reimport(source).await?;
+            self.reimport(source, Gate::Enforced).await?;
         }
         Ok(())
     }
 
-    async fn reimport(&self, source: &StoredSource) -> Result<SchemaSnapshot, TypedError> {
+    async fn reimport(&self, source: &StoredSource, gate: Gate) -> Result<SchemaSnapshot, TypedError> {
         if source.info.kind != SourceKind::Files {
-            return self.refresh_db_schema(source).await;
+            return self.refresh_db_schema(source, gate).await;
         }
         let name = source.info.name.clone();
         let files = FileSource { tables: source.info.files.clone(), database: source.database.clone() };
@@ -461,19 +556,22 @@ impl Broker {
         Err(err)
     }
 
-    /// Reads a database source's metadata again; a failure marks the source FAILED.
-    async fn refresh_db_schema(&self, source: &StoredSource) -> Result<SchemaSnapshot, TypedError> {
+    /// Reads a database source's metadata again; a failure marks the source FAILED (a refusal by its open
+    /// circuit breaker leaves it as it is: nothing was tried).
+    async fn refresh_db_schema(&self, source: &StoredSource, gate: Gate) -> Result<SchemaSnapshot, TypedError> {
         let name = source.info.name.clone();
         let result = match self.db_job(source, DbAction::Metadata) {
-            Ok(job) => self.db_metadata(&name, job).await,
+            Ok(job) => self.db_metadata(&name, job, gate).await,
             Err(err) => Err(err),
         };
         match result {
-            Ok(schema) => {
+            Ok(mut schema) => {
+                schema.cache = None;
                 let stored = schema.clone();
                 self.store.call(move |db| db.record_schema(&name, &stored)).await?;
                 Ok(schema)
             }
+            Err(err) if err.code == ErrorCode::CircuitOpen => Err(err),
             Err(err) => self.mark_failed(name, err).await,
         }
     }
@@ -486,12 +584,12 @@ impl Broker {
         let tested = match source.info.kind {
             SourceKind::Files => Ok(None),
             _ => match self.db_job(&source, DbAction::Test) {
-                Ok(job) => self.db_test(name, job).await.map(Some),
+                Ok(job) => self.db_test(name, job, Gate::Observed).await.map(Some),
                 Err(err) => Err(err),
             },
         };
         let result = match tested {
-            Ok(report) => self.reimport(&source).await.map(|schema| (report, schema)),
+            Ok(report) => self.reimport(&source, Gate::Observed).await.map(|schema| (report, schema)),
             Err(err) => Err(err),
         };
         let status = self.source(name).await?.info.status;
@@ -544,25 +642,43 @@ impl Broker {
             let _ = std::fs::remove_file(&db);
             let _ = std::fs::remove_file(format!("{db}.wal"));
         }
+        self.breakers.forget(&name);
         self.audit("source.remove", Some(&name), None, None, None, String::new()).await;
         Ok(Reply::Removed { name })
     }
 
+    /// A source's schema. A database source answers from its stored snapshot while that is younger than
+    /// `schema_ttl`, and reads it again in a worker when it is older (not while the source is disabled); files
+    /// are read again whenever one changed. `refresh` reads it again now. The answer says which it was and how old.
     async fn schema(&self, name: &str, refresh: bool) -> Result<SchemaSnapshot, TypedError> {
         let source = self.source(name).await?;
-        if refresh {
-            return self.reimport(&source).await;
+        let database = source.info.kind != SourceKind::Files;
+        let ttl = self.config.schema_ttl;
+        let enabled = source.info.status != SourceStatus::Disabled;
+        let expired = |s: &SchemaSnapshot| unix_ms().saturating_sub(s.fetched_at_ms) >= ttl.as_millis() as u64;
+        let mut snapshot = if refresh || (database && enabled && source.schema.as_ref().is_none_or(expired)) {
+            let mut fresh = self.reimport(&source, Gate::Enforced).await?;
+            fresh.cache = Some(SchemaCache { cached: false, age_ms: 0, ttl_ms: None });
+            fresh
+        } else {
+            if !database && enabled {
+                self.refresh_if_changed(&source).await?;
+            }
+            let source = self.source(name).await?;
+            let mut stored = source.schema.ok_or_else(|| {
+                TypedError::new(
+                    ErrorCode::SourceNotFound,
+                    format!("no schema for {name} yet; run `psiq source test {name}`"),
+                )
+            })?;
+            stored.cache = Some(SchemaCache { cached: true, age_ms: 0, ttl_ms: None });
+            stored
+        };
+        if let Some(cache) = &mut snapshot.cache {
+            cache.age_ms = unix_ms().saturating_sub(snapshot.fetched_at_ms);
+            cache.ttl_ms = database.then_some(ttl.as_millis() as u64);
         }
-        if source.info.status != SourceStatus::Disabled {
-            self.refresh_if_changed(&source).await?;
-        }
-        let source = self.source(name).await?;
-        source.schema.ok_or_else(|| {
-            TypedError::new(
-                ErrorCode::SourceNotFound,
-                format!("no schema for {name} yet; run `psiq source test {name}`"),
-            )
-        })
+        Ok(snapshot)
     }
 
     async fn require_session(&self, session: SessionId) -> Result<(), TypedError> {
@@ -580,12 +696,32 @@ impl Broker {
             self.store.call(move |db| db.append_message(session, "user", &question, None)).await?;
         }
         let schema = self.schema(source, false).await?;
-        let started = Instant::now();
-        let plan = planner::draft(question, &schema);
-        let generate = started.elapsed();
-        let plan = match plan {
-            Ok(plan) => plan,
+        let engine = self.usable_source(source).await?.info.kind.engine();
+        // A follow-up ("now only 2024") is read against the session's earlier questions; the last message is
+        // this question, appended above.
+        let previous = match session {
+            Some(session) => {
+                let history = self.store.call(move |db| db.messages(session)).await?;
+                planner::replay(&history[..history.len().saturating_sub(1)], &schema, engine)
+            }
+            None => None,
+        };
+        // Read for every question, so a change of provider needs no restart.
+        let llm = llm_settings::load(&self.store).await?;
+        let key = llm_settings::key(&llm, self.keyring());
+        let (drafted, generation) =
+            self.router.draft(&llm, key, engine, question, &schema, previous.as_ref(), self.config.row_limit).await;
+        let drafted = match drafted {
+            Ok(drafted) => drafted,
             Err(err) => {
+                self.record_generation(
+                    &format!("ask-{:016x}", rand::random::<u64>()),
+                    &generation,
+                    source,
+                    session,
+                    None,
+                )
+                .await;
                 if let Some(session) = session {
                     let message = err.message.clone();
                     self.store.call(move |db| db.append_message(session, "assistant", &message, None)).await?;
@@ -599,18 +735,73 @@ impl Broker {
                 source,
                 session,
                 Some(question.to_owned()),
-                plan.query,
-                planner::PROVIDER,
-                plan.explanation,
-                generate,
+                drafted.query,
+                &drafted.provider,
+                drafted.explanation,
+                Duration::ZERO,
             )
             .await?;
+        self.record_generation(&format!("draft-{}", preview.draft), &generation, source, session, Some(preview.draft))
+            .await;
         if let Some(session) = session {
             let content = format!("{}\n{}", preview.explanation, preview.query);
             let draft = preview.draft;
             self.store.call(move |db| db.append_message(session, "assistant", &content, Some(draft))).await?;
         }
         Ok(preview)
+    }
+
+    /// A draft's `generate` stage, with what it cost the provider; a model provider's call is audited too (the
+    /// schema left the machine, or at least was sent to the configured endpoint).
+    async fn record_generation(
+        &self,
+        trace: &str,
+        generation: &llm::router::Generation,
+        source: &str,
+        session: Option<SessionId>,
+        draft: Option<DraftId>,
+    ) {
+        let (owned_trace, detail) = (trace.to_owned(), generation.to_json());
+        let latency = generation.latency;
+        if let Err(err) = self.store.call(move |db| db.record_generation(&owned_trace, latency, &detail)).await {
+            tracing::warn!("cannot record telemetry: {err}");
+        }
+        if generation.provider != polystoreiq_protocol::types::LlmProvider::Offline {
+            self.audit("llm.generate", Some(source), session, draft, None, generation.describe(trace)).await;
+        }
+    }
+
+    async fn settings(&self) -> Result<polystoreiq_protocol::types::Settings, TypedError> {
+        Ok(polystoreiq_protocol::types::Settings { llm: llm_settings::load(&self.store).await?.view() })
+    }
+
+    async fn set_llm(&self, change: LlmChange) -> Result<polystoreiq_protocol::types::Settings, TypedError> {
+        let key_note = match (&change.api_key, change.clear_api_key) {
+            (Some(_), _) => "; API key replaced",
+            (None, true) => "; API key removed",
+            (None, false) => "",
+        };
+        let config = llm_settings::save(&self.store, self.keyring(), change).await?;
+        let detail = format!("{} {} {}{key_note}", config.provider.as_str(), config.model, config.endpoint);
+        self.audit("settings.llm", None, None, None, None, detail.trim().to_owned()).await;
+        Ok(polystoreiq_protocol::types::Settings { llm: config.view() })
+    }
+
+    async fn test_llm(&self) -> Result<polystoreiq_protocol::types::LlmTestReport, TypedError> {
+        let config = llm_settings::load(&self.store).await?;
+        let started = Instant::now();
+        let result = self.router.health(&config, llm_settings::key(&config, self.keyring())).await;
+        let message = match result {
+            Ok(message) => message,
+            Err(err) => return Err(err.to_typed(config.provider)),
+        };
+        Ok(polystoreiq_protocol::types::LlmTestReport {
+            provider: config.provider,
+            model: config.model,
+            endpoint: config.endpoint,
+            elapsed_ms: started.elapsed().as_millis() as u64,
+            message,
+        })
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -752,7 +943,7 @@ impl Broker {
                     sql: runnable,
                     row_limit: self.config.row_limit,
                     batch_rows: self.config.batch_rows,
-                    timeout_ms: self.config.run_deadline.as_millis() as u64,
+                    timeout_ms: (self.config.run_deadline + SERVER_LIMIT_MARGIN).as_millis() as u64,
                 };
                 match self.db_job(&source, action) {
                     Ok(job) => (source.info.kind.worker_kind(), job),
@@ -777,9 +968,9 @@ impl Broker {
         let mut batches: Vec<Batch> = Vec::new();
         let mut rows = 0u64;
         let mut last_progress = Instant::now();
+        let mut server_cancel = None;
         let result = self
-            .supervisor
-            .execute(exec, &mut |event| match event {
+            .execute_source(exec, Gate::Enforced, &mut |event| match event {
                 SupervisorEvent::Queued { position } => {
                     let _ = events.send(RunEvent::Queued { run, position });
                 }
@@ -797,6 +988,7 @@ impl Broker {
                     }
                 }
                 SupervisorEvent::Output(_) => {}
+                SupervisorEvent::ServerCancel(report) => server_cancel = Some(report),
             })
             .await;
         self.lock_running().remove(&run);
@@ -842,9 +1034,14 @@ impl Broker {
                     first_page,
                 })
             }
-            Err(failure) => {
-                let mut err = failure.to_typed();
+            Err(mut err) => {
                 err.message = format!("run {run}: {}", err.message);
+                if let Some(report) = &server_cancel {
+                    err.message.push_str(report.note());
+                    let detail = report.describe();
+                    let (source, session, draft) = (Some(approved.source.as_str()), approved.session, approved.draft);
+                    self.audit("run.server_cancel", source, session, Some(draft), Some(run), detail).await;
+                }
                 let stored_err = err.clone();
                 self.store.call(move |db| db.finish_run(run, rows, false, elapsed_ms, Some(&stored_err))).await?;
                 let action = if err.code == ErrorCode::Cancelled { "run.cancel" } else { "run.fail" };
@@ -909,10 +1106,16 @@ impl Broker {
         }
     }
 
-    /// Cancels every run; used at shutdown.
-    pub fn cancel_all(&self) {
+    /// Cancels every run and waits, for a bounded time, until they have ended (their database queries cancelled on
+    /// the server, their workers killed); used at shutdown.
+    pub async fn cancel_all(&self) {
+        self.router.cancel_all();
         for token in self.lock_running().values() {
             token.cancel();
+        }
+        let waited = Instant::now();
+        while !self.lock_running().is_empty() && waited.elapsed() < SERVER_CANCEL_DEADLINE + Duration::from_secs(2) {
+            tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }
 
@@ -923,15 +1126,36 @@ impl Broker {
 
     #[cfg(debug_assertions)]
     async fn fault(&self, source: String, fault: Fault) -> Result<Reply, TypedError> {
+        // A fault on a registered source runs in the sandbox a real job on that source gets.
+        let stored = self.store.call({
+            let name = source.clone();
+            move |db| db.source(&name)
+        });
+        let (kind, policy_job) = match stored.await {
+            Ok(stored) => match stored.info.kind {
+                SourceKind::Files => (
+                    WorkerKind::Duckdb,
+                    Some(Job::Query(QueryJob {
+                        source: FileSource { tables: stored.info.files.clone(), database: stored.database.clone() },
+                        sql: String::new(),
+                        row_limit: 0,
+                        batch_rows: 1,
+                        limits: self.config.duck.clone(),
+                    })),
+                ),
+                kind => (kind.worker_kind(), Some(self.db_job(&stored, DbAction::Test)?)),
+            },
+            Err(_) => (WorkerKind::Duckdb, None),
+        };
         let exec = Execution {
             run: None,
             source,
-            kind: WorkerKind::Duckdb,
+            kind,
             job: Job::Fault(fault),
             deadline: self.config.run_deadline,
             cancel: CancelToken::default(),
         };
-        match self.supervisor.execute(exec, &mut |_| {}).await {
+        match self.supervisor.execute_sandboxed_as(exec, policy_job.as_ref(), &mut |_| {}).await {
             Ok(_) => Ok(Reply::FaultSurvived),
             Err(failure) => Err(failure.to_typed()),
         }
@@ -941,8 +1165,10 @@ impl Broker {
         let load = self.supervisor.load();
         let since = unix_ms().saturating_sub(STAGE_WINDOW.as_millis() as u64);
         let stages = self.store.call(move |db| db.stage_stats(since)).await?;
+        let generations = self.store.call(move |db| db.generation_stats(since)).await?;
         Ok(DiagReport {
             workers: self.supervisor.health().snapshot(),
+            sandbox: self.supervisor.health().sandboxes(),
             pool: PoolStats {
                 running: load.running as u32,
                 queued: load.queued as u32,
@@ -951,6 +1177,8 @@ impl Broker {
             },
             stages,
             window_ms: STAGE_WINDOW.as_millis() as u64,
+            breakers: self.breakers.snapshot(),
+            generations,
         })
     }
 

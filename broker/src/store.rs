@@ -9,8 +9,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use polystoreiq_protocol::types::{
-    AuditEvent, AuditFilter, Capabilities, ChatMessage, ChatSession, DbTarget, DraftId, DraftPreview, FileTable, RunId,
-    SchemaSnapshot, SessionId, SourceId, SourceInfo, SourceKind, SourceStatus, StageStats, TableInfo,
+    AuditEvent, AuditFilter, BreakerStatus, Capabilities, ChatMessage, ChatSession, DbTarget, DraftId, DraftPreview,
+    FileTable, GenerationStats, RunId, SchemaSnapshot, SessionId, SourceId, SourceInfo, SourceKind, SourceStatus,
+    StageStats, TableInfo,
 };
 use polystoreiq_protocol::{ErrorCode, TypedError};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, params};
@@ -494,7 +495,7 @@ impl Db {
         let schema = match db_schema {
             Some(text) => Some(from_json(&text)?),
             None if table_schemas.is_empty() => None,
-            None => Some(SchemaSnapshot { tables: table_schemas, fetched_at_ms: imported_at_ms }),
+            None => Some(SchemaSnapshot { tables: table_schemas, fetched_at_ms: imported_at_ms, cache: None }),
         };
         let info = SourceInfo {
             id: SourceId(id as u64),
@@ -507,6 +508,8 @@ impl Db {
             can_write: db_config.as_ref().map(|c| c.can_write),
             last_error,
             created_at_ms: created_at_ms as u64,
+            // Breakers live in the broker's memory; the service fills this in.
+            breaker: BreakerStatus::default(),
         };
         Ok(StoredSource { info, schema, database, files, keyring_ref })
     }
@@ -923,6 +926,64 @@ impl Db {
         }
         flush(&stage, &mut current, &mut stats);
         Ok(stats)
+    }
+
+    /// Records a draft's `generate` stage with what it cost its model provider (`detail`: the JSON of
+    /// `llm::router::Generation`).
+    pub fn record_generation(&mut self, trace_id: &str, duration: Duration, detail: &str) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO telemetry (trace_id, run_id, stage, at_ms, duration_us, detail) \
+             VALUES (?1, NULL, 'generate', ?2, ?3, ?4)",
+            params![trace_id, unix_ms() as i64, duration.as_micros() as i64, detail],
+        )?;
+        Ok(())
+    }
+
+    /// Per provider and model, the generations since `since_ms`: counts, fallbacks, tokens, attempts and the
+    /// provider's latency percentiles.
+    pub fn generation_stats(&mut self, since_ms: u64) -> Result<Vec<GenerationStats>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT detail FROM telemetry WHERE stage = 'generate' AND detail IS NOT NULL AND at_ms >= ?1 ORDER BY id",
+        )?;
+        let rows = stmt.query_map([since_ms as i64], |row| row.get::<_, String>(0))?;
+        let mut groups: std::collections::BTreeMap<(String, String), (GenerationStats, Vec<u64>)> =
+            std::collections::BTreeMap::new();
+        for detail in rows {
+            let Ok(value) = serde_json::from_str::<serde_json::Value>(&detail?) else { continue };
+            let text = |key: &str| value[key].as_str().unwrap_or_default().to_owned();
+            let number = |key: &str| value[key].as_u64().unwrap_or(0);
+            let (provider, model) = (text("provider"), text("model"));
+            let (stats, latencies) = groups.entry((provider.clone(), model.clone())).or_insert_with(|| {
+                let stats = GenerationStats {
+                    provider,
+                    model,
+                    count: 0,
+                    fallbacks: 0,
+                    tokens_in: 0,
+                    tokens_out: 0,
+                    attempts: 0,
+                    p50_us: 0,
+                    p95_us: 0,
+                };
+                (stats, Vec::new())
+            });
+            stats.count += 1;
+            stats.fallbacks += u64::from(value["ok"] == false);
+            stats.tokens_in += number("tokens_in");
+            stats.tokens_out += number("tokens_out");
+            stats.attempts += number("attempts");
+            latencies.push(number("latency_us"));
+        }
+        Ok(groups
+            .into_values()
+            .map(|(mut stats, mut latencies)| {
+                latencies.sort_unstable();
+                let at = |q: f64| latencies[((latencies.len() - 1) as f64 * q).round() as usize];
+                stats.p50_us = at(0.5);
+                stats.p95_us = at(0.95);
+                stats
+            })
+            .collect())
     }
 }
 

@@ -1,11 +1,14 @@
 //! The worker supervisor: admits runs under a concurrency bound, launches one worker per execution, streams its
-//! frames, enforces the run's deadline, cancels by killing the worker's process group, reaps every child, and
-//! turns every way a worker can end into an [`Outcome`] or a typed [`RunFailure`].
+//! frames, enforces the run's deadline, cancels by killing the worker's process group (a database query is
+//! first cancelled on its server, from a second worker), reaps every child, and turns every way a worker can end
+//! into an [`Outcome`] or a typed [`RunFailure`].
 //!
 //! Each worker gets three plain threads (frame pump, stderr tail, reaper) so blocking pipe I/O and `wait4` never
 //! stall the async runtime; the run itself is one async loop that races frames against cancel and the deadline.
 
+use std::future::Future;
 use std::io::{BufReader, Read};
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -14,17 +17,23 @@ use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 use polystoreiq_protocol::frame::read_frame_bytes;
 use polystoreiq_protocol::types::{ExitInfo, RunId, WorkerKind, WorkerState};
-use polystoreiq_protocol::worker::{FromWorker, Job, JobDone, ToWorker, WorkerError};
+use polystoreiq_protocol::worker::{DbAction, DbJob, FromWorker, Job, JobDone, ServerSession, ToWorker, WorkerError};
 use polystoreiq_protocol::{ErrorCode, FrameError, Hello, PeerRole, TypedError, codec, read_frame, write_frame};
 use tokio::sync::{Notify, Semaphore, mpsc, oneshot};
 
 use crate::health::HealthRegistry;
 use crate::launcher::{LaunchedWorker, WorkerLauncher};
+use crate::sandbox::{self, SandboxSettings};
 
 /// How long a worker that said it is done may take to exit before it is killed.
 const EXIT_GRACE: Duration = Duration::from_secs(2);
 /// Bytes of a worker's stderr kept for error reports.
 const STDERR_TAIL: usize = 4096;
+/// How long a stopped database worker's frames are read for the session it may have reported just before the stop.
+const SESSION_DRAIN: Duration = Duration::from_millis(10);
+/// How long cancelling a stopped run's query on its server may take; the run's worker is killed after it, done or
+/// not.
+pub const SERVER_CANCEL_DEADLINE: Duration = Duration::from_secs(3);
 
 /// A cloneable cancel handle for one run. Cancelling is racy by nature (the run may finish first); killing the
 /// worker is the path that always works.
@@ -67,7 +76,8 @@ impl CancelToken {
     }
 }
 
-/// One execution to run in a worker.
+/// One execution to run in a worker. Cloned to try a connection again (see `service::Broker::execute_source`).
+#[derive(Clone)]
 pub struct Execution {
     pub run: Option<RunId>,
     pub source: String,
@@ -88,6 +98,46 @@ pub enum SupervisorEvent {
     },
     /// A schema, columns or batch frame from the worker.
     Output(FromWorker),
+    /// A cancelled or timed-out database query was cancelled on its server (or that failed), just before its
+    /// worker was killed.
+    ServerCancel(ServerCancel),
+}
+
+/// What cancelling a stopped run's query on its server did.
+#[derive(Clone, Debug)]
+pub struct ServerCancel {
+    pub session: ServerSession,
+    /// Server operations stopped (0: nothing was running there any more), or why the cancel failed.
+    pub stopped: Result<u64, String>,
+    pub elapsed: Duration,
+}
+
+impl ServerCancel {
+    /// For the audit log, e.g. `server cancel: 1 operation (PostgreSQL backend 4242) in 40 ms`.
+    pub fn describe(&self) -> String {
+        let session = match &self.session {
+            ServerSession::Postgres { backend_pid } => format!("PostgreSQL backend {backend_pid}"),
+            ServerSession::Mysql { connection_id } => format!("MySQL connection {connection_id}"),
+            ServerSession::Mongodb { comment } => format!("MongoDB operations with comment {comment}"),
+        };
+        let ms = self.elapsed.as_millis();
+        match &self.stopped {
+            Ok(1) => format!("server cancel: 1 operation ({session}) in {ms} ms"),
+            Ok(n) => format!("server cancel: {n} operations ({session}) in {ms} ms"),
+            Err(why) => format!("server cancel failed ({session}) after {ms} ms: {why}"),
+        }
+    }
+
+    /// What the run's error message adds.
+    pub fn note(&self) -> &'static str {
+        match self.stopped {
+            Ok(0) => "",
+            Ok(_) => " The query was cancelled on the server too.",
+            Err(_) => {
+                " Cancelling the query on the server failed, so it may run there until the server's own time limit."
+            }
+        }
+    }
 }
 
 /// A run that finished.
@@ -198,6 +248,7 @@ pub struct WorkerSupervisor {
     queue_bound: usize,
     queued: AtomicUsize,
     health: Arc<HealthRegistry>,
+    sandbox: SandboxSettings,
 }
 
 enum Pumped {
@@ -229,7 +280,14 @@ impl WorkerSupervisor {
             queue_bound,
             queued: AtomicUsize::new(0),
             health: Arc::new(HealthRegistry::default()),
+            sandbox: SandboxSettings::default(),
         }
+    }
+
+    /// The sandbox settings every worker's policy is built with.
+    pub fn with_sandbox(mut self, sandbox: SandboxSettings) -> WorkerSupervisor {
+        self.sandbox = sandbox;
+        self
     }
 
     pub fn health(&self) -> &HealthRegistry {
@@ -245,13 +303,36 @@ impl WorkerSupervisor {
         }
     }
 
-    /// Runs `exec` in a fresh worker, reporting progress to `sink`.
+    /// Runs `exec` in a fresh worker, reporting progress to `sink`. The worker's sandbox is built from the job.
     pub async fn execute(
         &self,
         exec: Execution,
         sink: &mut (dyn FnMut(SupervisorEvent) + Send),
     ) -> Result<Outcome, RunFailure> {
+        self.execute_sandboxed_as(exec, None, sink).await
+    }
+
+    /// Like [`WorkerSupervisor::execute`], with the sandbox of `policy_job` instead of the job's own: the
+    /// debug-only probes run inside exactly the sandbox a real job on the same source would get.
+    pub async fn execute_sandboxed_as(
+        &self,
+        exec: Execution,
+        policy_job: Option<&Job>,
+        sink: &mut (dyn FnMut(SupervisorEvent) + Send),
+    ) -> Result<Outcome, RunFailure> {
         let permit = self.admit(&exec.cancel, sink).await?;
+        self.run_worker(exec, policy_job, Some(permit), sink).await
+    }
+
+    /// Runs `exec` in a fresh worker that holds `permit` (a pool slot) until it is reaped.
+    async fn run_worker(
+        &self,
+        exec: Execution,
+        policy_job: Option<&Job>,
+        permit: Option<tokio::sync::OwnedSemaphorePermit>,
+        sink: &mut (dyn FnMut(SupervisorEvent) + Send),
+    ) -> Result<Outcome, RunFailure> {
+        let canceller = canceller_for(&exec);
         let spawned_at = Instant::now();
         let LaunchedWorker { pid, nonce, stdin, stdout, stderr, scratch } =
             self.launcher.launch().map_err(RunFailure::Spawn)?;
@@ -274,11 +355,13 @@ impl WorkerSupervisor {
         };
         widen_pipe(&stdout);
         let (frames_tx, mut frames) = mpsc::unbounded_channel();
-        let job = exec.job;
-        spawn_thread(format!("worker-{pid}-frames"), move || pump(stdin, stdout, nonce, job, &frames_tx));
+        let policy = sandbox::policy_for(policy_job.unwrap_or(&exec.job), scratch.path(), exec.deadline, &self.sandbox);
+        let request = ToWorker::Run { policy, job: exec.job };
+        spawn_thread(format!("worker-{pid}-frames"), move || pump(stdin, stdout, nonce, request, &frames_tx));
 
         let deadline = tokio::time::Instant::now() + exec.deadline;
         let mut ready_after = None;
+        let mut session = None;
         let ending = loop {
             tokio::select! {
                 biased;
@@ -291,9 +374,14 @@ impl WorkerSupervisor {
                     }
                     Some(Pumped::Frame(FromWorker::Done(done))) => break Ending::Done(done),
                     Some(Pumped::Frame(FromWorker::Failed(err))) => break Ending::Stopped(Stop::Failed(err)),
+                    Some(Pumped::Frame(FromWorker::Sandboxed(report))) => {
+                        self.health.sandboxed(exec.kind, report.clone());
+                        sink(SupervisorEvent::Output(FromWorker::Sandboxed(report)));
+                    }
                     Some(Pumped::Frame(FromWorker::Hello(_))) => {
                         break Ending::Stopped(Stop::Protocol("a second handshake in the middle of a job".into()))
                     }
+                    Some(Pumped::Frame(FromWorker::ServerSession(reported))) => session = Some(reported),
                     Some(Pumped::Frame(frame)) => sink(SupervisorEvent::Output(frame)),
                     Some(Pumped::Error(FrameError::Closed)) | None => break Ending::Stopped(Stop::StdoutClosed),
                     Some(Pumped::Error(err)) => break Ending::Stopped(Stop::Protocol(err.to_string())),
@@ -334,10 +422,37 @@ impl WorkerSupervisor {
                 }
             },
             Stop::Cancelled | Stop::Deadline | Stop::Protocol(_) => {
-                // The leader is not reaped yet, so its process group id cannot have been reused.
-                kill_group(pid);
-                killed_by_us = true;
-                exit_rx.await.unwrap_or_else(|_| lost_reaper())
+                // A worker that exited on its own (its job done just as the stop came) may be reaped already, and
+                // then its group id may be reused: it gets no signal.
+                let mut reaped = exit_rx.try_recv().ok();
+                if let (None, Stop::Cancelled | Stop::Deadline, Some(canceller)) = (&reaped, &stop, canceller) {
+                    // Freeze the worker first: stopped, it can neither send another statement nor exit (and be
+                    // reaped) while its statement is cancelled on the server.
+                    signal_group(pid, Signal::SIGSTOP);
+                    // A session reported just before the stop may still be on its way from the pipe.
+                    while session.is_none() {
+                        match tokio::time::timeout(SESSION_DRAIN, frames.recv()).await {
+                            Ok(Some(Pumped::Frame(FromWorker::ServerSession(reported)))) => session = Some(reported),
+                            Ok(Some(_)) => {}
+                            Ok(None) | Err(_) => break,
+                        }
+                    }
+                    if let Some(session) = session {
+                        let report = self.cancel_on_server(canceller, session).await;
+                        tracing::info!(pid, source = %exec.source, "{}", report.describe());
+                        sink(SupervisorEvent::ServerCancel(report));
+                    }
+                    reaped = exit_rx.try_recv().ok();
+                }
+                match reaped {
+                    Some(reaped) => reaped,
+                    None => {
+                        // The leader is not reaped yet, so its process group id cannot have been reused.
+                        kill_group(pid);
+                        killed_by_us = true;
+                        exit_rx.await.unwrap_or_else(|_| lost_reaper())
+                    }
+                }
             }
         };
         let reaped_at = Instant::now();
@@ -360,6 +475,28 @@ impl WorkerSupervisor {
         self.health.finished(pid, failure.state(), exit, peak_rss_kb, Some(failure.code()));
         tracing::info!(pid, source = %exec.source, "worker run failed: {failure}");
         Err(failure)
+    }
+
+    /// Cancels a frozen worker's query on its server from a fresh worker (`canceller`, built by [`canceller_for`],
+    /// given the session). The cancel worker skips the queue: it stands in for the worker it cancels, whose slot is
+    /// still taken, so a full pool cannot hold it up. It ends within [`SERVER_CANCEL_DEADLINE`] (its deadline kills
+    /// it), and is never cancelled on a server itself: its token is its own and its job is no query.
+    fn cancel_on_server(
+        &self,
+        mut canceller: Execution,
+        session: ServerSession,
+    ) -> Pin<Box<dyn Future<Output = ServerCancel> + Send + '_>> {
+        Box::pin(async move {
+            if let Job::Database(job) = &mut canceller.job {
+                job.action = DbAction::Cancel { session: session.clone() };
+            }
+            let started = Instant::now();
+            let stopped = match self.run_worker(canceller, None, None, &mut |_| {}).await {
+                Ok(outcome) => Ok(outcome.done.rows),
+                Err(failure) => Err(failure.to_string()),
+            };
+            ServerCancel { session, stopped, elapsed: started.elapsed() }
+        })
     }
 
     /// Waits for a worker slot, or refuses when too many runs already wait.
@@ -396,7 +533,7 @@ fn pump(
     mut stdin: std::process::ChildStdin,
     stdout: std::process::ChildStdout,
     nonce: polystoreiq_protocol::Nonce,
-    job: Job,
+    request: ToWorker,
     tx: &mpsc::UnboundedSender<Pumped>,
 ) {
     let mut stdout = BufReader::with_capacity(1 << 20, stdout);
@@ -407,7 +544,7 @@ fn pump(
             _ => return Err(FrameError::Handshake("the worker's first frame was not a handshake".into())),
         }
         let _ = tx.send(Pumped::Ready);
-        write_frame(&mut stdin, &ToWorker::Job(job))
+        write_frame(&mut stdin, &request)
     })();
     drop(stdin);
     if let Err(err) = handshake {
@@ -500,7 +637,22 @@ fn lost_reaper() -> (ExitInfo, u64) {
 }
 
 fn kill_group(pid: u32) {
-    let _ = killpg(Pid::from_raw(pid as i32), Signal::SIGKILL);
+    signal_group(pid, Signal::SIGKILL);
+}
+
+fn signal_group(pid: u32, signal: Signal) {
+    let _ = killpg(Pid::from_raw(pid as i32), signal);
+}
+
+/// For a database query, the execution that can cancel it on its server: the same source, target and
+/// credentials, a fresh cancel token and a short deadline (its action is set once the session is known).
+fn canceller_for(exec: &Execution) -> Option<Execution> {
+    match &exec.job {
+        Job::Database(DbJob { action: DbAction::Query { .. }, .. }) => {
+            Some(Execution { deadline: SERVER_CANCEL_DEADLINE, cancel: CancelToken::default(), ..exec.clone() })
+        }
+        _ => None,
+    }
 }
 
 /// Why a worker's stdout closed without the job's end.

@@ -10,8 +10,8 @@ use crate::handshake::Hello;
 use crate::secret::UserSecret;
 use crate::types::{
     AccessState, AuditEvent, AuditFilter, ChatMessage, ChatSession, DiagReport, DraftId, DraftPreview, Engine,
-    GuardVerdict, ResultPage, Role, RunId, RunSummary, SchemaSnapshot, SessionId, SourceInfo, SourceSpec,
-    SourceTestReport,
+    GuardVerdict, LlmProvider, LlmTestReport, ResultPage, Role, RunId, RunSummary, SchemaSnapshot, SessionId, Settings,
+    SourceInfo, SourceSpec, SourceTestReport,
 };
 use crate::worker::Fault;
 
@@ -128,6 +128,20 @@ pub enum Request {
         engine: Engine,
         query: String,
     },
+    /// The profile's settings; an API key only as set or not. Answers [`Reply::Settings`]. Since v3.
+    Settings,
+    /// Choose the model provider that drafts queries. `model` and `endpoint` left out keep this provider's
+    /// previous values (else its defaults); the API key goes to the OS keyring. Owner only. Answers
+    /// [`Reply::Settings`]. Since v3.
+    SetLlm {
+        provider: LlmProvider,
+        model: Option<String>,
+        endpoint: Option<String>,
+        api_key: Option<UserSecret>,
+        clear_api_key: bool,
+    },
+    /// Ask the configured model provider whether it answers. Answers [`Reply::LlmTest`]. Since v3.
+    LlmTest,
 }
 
 /// Successful answers. Appended only.
@@ -167,6 +181,10 @@ pub enum Reply {
     Recorded,
     /// Since v2.
     Verdict(GuardVerdict),
+    /// Since v3.
+    Settings(Settings),
+    /// Since v3.
+    LlmTest(LlmTestReport),
 }
 
 /// Progress of a run. Appended only.

@@ -54,6 +54,30 @@ pub enum ErrorCode {
     Unreachable,
     /// The database refused the credentials.
     AuthFailed,
+    /// The source's circuit breaker is open after repeated connection failures; `retry_after_ms` says when the
+    /// next attempt is let through. Since v3.
+    CircuitOpen,
+    /// The TLS handshake failed, or the server does not offer the TLS the source requires. Since v3.
+    TlsFailed,
+    /// The connection broke after the query was sent: it may have run. Never retried automatically. Since v3.
+    ConnectionLost,
+    /// The model provider did not answer in time. Since v3.
+    LlmTimeout,
+    /// The model provider refused for too many requests; `retry_after_ms` says when to try again. Since v3.
+    LlmRateLimited,
+    /// The model provider failed on its side (a 5xx answer, an error event in its stream). Since v3.
+    LlmServerError,
+    /// The model provider's answer could not be read (not its wire format), or held no query. Since v3.
+    LlmBadAnswer,
+    /// The model declined to write a query; the message quotes why. Since v3.
+    LlmRefused,
+    /// The model provider refused the API key (401/403); set it again with `psiq settings llm --api-key-stdin`.
+    /// Since v3.
+    LlmUnauthorized,
+    /// The model provider cannot be reached (connection refused, name not found, TLS failure). Since v3.
+    LlmUnreachable,
+    /// The model provider refused the request itself (an unknown model, a prompt too long). Since v3.
+    LlmRejected,
 }
 
 impl ErrorCode {
@@ -88,6 +112,17 @@ impl ErrorCode {
             ErrorCode::UnlockFailed => "unlock_failed",
             ErrorCode::Unreachable => "unreachable",
             ErrorCode::AuthFailed => "auth_failed",
+            ErrorCode::CircuitOpen => "circuit_open",
+            ErrorCode::TlsFailed => "tls_failed",
+            ErrorCode::ConnectionLost => "connection_lost",
+            ErrorCode::LlmTimeout => "llm_timeout",
+            ErrorCode::LlmRateLimited => "llm_rate_limited",
+            ErrorCode::LlmServerError => "llm_server_error",
+            ErrorCode::LlmBadAnswer => "llm_bad_answer",
+            ErrorCode::LlmRefused => "llm_refused",
+            ErrorCode::LlmUnauthorized => "llm_unauthorized",
+            ErrorCode::LlmUnreachable => "llm_unreachable",
+            ErrorCode::LlmRejected => "llm_rejected",
         }
     }
 }
@@ -104,7 +139,7 @@ impl std::fmt::Display for ErrorCode {
 pub struct TypedError {
     pub code: ErrorCode,
     pub message: String,
-    /// For [`ErrorCode::Busy`]: when to try again.
+    /// For [`ErrorCode::Busy`], [`ErrorCode::CircuitOpen`] and [`ErrorCode::LlmRateLimited`]: when to try again.
     pub retry_after_ms: Option<u64>,
 }
 

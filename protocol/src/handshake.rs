@@ -4,6 +4,9 @@
 //! any version can read it and say which versions disagree. Version history:
 //! - v1: the first protocol.
 //! - v2: app state: audit, chat sessions and messages; per-stage latency in the diagnostics report.
+//! - v3: richer metadata (keys, indexes, comments, sampled field statistics) and the schema cache's freshness;
+//!   circuit breakers on sources and in diagnostics; `verify_full` TLS; TLS and lost-connection errors; server-side
+//!   cancel (`FromWorker::ServerSession`, `DbAction::Cancel`).
 
 use serde::{Deserialize, Serialize};
 
@@ -13,7 +16,7 @@ use crate::frame::FrameError;
 pub const WORKER_NONCE_ENV: &str = "POLYSTOREIQ_WORKER_NONCE";
 
 /// The protocol version this build speaks.
-pub const PROTOCOL_VERSION: u32 = 2;
+pub const PROTOCOL_VERSION: u32 = 3;
 
 /// Four bytes that open every handshake, so a stray process talking to our socket is spotted at once.
 pub const MAGIC: [u8; 4] = *b"PSIQ";

@@ -141,12 +141,20 @@ pub struct DbTarget {
     pub tls: TlsMode,
 }
 
+/// TLS for a database connection, with libpq's `sslmode` meanings. Appended only.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TlsMode {
+    /// Plain TCP.
     Disable,
+    /// TLS when the server offers it, plain TCP when it does not. The certificate is not verified.
     Prefer,
+    /// TLS or no connection. The certificate is not verified (as libpq's `sslmode=require`): this protects
+    /// against eavesdropping, not against a server impersonating the real one.
     Require,
+    /// TLS, with the server's certificate verified against the Mozilla root certificates (webpki-roots) and its
+    /// name checked against the host. Since v3.
+    VerifyFull,
 }
 
 /// Status of a source.
@@ -182,6 +190,40 @@ pub struct SourceInfo {
     /// The last failure, if the status is FAILED.
     pub last_error: Option<String>,
     pub created_at_ms: u64,
+    /// The source's circuit breaker (always closed for a files source). Since v3.
+    pub breaker: BreakerStatus,
+}
+
+/// Where a source's circuit breaker is. Appended only.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BreakerState {
+    /// Runs go through.
+    #[default]
+    Closed,
+    /// The server failed too often in a row: runs are refused until `retry_at_ms`.
+    Open,
+    /// The cool-down is over: the next run is let through as a trial; its outcome closes or reopens the breaker.
+    HalfOpen,
+}
+
+/// A source's circuit breaker as the front ends see it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BreakerStatus {
+    pub state: BreakerState,
+    /// Connection failures in a row (each after its retries).
+    pub consecutive_failures: u32,
+    /// When an open breaker lets a trial run through (unix ms).
+    pub retry_at_ms: Option<u64>,
+    /// The last connection failure, while the count is above zero.
+    pub last_failure: Option<String>,
+}
+
+/// One source's breaker, for diagnostics.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceBreaker {
+    pub source: String,
+    pub breaker: BreakerStatus,
 }
 
 /// The result of testing a source.
@@ -223,6 +265,59 @@ pub struct ColumnInfo {
     pub db_type: String,
     pub logical: LogicalType,
     pub nullable: bool,
+    /// The column's comment in the database. Since v3.
+    #[serde(default)]
+    pub comment: Option<String>,
+    /// For a field inferred from sampled documents (MongoDB): how often it occurred, and as which types.
+    /// Since v3.
+    #[serde(default)]
+    pub sample: Option<FieldSample>,
+}
+
+/// What sampling documents found about one field.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldSample {
+    /// Documents sampled from the collection.
+    pub documents: u32,
+    /// Sampled documents that hold the field (its presence ratio is `present / documents`).
+    pub present: u32,
+    /// Occurrences per type (`string`, `int`, `null`, ...), most frequent first. A field inside an array of
+    /// documents can occur more than once in one document.
+    pub types: Vec<TypeCount>,
+}
+
+impl FieldSample {
+    /// The share of sampled documents holding the field, from 0 to 1.
+    pub fn presence(&self) -> f64 {
+        if self.documents == 0 { 0.0 } else { f64::from(self.present) / f64::from(self.documents) }
+    }
+}
+
+/// How many times one type was seen.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TypeCount {
+    pub type_name: String,
+    pub count: u32,
+}
+
+/// A foreign key: `columns` of this table reference `ref_columns` of `ref_table`, position by position.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ForeignKey {
+    /// The constraint's name, where the engine names it.
+    pub name: Option<String>,
+    pub columns: Vec<String>,
+    /// Named as the snapshot names tables (schema-qualified outside PostgreSQL's `public`).
+    pub ref_table: String,
+    pub ref_columns: Vec<String>,
+}
+
+/// An index of a table or collection.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IndexInfo {
+    pub name: String,
+    /// Its keys, in order; a MongoDB key that is not ascending says how (`loc: 2dsphere`, `price: -1`).
+    pub columns: Vec<String>,
+    pub unique: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -238,8 +333,37 @@ pub enum TableKind {
 pub struct TableInfo {
     pub name: String,
     pub kind: TableKind,
+    /// Exact for files; the server's estimate for databases.
     pub row_count: Option<u64>,
     pub columns: Vec<ColumnInfo>,
+    /// The primary key's columns, in key order; empty when there is none. Since v3.
+    #[serde(default)]
+    pub primary_key: Vec<String>,
+    /// Since v3.
+    #[serde(default)]
+    pub foreign_keys: Vec<ForeignKey>,
+    /// Indexes other than the primary key's (MongoDB's `_id_` included). Since v3.
+    #[serde(default)]
+    pub indexes: Vec<IndexInfo>,
+    /// The table's comment in the database. Since v3.
+    #[serde(default)]
+    pub comment: Option<String>,
+}
+
+impl TableInfo {
+    /// A table with columns only: no keys, indexes or comment.
+    pub fn new(name: String, kind: TableKind, row_count: Option<u64>, columns: Vec<ColumnInfo>) -> TableInfo {
+        TableInfo {
+            name,
+            kind,
+            row_count,
+            columns,
+            primary_key: Vec::new(),
+            foreign_keys: Vec::new(),
+            indexes: Vec::new(),
+            comment: None,
+        }
+    }
 }
 
 /// The metadata of one source at one moment.
@@ -247,6 +371,21 @@ pub struct TableInfo {
 pub struct SchemaSnapshot {
     pub tables: Vec<TableInfo>,
     pub fetched_at_ms: u64,
+    /// How the broker answered: from its cache or freshly read. Only on the broker's replies. Since v3.
+    #[serde(default)]
+    pub cache: Option<SchemaCache>,
+}
+
+/// The freshness of a schema the broker answered with.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SchemaCache {
+    /// True when the answer is the stored snapshot; false when it was read from the source for this request.
+    pub cached: bool,
+    /// The snapshot's age when the broker answered.
+    pub age_ms: u64,
+    /// How old a database source's snapshot may grow before it is read again (`POLYSTOREIQ_SCHEMA_TTL_S`);
+    /// `None` for files, whose schema is read again whenever a file changes.
+    pub ttl_ms: Option<u64>,
 }
 
 /// A result column: its name and types.
@@ -465,6 +604,91 @@ pub struct DiagReport {
     /// Per-stage latency over the last `window_ms`.
     pub stages: Vec<StageStats>,
     pub window_ms: u64,
+    /// Every source whose circuit breaker is open, half-open, or has counted failures. Since v3.
+    pub breakers: Vec<SourceBreaker>,
+    /// Per worker kind, the sandbox its last worker put itself in on this machine. Since v3.
+    pub sandbox: Vec<SandboxState>,
+    /// Per model provider and model, the drafts it was asked for over the window. Since v3.
+    pub generations: Vec<GenerationStats>,
+}
+
+/// How one model provider (and model) drafted over the diagnostics window. Since v3.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GenerationStats {
+    /// The provider configured when the question was asked (`offline`, `openai`, `anthropic`, `ollama`).
+    pub provider: String,
+    pub model: String,
+    pub count: u64,
+    /// Questions the provider failed, so the offline planner drafted (or declined) instead.
+    pub fallbacks: u64,
+    pub tokens_in: u64,
+    pub tokens_out: u64,
+    /// HTTP attempts over all questions (retries after 429 and 5xx included).
+    pub attempts: u64,
+    /// The provider's latency, retries included.
+    pub p50_us: u64,
+    pub p95_us: u64,
+}
+
+/// Who drafts queries from questions. Appended only. Since v3.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LlmProvider {
+    /// The built-in planner: no model, no network.
+    Offline,
+    /// An OpenAI-compatible chat-completions API (OpenAI, a llama.cpp or vLLM server, LM Studio).
+    Openai,
+    /// Anthropic's Messages API.
+    Anthropic,
+    /// A local Ollama server.
+    Ollama,
+}
+
+impl LlmProvider {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LlmProvider::Offline => "offline",
+            LlmProvider::Openai => "openai",
+            LlmProvider::Anthropic => "anthropic",
+            LlmProvider::Ollama => "ollama",
+        }
+    }
+}
+
+/// The model provider settings as front ends see them: whether an API key is set, never the key. Since v3.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LlmSettings {
+    pub provider: LlmProvider,
+    /// Empty for the offline planner.
+    pub model: String,
+    /// The API's base URL; empty for the offline planner.
+    pub endpoint: String,
+    /// Whether the OS keyring holds an API key for this provider.
+    pub api_key_set: bool,
+}
+
+/// The profile's settings. Since v3.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Settings {
+    pub llm: LlmSettings,
+}
+
+/// A model provider that answered a health check. Since v3.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LlmTestReport {
+    pub provider: LlmProvider,
+    pub model: String,
+    pub endpoint: String,
+    pub elapsed_ms: u64,
+    /// What the provider said, e.g. whether it lists the model.
+    pub message: String,
+}
+
+/// The sandbox a kind of worker runs in on this machine, as its last worker reported it. Since v3.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SandboxState {
+    pub kind: WorkerKind,
+    pub report: crate::worker::SandboxReport,
 }
 
 /// One entry of the append-only audit log.

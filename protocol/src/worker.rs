@@ -16,8 +16,47 @@ use crate::types::{Batch, DbTarget, FileTable, ResultColumn, SchemaSnapshot, Sou
 pub enum ToWorker {
     /// Since v1.
     Hello(Hello),
-    /// Since v1.
+    /// Since v1. Accepted without a sandbox policy by debug builds only (tests that exercise one layer alone);
+    /// release workers refuse it.
     Job(Job),
+    /// A job with the sandbox the worker must enforce before it opens any data or connection. Since v3.
+    Run { policy: SandboxPolicy, job: Job },
+}
+
+/// What one worker may touch: built by the broker per run from the source, enforced by the worker (Linux:
+/// `no_new_privs`, landlock, seccomp, rlimits; macOS: a seatbelt profile) before it opens data. An allow-list:
+/// anything not named is denied. Since v3.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SandboxPolicy {
+    /// Files and directories the worker may read (the source's files, its DuckDB file, system libraries).
+    pub read_paths: Vec<String>,
+    /// Directories the worker may write: its scratch directory, and for an import the datasets directory.
+    pub write_paths: Vec<String>,
+    /// TCP ports the worker may connect to; empty means no network at all.
+    pub connect_ports: Vec<u16>,
+    pub limits: ResourceLimits,
+    /// The user allowed a degraded sandbox (some rule this kernel cannot enforce); otherwise the worker refuses
+    /// to run when a rule cannot be enforced precisely.
+    pub allow_degraded: bool,
+}
+
+/// Resource limits a worker sets on itself (on top of the launcher's address-space and core limits). Since v3.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResourceLimits {
+    pub cpu_seconds: u64,
+    pub open_files: u64,
+    pub file_size_bytes: u64,
+}
+
+/// What the worker enforced, reported before the job's first frame. Since v3.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SandboxReport {
+    /// The features in force, e.g. `no_new_privs`, `landlock-v6-fs`, `landlock-tcp`, `seccomp`, `rlimits`.
+    pub features: Vec<String>,
+    /// Rules this kernel could not enforce (empty unless the user allowed a degraded sandbox).
+    pub missing: Vec<String>,
+    /// How long enforcing took, in microseconds.
+    pub enforce_us: u64,
 }
 
 /// Worker to broker. Variant 0 is the handshake and never moves.
@@ -39,6 +78,11 @@ pub enum FromWorker {
     Files(Vec<FileFact>),
     /// A database connection test's findings. Since v2.
     Tested(ConnectionReport),
+    /// The sandbox the worker put itself in, before anything else. Since v3.
+    Sandboxed(SandboxReport),
+    /// Which server-side session runs this job's query: sent by a database query worker right after it connects,
+    /// before it sends the user's query, so the broker can cancel the query on the server too. Since v3.
+    ServerSession(ServerSession),
 }
 
 /// One file as an import found it.
@@ -80,8 +124,26 @@ pub enum DbAction {
     Test,
     /// Read tables, columns and keys; answers [`FromWorker::Schema`].
     Metadata,
-    /// Run one read-only query, streaming its rows.
+    /// Run one read-only query, streaming its rows. Sends [`FromWorker::ServerSession`] before the query.
     Query { sql: String, row_limit: u64, batch_rows: u32, timeout_ms: u64 },
+    /// Stop what `session` (another worker's connection, with the same target and credentials) is running on the
+    /// server: PostgreSQL `pg_cancel_backend`, MySQL `KILL QUERY`, MongoDB `killOp` and `killCursors` for the
+    /// operations carrying the session's comment. Answers [`FromWorker::Done`] with `rows` = the number of server
+    /// operations it stopped (0 when nothing was running any more). Since v3.
+    Cancel { session: ServerSession },
+}
+
+/// A database query's session on its server, as its worker reports it: what a second connection needs to find
+/// and stop the query there. Appended only. Since v3.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ServerSession {
+    /// The backend process serving the connection (`pg_backend_pid()`).
+    Postgres { backend_pid: i32 },
+    /// The connection's id (`CONNECTION_ID()`), as `KILL QUERY` takes it.
+    Mysql { connection_id: u64 },
+    /// A unique `comment` the worker attaches to every operation of the run (`psiq-run-<hex>`), which
+    /// `currentOp` shows on each of them and on their cursors.
+    Mongodb { comment: String },
 }
 
 /// What a connection test found. Never echoes the password.
@@ -129,7 +191,7 @@ pub struct QueryJob {
 }
 
 /// A deliberate failure, for testing the supervisor against real crashes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Fault {
     Panic,
     Abort,
@@ -144,6 +206,39 @@ pub enum Fault {
     Sleep {
         ms: u64,
     },
+    /// Try something the sandbox should stop (or its legitimate twin) and say what happened: `Done` when it
+    /// worked, `Failed(Refused)` with the OS error when it was stopped. Since v3.
+    Probe(Probe),
+}
+
+/// One attempt at the world outside a worker's sandbox. Since v3.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Probe {
+    /// Open a file for reading and read a byte.
+    ReadFile { path: String },
+    /// Read a file through DuckDB's `read_csv`, with DuckDB's own file restrictions lifted, so only the OS
+    /// sandbox stands in the way.
+    DuckDbReadCsv { path: String },
+    /// Create and write a file.
+    WriteFile { path: String },
+    /// Open a TCP connection.
+    Connect { host: String, port: u16 },
+    /// Send one UDP datagram.
+    UdpSend { host: String, port: u16 },
+    /// Start a child process (`/bin/true`).
+    Spawn,
+    /// Fork repeatedly.
+    ForkBomb,
+    /// Allocate and touch this many MiB.
+    Allocate { mb: u64 },
+    /// Report the worker's environment variable names; fails when any variable is set.
+    Environment,
+    /// Attach to a process with ptrace.
+    Ptrace { pid: u32 },
+    /// Send signal 0 to a process.
+    Signal { pid: u32 },
+    /// Burn CPU for this many seconds.
+    Spin { seconds: u64 },
 }
 
 /// How a finished job ended.
@@ -169,12 +264,20 @@ pub enum WorkerError {
     Refused(String),
     #[error("internal worker error: {0}")]
     Internal(String),
-    /// The database server cannot be reached. Since v2.
+    /// The database server cannot be reached. Reported only while connecting, before anything of the job ran,
+    /// so the broker may retry it; a connection lost later is [`WorkerError::ConnectionLost`]. Since v2.
     #[error("{0}")]
     Unreachable(String),
     /// The database refused the credentials. Since v2.
     #[error("{0}")]
     AuthFailed(String),
+    /// The TLS handshake failed, or the server does not offer the TLS the source requires. Since v3.
+    #[error("{0}")]
+    Tls(String),
+    /// The connection broke after the job started talking to the server: a query may have run. Never retried.
+    /// Since v3.
+    #[error("{0}")]
+    ConnectionLost(String),
 }
 
 impl WorkerError {
@@ -188,6 +291,8 @@ impl WorkerError {
             WorkerError::Internal(_) => ErrorCode::Internal,
             WorkerError::Unreachable(_) => ErrorCode::Unreachable,
             WorkerError::AuthFailed(_) => ErrorCode::AuthFailed,
+            WorkerError::Tls(_) => ErrorCode::TlsFailed,
+            WorkerError::ConnectionLost(_) => ErrorCode::ConnectionLost,
         }
     }
 }

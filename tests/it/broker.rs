@@ -70,8 +70,8 @@ fn approval_tokens_are_single_use_and_denied_drafts_never_run() {
     assert_eq!(p.err(&["query", "t", "--sql", "SELECT 1; SELECT 2", "--yes"])["code"], "query_rejected");
 
     let asked = p.ok(&["ask", "t", "how many t are there"]);
-    assert_eq!(asked["provider"], "simple-planner");
-    assert_eq!(p.ok(&["run", asked["token"].as_str().unwrap()])["first_page"]["rows"][0]["row_count"], 2);
+    assert_eq!(asked["provider"], "offline-planner");
+    assert_eq!(p.ok(&["run", asked["token"].as_str().unwrap()])["first_page"]["rows"][0]["t_count"], 2);
     assert_eq!(p.err(&["ask", "t", "what is the weather"])["code"], "draft_declined");
 }
 

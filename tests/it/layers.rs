@@ -2,23 +2,13 @@
 //! front), connected with a role that could write, so only the database layer stands between a hostile query
 //! and the data. PostgreSQL and DuckDB here; MySQL and MongoDB in their own suites.
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use polystoreiq_protocol::types::{DbTarget, FileKind, FileTable, SourceKind, TableStorage, TlsMode};
 use polystoreiq_protocol::worker::{DbAction, DbJob, DuckLimits, FileSource, Job, QueryJob, WorkerError};
 
+use crate::servers::psql;
 use crate::support::{WorkerRun, run_worker_job};
-
-fn psql(database: &str, sql: &str) -> String {
-    #[allow(clippy::disallowed_methods)] // Seeding and checking the server with its own client.
-    let out = Command::new("psql")
-        .args(["-h", "127.0.0.1", "-U", "postgres", "-d", database, "-v", "ON_ERROR_STOP=1", "-tAc", sql])
-        .output()
-        .expect("psql runs");
-    assert!(out.status.success(), "psql {sql}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
 
 /// A scratch PostgreSQL database with `t(a int)` holding one row and a sequence, dropped at the end.
 struct PgScratch {
@@ -108,7 +98,7 @@ fn postgres_refuses_writes_in_the_read_only_transaction_with_the_guardrail_off()
 fn postgres_stops_a_long_statement_at_its_timeout_with_the_guardrail_off() {
     let db = PgScratch::new("pgtimeout");
     let started = Instant::now();
-    let err = message(&db.run("SELECT pg_sleep(30)", 300));
+    let err = message(&db.run("SELECT pg_sleep(30)::text", 300));
     assert!(err.contains("statement timeout"), "{err}");
     assert!(started.elapsed() < Duration::from_secs(20), "the server, not the sleep, ended it");
 }

@@ -3,36 +3,19 @@
 //! (read-only session and transaction, one prepared statement, no local infile, the server's time limit) alone,
 //! with a real worker and no broker or guardrail in front, connected as root, who could otherwise write.
 
-use std::process::{Command, Output};
+use std::process::Output;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use polystoreiq_protocol::types::{DbTarget, SourceKind, TlsMode};
-use polystoreiq_protocol::worker::{DbAction, DbJob, FromWorker, Job, WorkerError};
+use polystoreiq_protocol::worker::{DbAction, DbJob, FromWorker, Job, ServerSession, WorkerError};
 use serde_json::{Value, json};
 
+use crate::servers::{mariadb, mariadb_output};
 use crate::support::{Profile, WorkerRun, run_worker_job};
 
 /// The read-only user's password; no output may ever contain it.
 const PASSWORD: &str = "Ro-Sentinel-7d1e-never-echoed";
-
-/// Runs SQL on the local test server as root with the `mysql` client over TCP (the services script starts the
-/// server). Returns the output, tab-separated, without column names.
-fn mysql_cli(database: Option<&str>, sql: &str) -> Output {
-    #[allow(clippy::disallowed_methods)] // The test seeds and inspects the real MariaDB server.
-    let mut cmd = Command::new("mysql");
-    cmd.args(["--protocol=tcp", "-h", "127.0.0.1", "-P", "3306", "-u", "root", "-N", "-B", "-e", sql]);
-    if let Some(database) = database {
-        cmd.arg(database);
-    }
-    cmd.output().expect("the mysql client is installed by scripts/services")
-}
-
-fn mysql_root(database: Option<&str>, sql: &str) -> String {
-    let out = mysql_cli(database, sql);
-    assert!(out.status.success(), "mysql failed on {sql}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 /// A database and a read-only user of the same unique name, dropped when the test ends.
 struct Scratch {
@@ -43,7 +26,7 @@ impl Scratch {
     fn new() -> Scratch {
         static NEXT: AtomicU32 = AtomicU32::new(0);
         let name = format!("psiq_t_{}_{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
-        mysql_root(
+        mariadb(
             None,
             &format!(
                 "DROP DATABASE IF EXISTS {name}; CREATE DATABASE {name};
@@ -56,7 +39,7 @@ impl Scratch {
 
     /// Runs SQL as root inside the scratch database.
     fn sql(&self, sql: &str) -> String {
-        mysql_root(Some(&self.name), sql)
+        mariadb(Some(&self.name), sql)
     }
 
     fn tables(&self) -> Vec<String> {
@@ -101,7 +84,7 @@ impl Scratch {
 impl Drop for Scratch {
     fn drop(&mut self) {
         let name = &self.name;
-        let _ = mysql_cli(None, &format!("DROP DATABASE IF EXISTS {name}; DROP USER IF EXISTS '{name}'@'%';"));
+        let _ = mariadb_output(None, &format!("DROP DATABASE IF EXISTS {name}; DROP USER IF EXISTS '{name}'@'%';"));
     }
 }
 
@@ -140,7 +123,7 @@ fn a_read_only_user_onboards_and_root_is_flagged_as_able_to_write() {
     assert!(root.status.success(), "{}", text(&root));
     assert_eq!(last_json(&root)["can_write"], true);
 
-    let version = mysql_root(None, "SELECT VERSION()").trim().to_owned();
+    let version = mariadb(None, "SELECT VERSION()").trim().to_owned();
     let tested = p.ok(&["source", "test", "shop"]);
     assert_eq!(tested["ok"], true, "{tested}");
     let message = tested["message"].as_str().unwrap();
@@ -433,7 +416,7 @@ fn ddl_cannot_escape_the_read_only_transaction() {
     s.sql("START TRANSACTION READ ONLY; CREATE TABLE slipped_out (a INT); ROLLBACK;");
     assert!(s.tables().contains(&"slipped_out".to_owned()), "the server let DDL out of a read-only transaction");
     // A read-only session (the connector sets one) makes the transaction after the implicit commit read-only too.
-    let session = mysql_cli(
+    let session = mariadb_output(
         Some(&s.name),
         "SET SESSION TRANSACTION READ ONLY; START TRANSACTION READ ONLY; CREATE TABLE stopped (a INT);",
     );
@@ -480,7 +463,7 @@ fn a_query_is_stopped_on_the_server_at_its_time_limit() {
     assert!(why.contains("time limit"), "{why}");
     assert!(started.elapsed() < Duration::from_secs(4), "the sleep was not cut short: {:?}", started.elapsed());
     let running = || {
-        mysql_root(
+        mariadb(
             None,
             "SELECT count(*) FROM information_schema.PROCESSLIST WHERE INFO LIKE '%SLEEP(5) AS lifted%'
              AND ID <> CONNECTION_ID()",
@@ -508,7 +491,9 @@ fn a_worker_streams_batches_and_stops_at_the_row_limit() {
         .filter_map(|f| if let FromWorker::Batch(b) = f { Some(b.row_count()) } else { None })
         .collect();
     assert_eq!(sizes, [2, 2, 1]);
-    assert!(matches!(run.frames.get(1), Some(FromWorker::Columns(c)) if c.len() == 1 && c[0].name == "a"));
+    // The handshake, the session the broker would cancel on the server, then the columns.
+    assert!(matches!(run.frames.get(1), Some(FromWorker::ServerSession(ServerSession::Mysql { .. }))));
+    assert!(matches!(run.frames.get(2), Some(FromWorker::Columns(c)) if c.len() == 1 && c[0].name == "a"));
     match run.frames.last() {
         Some(FromWorker::Done(done)) => assert_eq!((done.rows, done.truncated), (5, true)),
         other => panic!("expected Done, got {other:?}"),

@@ -268,34 +268,73 @@ impl WorkerRun {
 /// Runs `job` in a real worker process started by hand: the handshake as the broker would do it, then the job,
 /// and nothing in front of it. The database-layer tests use this to show what the database itself refuses.
 pub fn run_worker_job(job: polystoreiq_protocol::worker::Job) -> WorkerRun {
-    use polystoreiq_protocol::worker::{FromWorker, ToWorker};
-    use polystoreiq_protocol::{Hello, Nonce, PeerRole, read_frame, write_frame};
-    use std::io::Write;
+    WorkerStream::start(job).finish()
+}
 
-    let nonce = Nonce([42; 16]);
-    #[allow(clippy::disallowed_methods)] // The test starts the worker by hand on purpose.
-    let mut child = Command::new(bin_dir().join("polystoreiq-worker"))
-        .env_clear()
-        .env("POLYSTOREIQ_WORKER_NONCE", nonce.to_hex())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("worker starts");
-    let mut stdin = child.stdin.take().expect("stdin");
-    let mut stdout = child.stdout.take().expect("stdout");
-    write_frame(&mut stdin, &ToWorker::Hello(Hello::new(PeerRole::Broker, nonce))).expect("handshake");
-    write_frame(&mut stdin, &ToWorker::Job(job)).expect("job");
-    stdin.flush().expect("flush");
-    let mut frames = Vec::new();
-    while let Ok(frame) = read_frame::<_, FromWorker>(&mut stdout) {
-        let last = matches!(frame, FromWorker::Done(_) | FromWorker::Failed(_));
-        frames.push(frame);
-        if last {
-            break;
+/// A worker started by hand as [`run_worker_job`] does, whose frames are read one at a time as they arrive: what a
+/// test needs to act while the job still runs.
+pub struct WorkerStream {
+    child: Child,
+    stdin: Option<std::process::ChildStdin>,
+    frames: std::sync::mpsc::Receiver<polystoreiq_protocol::worker::FromWorker>,
+    /// Every frame read so far.
+    pub seen: Vec<polystoreiq_protocol::worker::FromWorker>,
+}
+
+impl WorkerStream {
+    pub fn start(job: polystoreiq_protocol::worker::Job) -> WorkerStream {
+        use polystoreiq_protocol::worker::{FromWorker, ToWorker};
+        use polystoreiq_protocol::{Hello, Nonce, PeerRole, read_frame, write_frame};
+        use std::io::Write;
+
+        let nonce = Nonce([42; 16]);
+        #[allow(clippy::disallowed_methods)] // The test starts the worker by hand on purpose.
+        let mut child = Command::new(bin_dir().join("polystoreiq-worker"))
+            .env_clear()
+            .env("POLYSTOREIQ_WORKER_NONCE", nonce.to_hex())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("worker starts");
+        let mut stdin = child.stdin.take().expect("stdin");
+        let mut stdout = child.stdout.take().expect("stdout");
+        write_frame(&mut stdin, &ToWorker::Hello(Hello::new(PeerRole::Broker, nonce))).expect("handshake");
+        write_frame(&mut stdin, &ToWorker::Job(job)).expect("job");
+        stdin.flush().expect("flush");
+        // Frames are read on their own thread, so a test can wait for the next one with a time limit.
+        let (tx, frames) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            while let Ok(frame) = read_frame::<_, FromWorker>(&mut stdout) {
+                let last = matches!(frame, FromWorker::Done(_) | FromWorker::Failed(_));
+                if tx.send(frame).is_err() || last {
+                    break;
+                }
+            }
+        });
+        WorkerStream { child, stdin: Some(stdin), frames, seen: Vec::new() }
+    }
+
+    /// The next frame, or `None` once the worker has sent its last. Panics when none comes within `limit`: the
+    /// worker hangs.
+    pub fn next_within(&mut self, limit: Duration) -> Option<&polystoreiq_protocol::worker::FromWorker> {
+        match self.frames.recv_timeout(limit) {
+            Ok(frame) => {
+                self.seen.push(frame);
+                self.seen.last()
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => None,
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                panic!("the worker sent nothing for {limit:?}; it hangs. Frames so far: {}", self.seen.len())
+            }
         }
     }
-    drop(stdin);
-    let out = child.wait_with_output().expect("worker exits");
-    WorkerRun { frames, status: out.status, stderr: String::from_utf8_lossy(&out.stderr).into_owned() }
+
+    /// Reads the rest of the job's frames and waits for the worker to exit.
+    pub fn finish(mut self) -> WorkerRun {
+        self.seen.extend(self.frames.iter());
+        drop(self.stdin.take());
+        let out = self.child.wait_with_output().expect("worker exits");
+        WorkerRun { frames: self.seen, status: out.status, stderr: String::from_utf8_lossy(&out.stderr).into_owned() }
+    }
 }

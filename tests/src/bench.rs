@@ -117,6 +117,38 @@ impl Bench {
         out
     }
 
+    /// What putting itself in the sandbox (rlimits, no_new_privs, landlock, seccomp) costs a worker, as the
+    /// worker measures it; this time is part of spawn-to-result above.
+    pub async fn sandbox_cost(&self, n: usize) -> String {
+        let empty = FileSource { tables: Vec::new(), database: None };
+        let mut sample = Vec::with_capacity(n);
+        let mut features = String::new();
+        for _ in 0..n {
+            let job = Job::Query(self.query_job(empty.clone(), "SELECT 1 AS one"));
+            let exec = execution(job, CancelToken::default());
+            let mut report = None;
+            self.supervisor
+                .execute(exec, &mut |event| {
+                    if let SupervisorEvent::Output(FromWorker::Sandboxed(r)) = event {
+                        report = Some(r);
+                    }
+                })
+                .await
+                .expect("trivial query");
+            let report = report.expect("every worker reports its sandbox");
+            sample.push(Duration::from_micros(report.enforce_us));
+            features = report.features.join(", ");
+            tokio::time::sleep(Duration::from_millis(30)).await;
+        }
+        let stats = Stats::of(sample);
+        format!(
+            "| sandbox enforcement in the worker ({features}), part of spawn to result | {} | {} | {} runs | p95 < 2 ms |\n",
+            ms(stats.p50),
+            ms(stats.p95),
+            stats.n
+        )
+    }
+
     /// 1M rows x 10 columns through a worker versus the same query and conversion in-process.
     pub async fn throughput(&self, reps: usize) -> String {
         let job = self.select_all_lineitem();

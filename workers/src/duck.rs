@@ -269,6 +269,8 @@ pub fn schema(conn: &Connection, source: &FileSource) -> Result<SchemaSnapshot, 
                     name,
                     db_type,
                     nullable: null.as_deref() != Some("NO"),
+                    comment: None,
+                    sample: None,
                 })
             })
             .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
@@ -276,18 +278,15 @@ pub fn schema(conn: &Connection, source: &FileSource) -> Result<SchemaSnapshot, 
         let rows: i64 = conn
             .query_row(&format!("SELECT count(*) FROM {ident}"), [], |row| row.get(0))
             .map_err(|e| open_error(source, e))?;
-        tables.push(TableInfo {
-            name: table.table.clone(),
-            kind: match table.storage {
-                TableStorage::Ingested => TableKind::Table,
-                TableStorage::InPlace => TableKind::View,
-            },
-            row_count: Some(rows as u64),
-            columns,
-        });
+        // Files carry no keys, indexes or comments.
+        let kind = match table.storage {
+            TableStorage::Ingested => TableKind::Table,
+            TableStorage::InPlace => TableKind::View,
+        };
+        tables.push(TableInfo::new(table.table.clone(), kind, Some(rows as u64), columns));
     }
     let fetched_at_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
-    Ok(SchemaSnapshot { tables, fetched_at_ms })
+    Ok(SchemaSnapshot { tables, fetched_at_ms, cache: None })
 }
 
 /// The normalized type of a DuckDB type name, as `DESCRIBE` prints it.

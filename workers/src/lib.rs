@@ -12,6 +12,8 @@ mod fault;
 pub mod mongo;
 pub mod mysql;
 pub mod postgres;
+pub mod sandbox;
 pub mod serve;
+pub mod tls;
 
 pub use serve::{serve, take_spawn_nonce};

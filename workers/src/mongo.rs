@@ -6,20 +6,23 @@
 //! `limit`, `skip`), `aggregate`, `count` and `distinct` (with `filter`). Nothing else parses, so there is no code path
 //! that inserts, updates or deletes. Every operation carries `maxTimeMS`, and an aggregate pipeline with a write
 //! stage (`$out`, `$merge`) anywhere in it, sub-pipelines included, is refused here, whatever the broker's
-//! guardrail said.
+//! guardrail said. Every operation of a query also carries one unique `comment`, reported to the broker before
+//! the query starts, by which a cancel job finds and stops them (`currentOp`, then `killOp` and `killCursors`).
 //!
 //! Documents have no fixed shape, so a result's columns are fixed by its first batch (up to `batch_rows`
-//! documents): the top-level fields in the order they first appear, each typed by the BSON types seen there
+//! documents): the fields in the order they first appear, each typed by the BSON types seen there
 //! (ints with doubles widen to double; any other mix is shown as text). Later documents are read against those
 //! columns: a missing field is NULL; a field no first-batch document had is left out and counted in the worker's
 //! log; a value that a typed column cannot show exactly fails the query with a hint to convert it. Nested
-//! documents and arrays are shown as relaxed Extended JSON text, ObjectIds as hex, dates as UTC timestamps and
-//! Decimal128 as exact decimal text.
+//! documents are flattened into dotted columns (`address.city`) as deep as the schema's field inference goes;
+//! arrays, and documents deeper than that, are shown as relaxed Extended JSON text. ObjectIds are shown as hex,
+//! dates as UTC timestamps and Decimal128 as exact decimal text in plain notation.
 
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use futures_util::TryStreamExt;
+use mongodb::bson::oid::ObjectId;
 use mongodb::bson::spec::BinarySubtype;
 use mongodb::bson::{Bson, Document, doc};
 use mongodb::error::ErrorKind;
@@ -27,10 +30,12 @@ use mongodb::options::{ClientOptions, Credential, ServerAddress, Tls, TlsOptions
 use mongodb::results::CollectionType;
 use mongodb::{Client, Cursor, Database};
 use polystoreiq_protocol::types::{
-    Batch, ColumnInfo, ColumnValues, DbTarget, LogicalType, ResultColumn, SchemaSnapshot, SourceKind, TableInfo,
-    TableKind, TlsMode,
+    Batch, ColumnInfo, ColumnValues, DbTarget, FieldSample, IndexInfo, LogicalType, ResultColumn, SchemaSnapshot,
+    SourceKind, TableInfo, TableKind, TlsMode, TypeCount,
 };
-use polystoreiq_protocol::worker::{ConnectionReport, DbAction, DbJob, FromWorker, JobDone, WorkerError};
+use polystoreiq_protocol::worker::{
+    ConnectionReport, DbAction, DbJob, FromWorker, JobDone, ServerSession, WorkerError,
+};
 use serde_json::Value;
 
 /// How long reaching the server (TCP, then the driver's server selection) may take.
@@ -77,6 +82,7 @@ pub fn run(job: &DbJob, emit: &mut dyn FnMut(FromWorker) -> Result<(), WorkerErr
             Box::new(parse_query(sql)?),
             Limits { rows: *row_limit, batch: (*batch_rows).max(1) as usize, timeout_ms: *timeout_ms },
         ),
+        DbAction::Cancel { session } => Work::Cancel(session.clone()),
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -94,7 +100,15 @@ pub fn run(job: &DbJob, emit: &mut dyn FnMut(FromWorker) -> Result<(), WorkerErr
                 emit(FromWorker::Schema(metadata(&server).await?))?;
                 Ok(done(0, false, started))
             }
-            Work::Query(query, limits) => run_query(&server, *query, &limits, emit, started).await,
+            Work::Query(query, limits) => {
+                // Every operation of the run carries this comment, so a second connection can find and stop them
+                // on the server (`currentOp`, `killOp`); the broker learns it before the query starts. An ObjectId
+                // is unique across processes: time, a per-process random value and a counter.
+                let comment = format!("psiq-run-{}", ObjectId::new().to_hex());
+                emit(FromWorker::ServerSession(ServerSession::Mongodb { comment: comment.clone() }))?;
+                run_query(&server, *query, &limits, &comment, emit, started).await
+            }
+            Work::Cancel(session) => cancel(&server, &session, started).await,
         }
     })
 }
@@ -104,6 +118,59 @@ enum Work {
     Test,
     Metadata,
     Query(Box<Query>, Limits),
+    Cancel(ServerSession),
+}
+
+/// Stops every operation and cursor on the server that carries another worker's comment, from this connection:
+/// `currentOp` finds them, `killOp` stops a running operation and `killCursors` an idle cursor. The comment is
+/// checked again here on each entry, so a server that ignored the filter cannot get other clients' operations
+/// killed.
+async fn cancel(server: &Server<'_>, session: &ServerSession, started: Instant) -> Result<JobDone, WorkerError> {
+    let ServerSession::Mongodb { comment } = session else {
+        return Err(WorkerError::Refused(format!("a MongoDB worker cannot cancel {session:?}")));
+    };
+    let client = server.db.client();
+    let admin = client.database("admin");
+    let mut command = doc! {
+        "currentOp": 1,
+        "idleCursors": true,
+        "$or": [{ "command.comment": comment.as_str() }, { "cursor.originatingCommand.comment": comment.as_str() }],
+    };
+    // With access control on, any user may list (and kill) its own operations.
+    if !server.target.user.is_empty() {
+        command.insert("$ownOps", true);
+    }
+    let reply = admin.run_command(command).await.map_err(|e| server.error(&e))?;
+    let entries = reply.get_array("inprog").map(Vec::as_slice).unwrap_or_default();
+    // One entry that cannot be stopped (an operation just ended, a cursor the server lets only its own session
+    // kill) does not keep the others running; it is logged, and not counted.
+    let mut stopped = 0;
+    for entry in entries.iter().filter_map(Bson::as_document).filter(|e| carries_comment(e, comment)) {
+        if entry.get_str("type") == Ok("idleCursor") {
+            let id = entry.get_document("cursor").ok().and_then(|c| c.get("cursorId")).cloned();
+            let namespace = entry.get_str("ns").ok().and_then(|ns| ns.split_once('.'));
+            if let (Some(id), Some((db, collection))) = (id, namespace) {
+                match client.database(db).run_command(doc! { "killCursors": collection, "cursors": [id] }).await {
+                    Ok(killed) => stopped += killed.get_array("cursorsKilled").map_or(0, |k| k.len() as u64),
+                    Err(err) => eprintln!("mongo: cannot kill a cursor of the cancelled run: {}", server.error(&err)),
+                }
+            }
+        } else if let Some(opid) = entry.get("opid") {
+            match admin.run_command(doc! { "killOp": 1, "op": opid.clone() }).await {
+                Ok(_) => stopped += 1,
+                Err(err) => eprintln!("mongo: cannot kill an operation of the cancelled run: {}", server.error(&err)),
+            }
+        }
+    }
+    Ok(done(stopped, false, started))
+}
+
+/// Whether a `currentOp` entry belongs to the run that commented its operations with `comment`: its command, or
+/// the command that opened its cursor, carries it.
+fn carries_comment(entry: &Document, comment: &str) -> bool {
+    let commented = |command: Option<&Document>| command.and_then(|c| c.get_str("comment").ok()) == Some(comment);
+    commented(entry.get_document("command").ok())
+        || commented(entry.get_document("cursor").ok().and_then(|c| c.get_document("originatingCommand").ok()))
 }
 
 fn done(rows: u64, truncated: bool, started: Instant) -> JobDone {
@@ -144,9 +211,11 @@ impl<'a> Server<'a> {
             ),
         };
         // MongoDB has no opportunistic TLS: a server speaks it on its port or does not. `prefer` connects
-        // without TLS (the test report says so); `require` insists on it, with the system's root certificates.
+        // without TLS (the test report says so); `require` insists on TLS without checking the certificate, as
+        // libpq's sslmode does; `verify_full` checks it against the Mozilla roots and the host name.
         let tls = match target.tls {
-            TlsMode::Require => Tls::Enabled(TlsOptions::default()),
+            TlsMode::Require => Tls::Enabled(TlsOptions::builder().allow_invalid_certificates(true).build()),
+            TlsMode::VerifyFull => Tls::Enabled(TlsOptions::default()),
             TlsMode::Disable | TlsMode::Prefer => Tls::Disabled,
         };
         let options = ClientOptions::builder()
@@ -160,11 +229,20 @@ impl<'a> Server<'a> {
             .tls(tls)
             .build();
         let client = Client::with_options(options).map_err(|err| mongo_error(target, &err))?;
-        Ok(Server { target, db: client.database(&target.database) })
+        let db = client.database(&target.database);
+        // The driver connects lazily; a `ping` makes it select the server, connect and authenticate now, so every
+        // failure to reach the server is reported here, before any of the job ran (the broker retries only these).
+        db.run_command(doc! { "ping": 1 }).await.map_err(|err| mongo_error(target, &err))?;
+        Ok(Server { target, db })
     }
 
+    /// An error once connected: a connection that breaks now may have carried the job's operation, so it is
+    /// [`WorkerError::ConnectionLost`], never retried.
     fn error(&self, err: &mongodb::error::Error) -> WorkerError {
-        mongo_error(self.target, err)
+        match mongo_error(self.target, err) {
+            WorkerError::Unreachable(message) => WorkerError::ConnectionLost(message),
+            other => other,
+        }
     }
 }
 
@@ -313,16 +391,49 @@ async fn metadata(server: &Server<'_>) -> Result<SchemaSnapshot, WorkerError> {
             }
             Err(err) => return Err(server.error(&err)),
         };
-        tables.push(TableInfo {
-            name: spec.name,
-            kind: if view { TableKind::View } else { TableKind::Collection },
-            row_count,
-            columns,
-        });
+        let kind = if view { TableKind::View } else { TableKind::Collection };
+        let mut table = TableInfo::new(spec.name, kind, row_count, columns);
+        if !view {
+            // Every document of a collection has a unique `_id`; its index is that key, not listed again.
+            table.primary_key = vec!["_id".to_owned()];
+            table.indexes = indexes(server, &coll).await?.into_iter().filter(|i| i.name != "_id_").collect();
+        }
+        tables.push(table);
     }
     tables.sort_by(|a, b| a.name.cmp(&b.name));
     let fetched_at_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
-    Ok(SchemaSnapshot { tables, fetched_at_ms })
+    Ok(SchemaSnapshot { tables, fetched_at_ms, cache: None })
+}
+
+/// A collection's indexes (`listIndexes`), keys in order: a plain ascending key is its field's name, any other
+/// says how (`price: -1`, `loc: 2dsphere`, `body: text`). A collection the server will not list is given none.
+async fn indexes(server: &Server<'_>, coll: &mongodb::Collection<Document>) -> Result<Vec<IndexInfo>, WorkerError> {
+    let listed: Result<Vec<mongodb::IndexModel>, _> = async { coll.list_indexes().await?.try_collect().await }.await;
+    let models = match listed {
+        Ok(models) => models,
+        Err(err) if matches!(err.kind.as_ref(), ErrorKind::Command(_)) => {
+            eprintln!("mongo: cannot list the indexes of {}: {}", coll.name(), server.error(&err));
+            return Ok(Vec::new());
+        }
+        Err(err) => return Err(server.error(&err)),
+    };
+    Ok(models
+        .into_iter()
+        .map(|model| {
+            let options = model.options.unwrap_or_default();
+            let columns = model
+                .keys
+                .iter()
+                .map(|(field, how)| match how {
+                    Bson::Int32(1) | Bson::Int64(1) => field.clone(),
+                    Bson::Double(d) if *d == 1.0 => field.clone(),
+                    Bson::String(kind) => format!("{field}: {kind}"),
+                    other => format!("{field}: {other}"),
+                })
+                .collect();
+            IndexInfo { name: options.name.unwrap_or_default(), columns, unique: options.unique.unwrap_or(false) }
+        })
+        .collect())
 }
 
 /// What sampling found about one dotted path.
@@ -336,8 +447,8 @@ struct FieldStats {
 }
 
 /// The fields of sampled documents as dotted paths (`customer.address.city`; the fields of documents inside
-/// arrays too), each with its most frequent BSON type. A field is nullable when some sampled document lacks it
-/// or holds null there.
+/// arrays too), each with its most frequent BSON type, its presence (documents holding it) and every type seen
+/// with its count. A field is nullable when some sampled document lacks it or holds null there.
 fn infer_fields(sample: &[Document]) -> Vec<ColumnInfo> {
     let mut order: Vec<String> = Vec::new();
     let mut stats: HashMap<String, FieldStats> = HashMap::new();
@@ -356,14 +467,31 @@ fn infer_fields(sample: &[Document]) -> Vec<ColumnInfo> {
                 }
             }
             let db_type = best.map_or("null", |(name, _)| name);
+            let mut types: Vec<TypeCount> = stat
+                .types
+                .iter()
+                .map(|&(name, count)| TypeCount { type_name: name.to_owned(), count: clamp_u32(count) })
+                .collect();
+            // Most frequent first; ties keep the order the types were first seen in.
+            types.sort_by_key(|t| std::cmp::Reverse(t.count));
             ColumnInfo {
                 logical: logical_for(db_type),
                 db_type: db_type.to_owned(),
                 nullable: stat.present < sample.len() || stat.null_seen,
                 name: path,
+                comment: None,
+                sample: Some(FieldSample {
+                    documents: clamp_u32(sample.len()),
+                    present: clamp_u32(stat.present),
+                    types,
+                }),
             }
         })
         .collect()
+}
+
+fn clamp_u32(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
 }
 
 fn visit(
@@ -596,16 +724,20 @@ async fn run_query(
     server: &Server<'_>,
     query: Query,
     limits: &Limits,
+    comment: &str,
     emit: &mut dyn FnMut(FromWorker) -> Result<(), WorkerError>,
     started: Instant,
 ) -> Result<JobDone, WorkerError> {
     let coll = server.db.collection::<Document>(&query.collection);
     let max_time = Duration::from_millis(limits.timeout_ms.max(1));
+    // On the operation and, through the driver, on each getMore of its cursor.
+    let comment = Bson::String(comment.to_owned());
     // One row past the limit, so truncation shows.
     let fetch = limits.rows.saturating_add(1).min(i64::MAX as u64);
     match query.op {
         Operation::Find { filter, projection, sort, limit, skip } => {
-            let mut find = coll.find(filter).max_time(max_time).limit(limit.unwrap_or(fetch).min(fetch) as i64);
+            let mut find =
+                coll.find(filter).max_time(max_time).comment(comment).limit(limit.unwrap_or(fetch).min(fetch) as i64);
             if let Some(projection) = projection {
                 find = find.projection(projection);
             }
@@ -620,11 +752,13 @@ async fn run_query(
         }
         Operation::Aggregate { mut pipeline } => {
             pipeline.push(doc! { "$limit": fetch as i64 });
-            let cursor = coll.aggregate(pipeline).max_time(max_time).await.map_err(|e| server.error(&e))?;
+            let cursor =
+                coll.aggregate(pipeline).max_time(max_time).comment(comment).await.map_err(|e| server.error(&e))?;
             stream(server, cursor, limits, emit, started).await
         }
         Operation::Count { filter } => {
-            let count = coll.count_documents(filter).max_time(max_time).await.map_err(|e| server.error(&e))?;
+            let count =
+                coll.count_documents(filter).max_time(max_time).comment(comment).await.map_err(|e| server.error(&e))?;
             let column = ResultColumn { name: "count".into(), db_type: "long".into(), logical: LogicalType::Int };
             emit(FromWorker::Columns(vec![column]))?;
             let mut values = ColumnValues::empty_for(LogicalType::Int);
@@ -635,7 +769,12 @@ async fn run_query(
             Ok(done(1, false, started))
         }
         Operation::Distinct { field, filter } => {
-            let values = coll.distinct(&field, filter).max_time(max_time).await.map_err(|e| server.error(&e))?;
+            let values = coll
+                .distinct(&field, filter)
+                .max_time(max_time)
+                .comment(comment)
+                .await
+                .map_err(|e| server.error(&e))?;
             let truncated = values.len() as u64 > limits.rows;
             let kept = &values[..values.len().min(limits.rows as usize)];
             let column = Column::infer(field, kept.iter().map(Some));
@@ -668,23 +807,39 @@ async fn stream(
         }
         first.push(doc);
     }
-    let mut names: Vec<&str> = Vec::new();
-    let mut known: HashSet<&str> = HashSet::new();
+    let mut shape = Shape::default();
+    let mut leaves = 0;
     for doc in &first {
-        for key in doc.keys() {
-            if known.insert(key) {
-                names.push(key);
-            }
-        }
+        shape.learn(doc, 0, &mut leaves);
     }
-    let columns =
-        names.iter().map(|name| Column::infer((*name).to_owned(), first.iter().map(|d| d.get(name)))).collect();
+    let mut names = Vec::new();
+    shape.number("", &mut names);
+    let mut seen = HashSet::new();
+    if let Some(name) = names.iter().find(|name| !seen.insert(name.as_str())) {
+        return Err(WorkerError::Query(format!(
+            "two fields would both be the result column {name}: a field whose name holds a dot, and a nested \
+             field; rename one of them in the query, e.g. with an aggregate's $project"
+        )));
+    }
+    let mut rows = Vec::with_capacity(first.len());
+    for doc in &first {
+        let mut row = vec![None; names.len()];
+        shape.route(doc, &mut row, &mut 0);
+        rows.push(row);
+    }
+    let columns = names
+        .into_iter()
+        .enumerate()
+        .map(|(i, name)| Column::infer(name, rows.iter().map(|row: &Vec<Option<&Bson>>| row[i])))
+        .collect();
     let mut table = Table::new(columns);
+    table.shape = shape;
     emit(FromWorker::Columns(table.result_columns()))?;
     let more = !truncated && first.len() == limits.batch;
-    for doc in &first {
-        table.push_document(doc, limits.batch, emit)?;
+    for row in &rows {
+        table.push_row(row, limits.batch, emit)?;
     }
+    drop(rows);
     drop(first);
     if more {
         while let Some(doc) = cursor.try_next().await.map_err(|e| server.error(&e))? {
@@ -698,7 +853,7 @@ async fn stream(
     table.finish(emit)?;
     if table.dropped > 0 {
         eprintln!(
-            "mongo: left out {} values of fields that no document of the first batch had (columns are fixed by it)",
+            "mongo: left out {} values that no column of the first batch has a place for (columns are fixed by it)",
             table.dropped
         );
     }
@@ -734,10 +889,102 @@ impl Column {
     }
 }
 
+/// How the fields of a result's documents map to columns, learnt from the first batch. Nested documents are
+/// flattened into dotted columns (`address.city`) down to the depth the schema's field inference reaches, so a
+/// result names fields as the schema does; arrays, and documents deeper down, stay one column of JSON text.
+#[derive(Default)]
+struct Shape {
+    /// Field names in the order they first appear, each with its node.
+    fields: Vec<(String, Field)>,
+    index: HashMap<String, usize>,
+}
+
+#[derive(Default)]
+struct Field {
+    /// This path holds values that are not flattened documents (scalars, arrays, `{}`, documents too deep).
+    values: bool,
+    /// This path holds null (or undefined). Shown in a column of its own only where no document was flattened.
+    nulls: bool,
+    /// The column of those values, once numbered.
+    column: Option<usize>,
+    /// The fields of the documents flattened at this path.
+    nested: Option<Box<Shape>>,
+}
+
+/// Past this many columns, a nested document not yet flattened stays one JSON column.
+const MAX_RESULT_COLUMNS: usize = 1000;
+
+impl Shape {
+    fn field(&mut self, key: &str) -> &mut Field {
+        let i = match self.index.get(key) {
+            Some(&i) => i,
+            None => {
+                self.fields.push((key.to_owned(), Field::default()));
+                self.index.insert(key.to_owned(), self.fields.len() - 1);
+                self.fields.len() - 1
+            }
+        };
+        &mut self.fields[i].1
+    }
+
+    /// Adds the fields of one first-batch document; `leaves` counts the columns so far.
+    fn learn(&mut self, doc: &Document, depth: usize, leaves: &mut usize) {
+        for (key, value) in doc {
+            let field = self.field(key);
+            match value {
+                Bson::Document(inner)
+                    if !inner.is_empty()
+                        && depth + 1 < MAX_FIELD_DEPTH
+                        && (field.nested.is_some() || *leaves < MAX_RESULT_COLUMNS) =>
+                {
+                    field.nested.get_or_insert_default().learn(inner, depth + 1, leaves);
+                }
+                Bson::Null | Bson::Undefined => field.nulls = true,
+                _ => {
+                    *leaves += usize::from(!field.values);
+                    field.values = true;
+                }
+            }
+        }
+    }
+
+    /// Numbers the columns depth first (a path's own column before its nested ones) and names them.
+    fn number(&mut self, prefix: &str, names: &mut Vec<String>) {
+        for (key, field) in &mut self.fields {
+            let path = if prefix.is_empty() { key.clone() } else { format!("{prefix}.{key}") };
+            if field.values || (field.nulls && field.nested.is_none()) {
+                field.column = Some(names.len());
+                names.push(path.clone());
+            }
+            if let Some(nested) = &mut field.nested {
+                nested.number(&path, names);
+            }
+        }
+    }
+
+    /// Puts a document's values into their columns; counts values with no column in `dropped`.
+    fn route<'d>(&self, doc: &'d Document, row: &mut [Option<&'d Bson>], dropped: &mut u64) {
+        for (key, value) in doc {
+            let Some(field) = self.index.get(key.as_str()).map(|&i| &self.fields[i].1) else {
+                *dropped += 1;
+                continue;
+            };
+            match (value, &field.nested, field.column) {
+                (Bson::Document(inner), Some(nested), _) if !inner.is_empty() => nested.route(inner, row, dropped),
+                (_, _, Some(i)) => row[i] = Some(value),
+                // Null, or an empty document, where only flattened documents were seen: nothing to show.
+                (Bson::Null | Bson::Undefined | Bson::Document(_), Some(_), None) => {}
+                (_, _, None) => *dropped += 1,
+            }
+        }
+    }
+}
+
 /// Rows being gathered into the next batch.
 struct Table {
     columns: Vec<Column>,
-    index: HashMap<String, usize>,
+    /// Where a document's fields go (empty for `distinct`, whose rows are built by the caller).
+    shape: Shape,
     pending: Vec<ColumnValues>,
     pending_rows: usize,
     total: u64,
@@ -747,9 +994,8 @@ struct Table {
 
 impl Table {
     fn new(columns: Vec<Column>) -> Table {
-        let index = columns.iter().enumerate().map(|(i, c)| (c.name.clone(), i)).collect();
         let pending = columns.iter().map(|c| ColumnValues::empty_for(c.logical)).collect();
-        Table { columns, index, pending, pending_rows: 0, total: 0, dropped: 0 }
+        Table { columns, shape: Shape::default(), pending, pending_rows: 0, total: 0, dropped: 0 }
     }
 
     fn result_columns(&self) -> Vec<ResultColumn> {
@@ -766,12 +1012,7 @@ impl Table {
         emit: &mut dyn FnMut(FromWorker) -> Result<(), WorkerError>,
     ) -> Result<(), WorkerError> {
         let mut row: Vec<Option<&Bson>> = vec![None; self.columns.len()];
-        for (key, value) in doc {
-            match self.index.get(key) {
-                Some(&i) => row[i] = Some(value),
-                None => self.dropped += 1,
-            }
-        }
+        self.shape.route(doc, &mut row, &mut self.dropped);
         self.push_row(&row, batch, emit)
     }
 
@@ -840,7 +1081,18 @@ fn push_value(out: &mut ColumnValues, column: &Column, value: Option<&Bson>, row
         }),
         ColumnValues::Timestamp(out) => out.push(match value {
             None => None,
-            Some(Bson::DateTime(d)) => Some(d.timestamp_millis().saturating_mul(1000)),
+            // Microseconds since 1970 reach some 292,000 years either side; a date beyond is not clamped.
+            Some(Bson::DateTime(d)) => Some(d.timestamp_millis().checked_mul(1000).ok_or_else(|| {
+                WorkerError::Query(format!(
+                    "field {} holds a date in result row {} that lies beyond the year 294,000, which a timestamp \
+                     cannot hold; convert it in the query, e.g. an aggregate with {{\"$project\": {{\"{}\": \
+                     {{\"$toString\": \"${}\"}}}}}}",
+                    column.name,
+                    row + 1,
+                    column.name,
+                    column.name
+                ))
+            })?),
             Some(v) => return Err(misfit(v)),
         }),
         ColumnValues::Bytes(out) => out.push(match value {
@@ -855,7 +1107,7 @@ fn push_value(out: &mut ColumnValues, column: &Column, value: Option<&Bson>, row
         ColumnValues::Text(out) => {
             let text = match (column.logical, value) {
                 (_, None) => None,
-                (LogicalType::Decimal, Some(Bson::Decimal128(d))) => Some(d.to_string()),
+                (LogicalType::Decimal, Some(Bson::Decimal128(d))) => Some(plain_decimal(&d.to_string())),
                 (LogicalType::Decimal, Some(Bson::Int32(i))) => Some(i.to_string()),
                 (LogicalType::Decimal, Some(Bson::Int64(i))) => Some(i.to_string()),
                 (LogicalType::Uuid, Some(v)) => Some(uuid_text(v).ok_or_else(|| misfit(v))?),
@@ -875,13 +1127,36 @@ fn text_of(value: &Bson) -> String {
     match value {
         Bson::String(s) | Bson::Symbol(s) => s.clone(),
         Bson::ObjectId(id) => id.to_hex(),
-        Bson::Decimal128(d) => d.to_string(),
+        Bson::Decimal128(d) => plain_decimal(&d.to_string()),
         Bson::Int32(i) => i.to_string(),
         Bson::Int64(i) => i.to_string(),
         Bson::Boolean(b) => b.to_string(),
         Bson::DateTime(d) => d.try_to_rfc3339_string().unwrap_or_else(|_| d.timestamp_millis().to_string()),
         other => other.clone().into_relaxed_extjson().to_string(),
     }
+}
+
+/// A Decimal128's text (`1.5E+3`, `1E-7`, the IEEE 754 scientific form MongoDB uses beyond some exponents) in
+/// plain decimal notation, every digit kept (`1500`, `0.0000001`); `NaN`, `Infinity` and `-Infinity` as they are.
+fn plain_decimal(text: &str) -> String {
+    let Some((mantissa, exponent)) = text.split_once(['E', 'e']) else { return text.to_owned() };
+    let Ok(exponent) = exponent.parse::<i64>() else { return text.to_owned() };
+    let (sign, mantissa) = match mantissa.strip_prefix('-') {
+        Some(rest) => ("-", rest),
+        None => ("", mantissa),
+    };
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let digits = format!("{int}{frac}");
+    // The decimal point sits after `point` digits (negative: before the first digit, with zeros between).
+    let point = int.len() as i64 + exponent;
+    let (whole, fraction) = if point <= 0 {
+        ("0".to_owned(), format!("{}{digits}", "0".repeat(point.unsigned_abs() as usize)))
+    } else if point as usize >= digits.len() {
+        (format!("{digits}{}", "0".repeat(point as usize - digits.len())), String::new())
+    } else {
+        (digits[..point as usize].to_owned(), digits[point as usize..].to_owned())
+    };
+    if fraction.is_empty() { format!("{sign}{whole}") } else { format!("{sign}{whole}.{fraction}") }
 }
 
 fn uuid_text(value: &Bson) -> Option<String> {
@@ -896,6 +1171,33 @@ fn uuid_text(value: &Bson) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `currentOp` entries as MongoDB shows them: the running aggregate, a getMore on its cursor, the idle cursor
+    /// between batches; and as SecantusDB shows every connection (the last command's name only), which no comment
+    /// must match.
+    #[test]
+    fn only_the_runs_own_operations_are_cancelled() {
+        let comment = "psiq-run-abc";
+        let ours = [
+            doc! { "type": "op", "opid": 7, "command": { "aggregate": "c", "pipeline": [], "comment": comment } },
+            doc! { "type": "op", "opid": 8, "command": { "getMore": 5_i64, "collection": "c", "comment": comment },
+            "cursor": { "cursorId": 5_i64, "originatingCommand": { "find": "c", "comment": comment } } },
+            doc! { "type": "idleCursor", "ns": "db.c",
+            "cursor": { "cursorId": 5_i64, "originatingCommand": { "find": "c", "comment": comment } } },
+        ];
+        for entry in &ours {
+            assert!(carries_comment(entry, comment), "{entry}");
+        }
+        let theirs = [
+            doc! { "type": "op", "opid": 9, "command": { "aggregate": "c", "comment": "psiq-run-abd" } },
+            doc! { "type": "op", "opid": 10, "command": { "aggregate": 1 }, "op": "aggregate" },
+            doc! { "type": "op", "opid": 11, "command": { "currentOp": 1, "$or": [{ "command.comment": comment }] } },
+            doc! { "type": "idleCursor", "ns": "db.c", "cursorId": 5_i64, "originatingCommand": {} },
+        ];
+        for entry in &theirs {
+            assert!(!carries_comment(entry, comment), "{entry}");
+        }
+    }
 
     fn refused(text: &str) -> String {
         match parse_query(text) {
@@ -983,5 +1285,54 @@ mod tests {
         assert!(!can_write(&status(&["read", "readAnyDatabase"])));
         assert!(can_write(&status(&["read", "readWrite"])));
         assert!(can_write(&doc! { "authInfo": { "authenticatedUsers": [], "authenticatedUserRoles": [] } }));
+    }
+
+    #[test]
+    fn decimal128_reads_in_plain_notation() {
+        let plain = |text: &str| plain_decimal(&text.parse::<mongodb::bson::Decimal128>().unwrap().to_string());
+        assert_eq!(plain("1.5E+3"), "1500");
+        assert_eq!(plain("1E-7"), "0.0000001");
+        assert_eq!(plain("-1.23E-10"), "-0.000000000123");
+        assert_eq!(plain("12.50"), "12.50");
+        assert_eq!(plain("-0"), "-0");
+        assert_eq!(plain("1234567890123456789012345678901234E+2"), "123456789012345678901234567890123400");
+        assert_eq!(plain("NaN"), "NaN");
+        assert_eq!(plain("-Infinity"), "-Infinity");
+    }
+
+    /// Columns from the first batch: nested documents flattened (a path's own values first), nulls where a
+    /// document was flattened dropped, values with no column counted.
+    #[test]
+    fn documents_flatten_into_dotted_columns() {
+        let first = [
+            doc! { "_id": 1, "a": { "b": 1, "c": { "d": "x" } }, "e": [1] },
+            doc! { "_id": 2, "a": "text", "f": Bson::Null },
+            doc! { "_id": 3, "a": Bson::Null, "e": Bson::Null },
+        ];
+        let mut shape = Shape::default();
+        for doc in &first {
+            shape.learn(doc, 0, &mut 0);
+        }
+        let mut names = Vec::new();
+        shape.number("", &mut names);
+        assert_eq!(names, ["_id", "a", "a.b", "a.c.d", "e", "f"]);
+        let later = doc! { "_id": 4, "a": { "b": 2, "z": 1 }, "new": 1 };
+        let mut row = vec![None; names.len()];
+        let mut dropped = 0;
+        shape.route(&later, &mut row, &mut dropped);
+        assert_eq!(row, [Some(&Bson::Int32(4)), None, Some(&Bson::Int32(2)), None, None, None]);
+        assert_eq!(dropped, 2);
+    }
+
+    #[test]
+    fn a_date_a_timestamp_cannot_hold_fails_rather_than_clamp() {
+        let column = Column { name: "at".into(), db_type: "date".into(), logical: LogicalType::TimestampTz };
+        let mut out = ColumnValues::empty_for(LogicalType::TimestampTz);
+        let far = Bson::DateTime(mongodb::bson::DateTime::from_millis(i64::MAX));
+        let err = push_value(&mut out, &column, Some(&far), 0).unwrap_err();
+        assert!(err.to_string().contains("$toString"), "{err}");
+        let near = Bson::DateTime(mongodb::bson::DateTime::from_millis(-1));
+        push_value(&mut out, &column, Some(&near), 1).unwrap();
+        assert!(matches!(&out, ColumnValues::Timestamp(t) if t.get(0) == Some(-1000)));
     }
 }

@@ -7,18 +7,20 @@
 //! second past it) and ends in `ROLLBACK`. The user's SQL only ever goes through a prepared
 //! statement (one statement, binary protocol) and runs only if the server says it returns rows. No local-infile
 //! handler exists, so `LOAD DATA LOCAL` can never read a file here; the connection never switches to a Unix socket.
+//! Before the query the worker reports its connection id, which a cancel job stops with `KILL QUERY`.
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use futures_util::TryStreamExt;
 use mysql_async::consts::{ColumnFlags, ColumnType};
 use mysql_async::prelude::{FromValue, Queryable};
 use mysql_async::{Column, Conn, DriverError, IoError, OptsBuilder, Row, SslOpts, Value};
-use polystoreiq_protocol::types::{
-    Batch, ColumnInfo, ColumnValues, DbTarget, LogicalType, ResultColumn, SchemaSnapshot, SourceKind, TableInfo,
-    TableKind, TlsMode,
+use polystoreiq_protocol::types::{Batch, ColumnValues, DbTarget, LogicalType, ResultColumn, SourceKind, TlsMode};
+use polystoreiq_protocol::worker::{
+    ConnectionReport, DbAction, DbJob, FromWorker, JobDone, ServerSession, WorkerError,
 };
-use polystoreiq_protocol::worker::{ConnectionReport, DbAction, DbJob, FromWorker, JobDone, WorkerError};
+
+mod metadata;
 
 /// How long connecting may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -44,13 +46,18 @@ pub fn run(job: &DbJob, emit: &mut dyn FnMut(FromWorker) -> Result<(), WorkerErr
                 .await
                 .and_then(|report| emit(FromWorker::Tested(report)))
                 .map(|()| done(0, false, started)),
-            DbAction::Metadata => metadata(&mut session.conn)
+            DbAction::Metadata => metadata::read(&mut session.conn)
                 .await
                 .and_then(|schema| emit(FromWorker::Schema(schema)))
                 .map(|()| done(0, false, started)),
             DbAction::Query { sql, row_limit, batch_rows, timeout_ms } => {
                 let limit = Duration::from_millis(*timeout_ms).saturating_add(TIMEOUT_GRACE);
-                let id = session.conn.id();
+                // Before the query: the broker needs the connection id to cancel the query on the server.
+                let id = match session.conn.query_first::<u64, _>("SELECT CONNECTION_ID()").await {
+                    Ok(id) => id.unwrap_or_else(|| u64::from(session.conn.id())),
+                    Err(err) => return Err(query_error(err)),
+                };
+                emit(FromWorker::ServerSession(ServerSession::Mysql { connection_id: id }))?;
                 let run = query(&mut session, sql, *row_limit, *batch_rows, *timeout_ms, emit, started);
                 match tokio::time::timeout(limit, run).await {
                     Ok(result) => result,
@@ -65,6 +72,7 @@ pub fn run(job: &DbJob, emit: &mut dyn FnMut(FromWorker) -> Result<(), WorkerErr
                     }
                 }
             }
+            DbAction::Cancel { session: server } => cancel(&mut session, server, started).await,
         };
         // A query stopped at its row limit leaves rows unread: dropping the connection ends it (and rolls back)
         // without reading them. Otherwise say goodbye properly.
@@ -100,12 +108,34 @@ fn options(target: &DbTarget, password: Option<&str>) -> OptsBuilder {
         .stmt_cache_size(0)
         .enable_cleartext_plugin(false)
         .local_infile_handler(None::<mysql_async::WhiteListFsHandler>);
-    // `prefer` behaves like PostgreSQL's connector: plain TCP. `require` verifies the server's certificate.
-    if target.tls == TlsMode::Require { opts.ssl_opts(SslOpts::default()) } else { opts }
+    opts.ssl_opts(ssl_opts(target.tls))
+}
+
+/// TLS as libpq's sslmode means it, as far as the driver allows: `prefer` and `require` encrypt without checking
+/// the certificate (`prefer` falls back to plain TCP when the server has no TLS, see [`open`]); `verify_full`
+/// checks it against the Mozilla roots the driver carries and the host name.
+fn ssl_opts(mode: TlsMode) -> Option<SslOpts> {
+    match mode {
+        TlsMode::Disable => None,
+        TlsMode::Prefer | TlsMode::Require => {
+            Some(SslOpts::default().with_danger_accept_invalid_certs(true).with_danger_skip_domain_validation(true))
+        }
+        TlsMode::VerifyFull => Some(SslOpts::default()),
+    }
+}
+
+/// Opens a connection; with `prefer`, a server without TLS is asked again in plain TCP.
+async fn open(target: &DbTarget, password: Option<&str>) -> Result<Conn, mysql_async::Error> {
+    match Conn::new(options(target, password)).await {
+        Err(mysql_async::Error::Driver(DriverError::NoClientSslFlagFromServer)) if target.tls == TlsMode::Prefer => {
+            Conn::new(options(target, password).ssl_opts(None)).await
+        }
+        other => other,
+    }
 }
 
 async fn connect(target: &DbTarget, password: Option<&str>) -> Result<Session, WorkerError> {
-    let conn = match tokio::time::timeout(CONNECT_TIMEOUT, Conn::new(options(target, password))).await {
+    let conn = match tokio::time::timeout(CONNECT_TIMEOUT, open(target, password)).await {
         Ok(conn) => conn.map_err(|err| connect_error(target, &err))?,
         Err(_) => {
             return Err(WorkerError::Unreachable(format!(
@@ -135,12 +165,32 @@ async fn connect(target: &DbTarget, password: Option<&str>) -> Result<Session, W
 
 /// Stops the statement connection `id` is running, from a second connection. Best effort: if this fails too, the
 /// server ends the statement when it next notices the first connection is gone.
-async fn kill_query(target: &DbTarget, password: Option<&str>, id: u32) {
+async fn kill_query(target: &DbTarget, password: Option<&str>, id: u64) {
     let Ok(Ok(mut conn)) = tokio::time::timeout(CONNECT_TIMEOUT, Conn::new(options(target, password))).await else {
         return;
     };
     let _ = tokio::time::timeout(CONNECT_TIMEOUT, conn.query_drop(format!("KILL QUERY {id}"))).await;
     let _ = conn.disconnect().await;
+}
+
+/// Stops what another worker's connection runs, with `KILL QUERY` from this one (a user may kill its own
+/// connections' statements). Counts one operation when that connection was running a statement.
+async fn cancel(session: &mut Session, server: &ServerSession, started: Instant) -> Result<JobDone, WorkerError> {
+    let ServerSession::Mysql { connection_id } = server else {
+        return Err(WorkerError::Refused(format!("a MySQL worker cannot cancel {server:?}")));
+    };
+    let command: Option<String> = session
+        .conn
+        .exec_first("SELECT COMMAND FROM information_schema.PROCESSLIST WHERE ID = ?", (connection_id,))
+        .await
+        .map_err(query_error)?;
+    let running = command.is_some_and(|c| c != "Sleep");
+    match session.conn.query_drop(format!("KILL QUERY {connection_id}")).await {
+        Ok(()) => Ok(done(u64::from(running), false, started)),
+        // ER_NO_SUCH_THREAD: the connection is gone, and its statement with it.
+        Err(mysql_async::Error::Server(e)) if e.code == 1094 => Ok(done(0, false, started)),
+        Err(err) => Err(query_error(err)),
+    }
 }
 
 /// A connection failure, typed and worded without the password.
@@ -161,7 +211,7 @@ fn connect_error(target: &DbTarget, err: &mysql_async::Error) -> WorkerError {
         mysql_async::Error::Server(e) => {
             WorkerError::Query(format!("MySQL refused the connection to {place}: {} [error {}]", e.message, e.code))
         }
-        mysql_async::Error::Driver(DriverError::NoClientSslFlagFromServer) => WorkerError::Refused(format!(
+        mysql_async::Error::Driver(DriverError::NoClientSslFlagFromServer) => WorkerError::Tls(format!(
             "the server at {}:{} does not offer TLS and this source requires it; enable TLS on the server or \
              add the source with --tls prefer",
             target.host, target.port
@@ -170,9 +220,10 @@ fn connect_error(target: &DbTarget, err: &mysql_async::Error) -> WorkerError {
             "MySQL asks {place} for the password in clear text (mysql_clear_password), which PolyStoreIQ never \
              sends; use an account with another authentication plugin"
         )),
-        mysql_async::Error::Io(IoError::Tls(tls)) => WorkerError::Unreachable(format!(
-            "the TLS handshake with MySQL at {}:{} failed ({tls}); check the server's certificate, or add the \
-             source with --tls prefer for a local server",
+        mysql_async::Error::Io(IoError::Tls(tls)) => WorkerError::Tls(format!(
+            "the TLS handshake with MySQL at {}:{} failed ({tls}); with --tls verify-full the certificate must \
+             be signed by a public certificate authority and name the host; --tls require encrypts without \
+             checking it",
             target.host, target.port
         )),
         mysql_async::Error::Io(io) => WorkerError::Unreachable(format!(
@@ -232,46 +283,6 @@ fn grant_can_write(grant: &str) -> bool {
                 | "SUPER"
         )
     })
-}
-
-async fn metadata(conn: &mut Conn) -> Result<SchemaSnapshot, WorkerError> {
-    let rows: Vec<Row> = conn
-        .exec(
-            "SELECT c.TABLE_NAME, t.TABLE_TYPE, c.COLUMN_NAME, c.DATA_TYPE, c.COLUMN_TYPE, c.IS_NULLABLE = 'YES',
-                    t.TABLE_ROWS
-             FROM information_schema.COLUMNS c
-             JOIN information_schema.TABLES t ON t.TABLE_SCHEMA = c.TABLE_SCHEMA AND t.TABLE_NAME = c.TABLE_NAME
-             WHERE c.TABLE_SCHEMA = DATABASE()
-             ORDER BY CAST(c.TABLE_NAME AS BINARY), c.ORDINAL_POSITION",
-            (),
-        )
-        .await
-        .map_err(query_error)?;
-    let mut tables: Vec<TableInfo> = Vec::new();
-    for mut row in rows {
-        let name: String = get(&mut row, 0)?;
-        if tables.last().is_none_or(|t| t.name != name) {
-            let kind: String = get(&mut row, 1)?;
-            tables.push(TableInfo {
-                name,
-                kind: if kind.contains("VIEW") { TableKind::View } else { TableKind::Table },
-                row_count: get::<Option<u64>>(&mut row, 6)?,
-                columns: Vec::new(),
-            });
-        }
-        let (data_type, db_type): (String, String) = (get(&mut row, 3)?, get(&mut row, 4)?);
-        let column = ColumnInfo {
-            name: get(&mut row, 2)?,
-            logical: logical_from_name(&data_type, &db_type),
-            db_type,
-            nullable: get::<i64>(&mut row, 5)? != 0,
-        };
-        if let Some(table) = tables.last_mut() {
-            table.columns.push(column);
-        }
-    }
-    let fetched_at_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
-    Ok(SchemaSnapshot { tables, fetched_at_ms })
 }
 
 /// One value of a metadata row.
@@ -403,6 +414,7 @@ fn logical(column: &Column) -> LogicalType {
                 LogicalType::Text
             }
         }
+        // A geometry arrives in the server's internal form, a 4-byte SRID then WKB; `ST_AsText(col)` shows it as text.
         MYSQL_TYPE_GEOMETRY | MYSQL_TYPE_VECTOR => LogicalType::Bytes,
         _ => LogicalType::Other,
     }
@@ -443,7 +455,8 @@ fn type_name(column: &Column) -> String {
         MYSQL_TYPE_TINY_BLOB | MYSQL_TYPE_MEDIUM_BLOB | MYSQL_TYPE_LONG_BLOB | MYSQL_TYPE_BLOB => "TEXT",
         other => return format!("{other:?}"),
     };
-    let numeric = column.column_type().is_numeric_type() || column.column_type() == MYSQL_TYPE_YEAR;
+    // YEAR carries UNSIGNED (and ZEROFILL) among its flags, but is no number type to SQL.
+    let numeric = column.column_type().is_numeric_type() && column.column_type() != MYSQL_TYPE_YEAR;
     if numeric && unsigned(column) { format!("{name} UNSIGNED") } else { name.to_owned() }
 }
 
@@ -623,6 +636,11 @@ fn query_error(err: mysql_async::Error) -> WorkerError {
         mysql_async::Error::Driver(DriverError::StmtParamsMismatch { .. }) => {
             WorkerError::Query("the query has ? placeholders; write the values into the query instead".into())
         }
+        // Connected already: a query may have run, so this is never retried (see `WorkerError::ConnectionLost`).
+        mysql_async::Error::Io(io) => WorkerError::ConnectionLost(format!(
+            "the connection to MySQL broke while the job ran ({io}); the query may have run. Run it again once the \
+             server is reachable"
+        )),
         other => WorkerError::Query(format!("MySQL: {other}")),
     }
 }

@@ -6,10 +6,10 @@ use std::process::ExitCode;
 
 use polystoreiq_protocol::frame::write_frame_direct;
 use polystoreiq_protocol::types::SourceKind;
-use polystoreiq_protocol::worker::{FromWorker, Job, ToWorker, WorkerError};
+use polystoreiq_protocol::worker::{FromWorker, Job, SandboxPolicy, ToWorker, WorkerError};
 use polystoreiq_protocol::{FrameError, Hello, Nonce, PeerRole, read_frame};
 
-use crate::{duck, fault, mongo, mysql, postgres};
+use crate::{duck, fault, mongo, mysql, postgres, sandbox};
 
 use polystoreiq_protocol::handshake::WORKER_NONCE_ENV;
 
@@ -25,13 +25,32 @@ pub fn take_spawn_nonce() -> Option<Nonce> {
 /// 3 when the broker's handshake was refused.
 pub fn serve<R: Read, W: Write + Send>(mut input: R, output: W, nonce: Nonce) -> ExitCode {
     let mut out = FrameSink { out: BufWriter::with_capacity(64 * 1024, output) };
-    let job = match handshake(&mut input, &mut out, nonce) {
-        Ok(job) => job,
+    let (policy, job) = match handshake(&mut input, &mut out, nonce) {
+        Ok(received) => received,
         Err(err) => {
             eprintln!("worker: {err}");
             return ExitCode::from(3);
         }
     };
+    // The sandbox goes up before the job opens anything: no data, no connection, no thread yet.
+    let sandboxed = match policy {
+        Some(policy) => sandbox::enforce(&policy, &job).map(Some),
+        None if cfg!(debug_assertions) => Ok(None),
+        None => Err(WorkerError::Refused("a release worker runs only inside a sandbox policy".into())),
+    };
+    let report = match sandboxed {
+        Ok(report) => report,
+        Err(err) => {
+            let _ = out.send(&FromWorker::Failed(err));
+            return ExitCode::from(1);
+        }
+    };
+    if let Some(report) = report
+        && let Err(err) = out.send(&FromWorker::Sandboxed(report))
+    {
+        eprintln!("worker: cannot report the sandbox: {err}");
+        return ExitCode::from(4);
+    }
     let outcome = catch_unwind(AssertUnwindSafe(|| run_job(job, &mut out)));
     let result = match outcome {
         Ok(result) => result,
@@ -48,14 +67,22 @@ pub fn serve<R: Read, W: Write + Send>(mut input: R, output: W, nonce: Nonce) ->
     ExitCode::from(code)
 }
 
-fn handshake<R: Read, W: Write>(input: &mut R, out: &mut FrameSink<W>, nonce: Nonce) -> Result<Job, FrameError> {
+/// The handshake, then the job and the sandbox policy it must run in (none only from a test harness).
+fn handshake<R: Read, W: Write>(
+    input: &mut R,
+    out: &mut FrameSink<W>,
+    nonce: Nonce,
+) -> Result<(Option<SandboxPolicy>, Job), FrameError> {
     match read_frame::<_, ToWorker>(input)? {
         ToWorker::Hello(hello) => hello.check(PeerRole::Broker, Some(nonce))?,
-        ToWorker::Job(_) => return Err(FrameError::Handshake("the first frame must be the handshake".into())),
+        ToWorker::Job(_) | ToWorker::Run { .. } => {
+            return Err(FrameError::Handshake("the first frame must be the handshake".into()));
+        }
     }
     out.send(&FromWorker::Hello(Hello::new(PeerRole::Worker, nonce)))?;
     match read_frame::<_, ToWorker>(input)? {
-        ToWorker::Job(job) => Ok(job),
+        ToWorker::Run { policy, job } => Ok((Some(policy), job)),
+        ToWorker::Job(job) => Ok((None, job)),
         ToWorker::Hello(_) => Err(FrameError::Handshake("a second handshake instead of a job".into())),
     }
 }

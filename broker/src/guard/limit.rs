@@ -63,7 +63,8 @@ fn without_trailing_semicolons(engine: Engine, query: &str) -> &str {
     let Ok(tokens) = Tokenizer::new(sql::dialect(engine), query).tokenize_with_location() else {
         return query.trim();
     };
-    let separator = |t: &&sqlparser::tokenizer::TokenWithSpan| matches!(t.token, Token::Whitespace(_) | Token::SemiColon);
+    let separator =
+        |t: &&sqlparser::tokenizer::TokenWithSpan| matches!(t.token, Token::Whitespace(_) | Token::SemiColon);
     let start = tokens.iter().find(|t| !separator(t)).and_then(|t| byte_offset(query, t.span.start)).unwrap_or(0);
     let mut end = None;
     for token in tokens.iter().rev() {

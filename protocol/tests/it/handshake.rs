@@ -158,17 +158,17 @@ fn version_mismatch_says_both_versions() {
     assert_eq!(numbers_in(&shown), [2, 42], "{shown}");
 }
 
-/// This build speaks v2: its handshake says so in the pinned layout, and a v1 peer is refused by version.
+/// This build speaks v3: its handshake says so in the pinned layout, and a v2 peer is refused by version.
 #[test]
-fn this_build_speaks_version_2_and_refuses_version_1() {
-    assert_eq!(PROTOCOL_VERSION, 2);
+fn this_build_speaks_version_3_and_refuses_version_2() {
+    assert_eq!(PROTOCOL_VERSION, 3);
     let ours = Hello::new(PeerRole::Client, Nonce([0; 16]));
-    let expected: Vec<u8> = [&b"PSIQ"[..], &[2], &[2], &[0; 16]].concat();
+    let expected: Vec<u8> = [&b"PSIQ"[..], &[3], &[2], &[0; 16]].concat();
     assert_eq!(codec::encode(&ours).unwrap(), expected);
 
-    let v1 = Hello { version: 1, ..ours };
-    let checked = v1.check(PeerRole::Client, Some(Nonce([0; 16])));
-    assert!(matches!(checked, Err(FrameError::VersionMismatch { ours: 2, theirs: 1 })), "{checked:?}");
+    let v2 = Hello { version: 2, ..ours };
+    let checked = v2.check(PeerRole::Client, Some(Nonce([0; 16])));
+    assert!(matches!(checked, Err(FrameError::VersionMismatch { ours: 3, theirs: 2 })), "{checked:?}");
 }
 
 #[test]

@@ -193,27 +193,28 @@ fn assert_produces_every_variant<T: Serialize + Debug>(name: &str, strategy: Box
 fn every_enum_strategy_covers_every_variant() {
     use polystoreiq_protocol::broker::{Reply, Request, RunEvent};
     use polystoreiq_protocol::types::{
-        Engine, FileKind, LogicalType, SourceKind, SourceSpec, SourceStatus, TableKind, TableStorage, TlsMode,
-        WorkerKind, WorkerState,
+        BreakerState, Engine, FileKind, LlmProvider, LogicalType, SourceKind, SourceSpec, SourceStatus, TableKind,
+        TableStorage, TlsMode, WorkerKind, WorkerState,
     };
-    use polystoreiq_protocol::worker::{DbAction, Fault, Job};
+    use polystoreiq_protocol::worker::{DbAction, Fault, Job, Probe, ServerSession};
     use polystoreiq_protocol::{ErrorCode, PeerRole, TypedError};
 
     assert_covers::<ClientMessage>("ClientMessage", arb::client_message(), 2);
     assert_covers::<BrokerMessage>("BrokerMessage", arb::broker_message(), 3);
-    assert_covers::<Request>("Request", arb::request(), 25);
-    assert_covers::<Reply>("Reply", arb::reply(), 20);
+    assert_covers::<Request>("Request", arb::request(), 28);
+    assert_covers::<Reply>("Reply", arb::reply(), 22);
     // `Result` always has its two variants; serde words its refusal differently, so only coverage is checked.
     assert_produces_every_variant::<Result<Reply, TypedError>>("Result<Reply, TypedError>", arb::reply_result(), 2);
     assert_covers::<RunEvent>("RunEvent", arb::run_event(), 3);
-    assert_covers::<ToWorker>("ToWorker", arb::to_worker(), 2);
-    assert_covers::<FromWorker>("FromWorker", arb::from_worker(), 8);
+    assert_covers::<ToWorker>("ToWorker", arb::to_worker(), 3);
+    assert_covers::<FromWorker>("FromWorker", arb::from_worker(), 10);
     assert_covers::<Job>("Job", arb::job(), 4);
-    assert_covers::<Fault>("Fault", arb::fault(), 7);
-    assert_covers::<WorkerError>("WorkerError", arb::worker_error(), 8);
+    assert_covers::<Fault>("Fault", arb::fault(), 8);
+    assert_covers::<Probe>("Probe", arb::probe(), 12);
+    assert_covers::<WorkerError>("WorkerError", arb::worker_error(), 10);
     assert_covers::<ColumnValues>("ColumnValues", arb::column_values(), 7);
     assert_covers::<SourceSpec>("SourceSpec", arb::source_spec(), 2);
-    assert_covers::<ErrorCode>("ErrorCode", arb::error_code(), 28);
+    assert_covers::<ErrorCode>("ErrorCode", arb::error_code(), 39);
     assert_covers::<LogicalType>("LogicalType", arb::logical_type(), 14);
     assert_covers::<PeerRole>("PeerRole", arb::peer_role(), 3);
     assert_covers::<SourceKind>("SourceKind", arb::source_kind(), 4);
@@ -224,8 +225,11 @@ fn every_enum_strategy_covers_every_variant() {
     assert_covers::<TableKind>("TableKind", arb::table_kind(), 3);
     assert_covers::<WorkerKind>("WorkerKind", arb::worker_kind(), 4);
     assert_covers::<WorkerState>("WorkerState", arb::worker_state(), 6);
-    assert_covers::<TlsMode>("TlsMode", arb::tls_mode(), 3);
-    assert_covers::<DbAction>("DbAction", arb::db_action(), 3);
+    assert_covers::<TlsMode>("TlsMode", arb::tls_mode(), 4);
+    assert_covers::<BreakerState>("BreakerState", arb::breaker_state(), 3);
+    assert_covers::<DbAction>("DbAction", arb::db_action(), 4);
+    assert_covers::<ServerSession>("ServerSession", arb::server_session(), 3);
+    assert_covers::<LlmProvider>("LlmProvider", arb::llm_provider(), 4);
 }
 
 /// Enums only ever get variants appended: v1's variants keep their indexes and v2's follow them.
@@ -276,6 +280,61 @@ fn v2_variants_are_appended_after_v1() {
 
     // An empty filter is six absent options.
     assert_eq!(codec::encode(&AuditFilter::default()).unwrap(), [0; 6]);
+}
+
+/// v3's variants follow v2's, and the fields v3 added sit after the old ones.
+#[test]
+fn v3_variants_are_appended_after_v2() {
+    use polystoreiq_protocol::ErrorCode;
+    use polystoreiq_protocol::types::{BreakerState, SchemaSnapshot, TableInfo, TableKind, TlsMode};
+
+    let first_byte = |payload: Vec<u8>| payload[0];
+    let worker_error = |e: WorkerError| first_byte(codec::encode(&e).unwrap());
+    assert_eq!(worker_error(WorkerError::AuthFailed(String::new())), 7);
+    assert_eq!(worker_error(WorkerError::Tls(String::new())), 8);
+    assert_eq!(worker_error(WorkerError::ConnectionLost(String::new())), 9);
+    let code = |c: ErrorCode| first_byte(codec::encode(&c).unwrap());
+    assert_eq!(code(ErrorCode::AuthFailed), 27);
+    assert_eq!(code(ErrorCode::CircuitOpen), 28);
+    assert_eq!(code(ErrorCode::TlsFailed), 29);
+    assert_eq!(code(ErrorCode::ConnectionLost), 30);
+    assert_eq!(code(ErrorCode::LlmTimeout), 31);
+    assert_eq!(code(ErrorCode::LlmRejected), 38);
+    // The model provider's settings follow the guardrail check.
+    use polystoreiq_protocol::broker::{Reply, Request};
+    assert_eq!(codec::encode(&Request::Settings).unwrap(), [25]);
+    assert_eq!(codec::encode(&Request::LlmTest).unwrap(), [27]);
+    let llm = polystoreiq_protocol::types::LlmSettings {
+        provider: polystoreiq_protocol::types::LlmProvider::Ollama,
+        model: String::new(),
+        endpoint: String::new(),
+        api_key_set: true,
+    };
+    let settings = Reply::Settings(polystoreiq_protocol::types::Settings { llm });
+    assert_eq!(codec::encode(&settings).unwrap(), [20, 3, 0, 0, 1]);
+    assert_eq!(codec::encode(&TlsMode::VerifyFull).unwrap(), [3]);
+    assert_eq!(codec::encode(&BreakerState::HalfOpen).unwrap(), [2]);
+
+    // A table without keys: name "t", kind, no row count, no columns, then v3's empty key, foreign-key and index
+    // lists and no comment; then the snapshot's time and no cache information.
+    let table = TableInfo::new("t".into(), TableKind::Table, None, Vec::new());
+    let snapshot = SchemaSnapshot { tables: vec![table], fetched_at_ms: 5, cache: None };
+    assert_eq!(codec::encode(&snapshot).unwrap(), [1, 1, b't', 0, 0, 0, 0, 0, 0, 0, 5, 0]);
+}
+
+/// Server-side cancel (v3): the worker's session report follows the sandbox report, and the cancel action
+/// follows the query.
+#[test]
+fn server_cancel_variants_are_appended() {
+    use polystoreiq_protocol::worker::{DbAction, ServerSession};
+
+    // Variant 9, then PostgreSQL's backend pid as a zigzag varint.
+    let postgres = FromWorker::ServerSession(ServerSession::Postgres { backend_pid: 7 });
+    assert_eq!(codec::encode(&postgres).unwrap(), [9, 0, 14]);
+    let mongodb = FromWorker::ServerSession(ServerSession::Mongodb { comment: "c".into() });
+    assert_eq!(codec::encode(&mongodb).unwrap(), [9, 2, 1, b'c']);
+    let cancel = DbAction::Cancel { session: ServerSession::Mysql { connection_id: 5 } };
+    assert_eq!(codec::encode(&cancel).unwrap(), [3, 1, 5]);
 }
 
 #[test]

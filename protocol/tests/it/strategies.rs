@@ -10,15 +10,17 @@ use polystoreiq_protocol::frame::{self, FrameError};
 use polystoreiq_protocol::handshake::MAGIC;
 use polystoreiq_protocol::secret::{Credential, Secret, UserSecret};
 use polystoreiq_protocol::types::{
-    AccessState, AuditEvent, AuditFilter, Batch, Capabilities, ChatMessage, ChatSession, ColumnInfo, ColumnValues,
-    DbTarget, DiagReport, DraftId, DraftPreview, Engine, ExitInfo, FileKind, FileTable, GuardVerdict, LogicalType,
-    PoolStats, ResultColumn, ResultPage, Role, RunId, RunSummary, SchemaSnapshot, SessionId, SourceId, SourceInfo,
-    SourceKind, SourceSpec, SourceStatus, SourceTestReport, StageStats, TableInfo, TableKind, TableStorage, TlsMode,
-    WorkerHealth, WorkerKind, WorkerState,
+    AccessState, AuditEvent, AuditFilter, Batch, BreakerState, BreakerStatus, Capabilities, ChatMessage, ChatSession,
+    ColumnInfo, ColumnValues, DbTarget, DiagReport, DraftId, DraftPreview, Engine, ExitInfo, FieldSample, FileKind,
+    FileTable, ForeignKey, GenerationStats, GuardVerdict, IndexInfo, LlmProvider, LlmSettings, LlmTestReport,
+    LogicalType, PoolStats, ResultColumn, ResultPage, Role, RunId, RunSummary, SandboxState, SchemaCache,
+    SchemaSnapshot, SessionId, Settings, SourceBreaker, SourceId, SourceInfo, SourceKind, SourceSpec, SourceStatus,
+    SourceTestReport, StageStats, TableInfo, TableKind, TableStorage, TlsMode, TypeCount, WorkerHealth, WorkerKind,
+    WorkerState,
 };
 use polystoreiq_protocol::worker::{
     ConnectionReport, DbAction, DbJob, DuckLimits, Fault, FileFact, FileSource, FromWorker, ImportJob, Job, JobDone,
-    QueryJob, ToWorker, WorkerError,
+    Probe, QueryJob, ResourceLimits, SandboxPolicy, SandboxReport, ServerSession, ToWorker, WorkerError,
 };
 use polystoreiq_protocol::{ErrorCode, Hello, Nonce, PeerRole, TypedError, codec};
 use proptest::collection::vec;
@@ -122,6 +124,17 @@ pub fn error_code() -> BoxedStrategy<ErrorCode> {
             UnlockFailed,
             Unreachable,
             AuthFailed,
+            CircuitOpen,
+            TlsFailed,
+            ConnectionLost,
+            LlmTimeout,
+            LlmRateLimited,
+            LlmServerError,
+            LlmBadAnswer,
+            LlmRefused,
+            LlmUnauthorized,
+            LlmUnreachable,
+            LlmRejected,
         ][..],
     )
     .boxed()
@@ -199,7 +212,7 @@ fn file_table() -> BoxedStrategy<FileTable> {
 }
 
 pub fn tls_mode() -> BoxedStrategy<TlsMode> {
-    select(&[TlsMode::Disable, TlsMode::Prefer, TlsMode::Require][..]).boxed()
+    select(&[TlsMode::Disable, TlsMode::Prefer, TlsMode::Require, TlsMode::VerifyFull][..]).boxed()
 }
 
 fn db_target() -> BoxedStrategy<DbTarget> {
@@ -226,22 +239,46 @@ fn capabilities() -> BoxedStrategy<Capabilities> {
         .boxed()
 }
 
+pub fn breaker_state() -> BoxedStrategy<BreakerState> {
+    select(&[BreakerState::Closed, BreakerState::Open, BreakerState::HalfOpen][..]).boxed()
+}
+
+fn breaker_status() -> BoxedStrategy<BreakerStatus> {
+    (breaker_state(), u32_wide(), of(u64_wide()), of(text()))
+        .prop_map(|(state, consecutive_failures, retry_at_ms, last_failure)| BreakerStatus {
+            state,
+            consecutive_failures,
+            retry_at_ms,
+            last_failure,
+        })
+        .boxed()
+}
+
 fn source_info() -> BoxedStrategy<SourceInfo> {
     (
-        source_id(),
-        text(),
-        source_kind(),
-        source_status(),
-        capabilities(),
-        few(file_table()),
-        of(db_target()),
-        of(any::<bool>()),
-        of(text()),
-        u64_wide(),
+        (source_id(), text(), source_kind(), source_status(), capabilities(), few(file_table())),
+        (of(db_target()), of(any::<bool>()), of(text()), u64_wide(), breaker_status()),
     )
-        .prop_map(|(id, name, kind, status, capabilities, files, target, can_write, last_error, created_at_ms)| {
-            SourceInfo { id, name, kind, status, capabilities, files, target, can_write, last_error, created_at_ms }
-        })
+        .prop_map(
+            |(
+                (id, name, kind, status, capabilities, files),
+                (target, can_write, last_error, created_at_ms, breaker),
+            )| {
+                SourceInfo {
+                    id,
+                    name,
+                    kind,
+                    status,
+                    capabilities,
+                    files,
+                    target,
+                    can_write,
+                    last_error,
+                    created_at_ms,
+                    breaker,
+                }
+            },
+        )
         .boxed()
 }
 
@@ -257,20 +294,64 @@ fn source_test_report() -> BoxedStrategy<SourceTestReport> {
         .boxed()
 }
 
-fn column_info() -> BoxedStrategy<ColumnInfo> {
-    (text(), text(), logical_type(), any::<bool>())
-        .prop_map(|(name, db_type, logical, nullable)| ColumnInfo { name, db_type, logical, nullable })
+fn field_sample() -> BoxedStrategy<FieldSample> {
+    let type_count = (text(), u32_wide()).prop_map(|(type_name, count)| TypeCount { type_name, count }).boxed();
+    (u32_wide(), u32_wide(), few(type_count))
+        .prop_map(|(documents, present, types)| FieldSample { documents, present, types })
         .boxed()
 }
 
+fn column_info() -> BoxedStrategy<ColumnInfo> {
+    (text(), text(), logical_type(), any::<bool>(), of(text()), of(field_sample()))
+        .prop_map(|(name, db_type, logical, nullable, comment, sample)| ColumnInfo {
+            name,
+            db_type,
+            logical,
+            nullable,
+            comment,
+            sample,
+        })
+        .boxed()
+}
+
+fn foreign_key() -> BoxedStrategy<ForeignKey> {
+    (of(text()), few(text()), text(), few(text()))
+        .prop_map(|(name, columns, ref_table, ref_columns)| ForeignKey { name, columns, ref_table, ref_columns })
+        .boxed()
+}
+
+fn index_info() -> BoxedStrategy<IndexInfo> {
+    (text(), few(text()), any::<bool>()).prop_map(|(name, columns, unique)| IndexInfo { name, columns, unique }).boxed()
+}
+
 fn table_info() -> BoxedStrategy<TableInfo> {
-    (text(), table_kind(), of(u64_wide()), few(column_info()))
-        .prop_map(|(name, kind, row_count, columns)| TableInfo { name, kind, row_count, columns })
+    (
+        (text(), table_kind(), of(u64_wide()), few(column_info())),
+        (few(text()), few(foreign_key()), few(index_info()), of(text())),
+    )
+        .prop_map(|((name, kind, row_count, columns), (primary_key, foreign_keys, indexes, comment))| TableInfo {
+            name,
+            kind,
+            row_count,
+            columns,
+            primary_key,
+            foreign_keys,
+            indexes,
+            comment,
+        })
+        .boxed()
+}
+
+fn schema_cache() -> BoxedStrategy<SchemaCache> {
+    (any::<bool>(), u64_wide(), of(u64_wide()))
+        .prop_map(|(cached, age_ms, ttl_ms)| SchemaCache { cached, age_ms, ttl_ms })
         .boxed()
 }
 
 pub fn schema_snapshot() -> BoxedStrategy<SchemaSnapshot> {
-    (few(table_info()), u64_wide()).prop_map(|(tables, fetched_at_ms)| SchemaSnapshot { tables, fetched_at_ms }).boxed()
+    (few(table_info()), u64_wide(), of(schema_cache()))
+        .prop_map(|(tables, fetched_at_ms, cache)| SchemaSnapshot { tables, fetched_at_ms, cache })
+        .boxed()
 }
 
 fn result_column() -> BoxedStrategy<ResultColumn> {
@@ -390,9 +471,61 @@ fn stage_stats() -> BoxedStrategy<StageStats> {
         .boxed()
 }
 
+fn source_breaker() -> BoxedStrategy<SourceBreaker> {
+    (text(), breaker_status()).prop_map(|(source, breaker)| SourceBreaker { source, breaker }).boxed()
+}
+
+fn generation_stats() -> BoxedStrategy<GenerationStats> {
+    ((text(), text(), u64_wide(), u64_wide()), (u64_wide(), u64_wide(), u64_wide(), u64_wide(), u64_wide()))
+        .prop_map(|((provider, model, count, fallbacks), (tokens_in, tokens_out, attempts, p50_us, p95_us))| {
+            GenerationStats { provider, model, count, fallbacks, tokens_in, tokens_out, attempts, p50_us, p95_us }
+        })
+        .boxed()
+}
+
 fn diag_report() -> BoxedStrategy<DiagReport> {
-    (few(worker_health()), pool_stats(), few(stage_stats()), u64_wide())
-        .prop_map(|(workers, pool, stages, window_ms)| DiagReport { workers, pool, stages, window_ms })
+    (
+        few(worker_health()),
+        pool_stats(),
+        few(stage_stats()),
+        u64_wide(),
+        few(source_breaker()),
+        few(sandbox_state()),
+        few(generation_stats()),
+    )
+        .prop_map(|(workers, pool, stages, window_ms, breakers, sandbox, generations)| DiagReport {
+            workers,
+            pool,
+            stages,
+            window_ms,
+            breakers,
+            sandbox,
+            generations,
+        })
+        .boxed()
+}
+
+pub fn llm_provider() -> BoxedStrategy<LlmProvider> {
+    select(&[LlmProvider::Offline, LlmProvider::Openai, LlmProvider::Anthropic, LlmProvider::Ollama][..]).boxed()
+}
+
+fn settings() -> BoxedStrategy<Settings> {
+    (llm_provider(), text(), text(), any::<bool>())
+        .prop_map(|(provider, model, endpoint, api_key_set)| Settings {
+            llm: LlmSettings { provider, model, endpoint, api_key_set },
+        })
+        .boxed()
+}
+
+fn llm_test_report() -> BoxedStrategy<LlmTestReport> {
+    (llm_provider(), text(), text(), u64_wide(), text())
+        .prop_map(|(provider, model, endpoint, elapsed_ms, message)| LlmTestReport {
+            provider,
+            model,
+            endpoint,
+            elapsed_ms,
+            message,
+        })
         .boxed()
 }
 
@@ -478,6 +611,17 @@ pub fn request() -> BoxedStrategy<Request> {
         Just(Request::Access),
         (run_id(), u64_wide()).prop_map(|(run, micros)| Request::RenderTime { run, micros }),
         (engine(), text()).prop_map(|(engine, query)| Request::Guard { engine, query }),
+        Just(Request::Settings),
+        (llm_provider(), of(text()), of(text()), of(text()), any::<bool>()).prop_map(
+            |(provider, model, endpoint, key, clear_api_key)| Request::SetLlm {
+                provider,
+                model,
+                endpoint,
+                api_key: key.map(UserSecret::new),
+                clear_api_key,
+            }
+        ),
+        Just(Request::LlmTest),
     ]
     .boxed()
 }
@@ -506,6 +650,8 @@ pub fn reply() -> BoxedStrategy<Reply> {
         }),
         Just(Reply::Recorded),
         guard_verdict().prop_map(Reply::Verdict),
+        settings().prop_map(Reply::Settings),
+        llm_test_report().prop_map(Reply::LlmTest),
     ]
     .boxed()
 }
@@ -561,8 +707,53 @@ pub fn fault() -> BoxedStrategy<Fault> {
         Just(Fault::GarbageOnStdout),
         i32_wide().prop_map(Fault::Exit),
         u64_wide().prop_map(|ms| Fault::Sleep { ms }),
+        probe().prop_map(Fault::Probe),
     ]
     .boxed()
+}
+
+pub fn probe() -> BoxedStrategy<Probe> {
+    prop_oneof![
+        text().prop_map(|path| Probe::ReadFile { path }),
+        text().prop_map(|path| Probe::DuckDbReadCsv { path }),
+        text().prop_map(|path| Probe::WriteFile { path }),
+        (text(), any::<u16>()).prop_map(|(host, port)| Probe::Connect { host, port }),
+        (text(), any::<u16>()).prop_map(|(host, port)| Probe::UdpSend { host, port }),
+        Just(Probe::Spawn),
+        Just(Probe::ForkBomb),
+        u64_wide().prop_map(|mb| Probe::Allocate { mb }),
+        Just(Probe::Environment),
+        u32_wide().prop_map(|pid| Probe::Ptrace { pid }),
+        u32_wide().prop_map(|pid| Probe::Signal { pid }),
+        u64_wide().prop_map(|seconds| Probe::Spin { seconds }),
+    ]
+    .boxed()
+}
+
+pub fn sandbox_policy() -> BoxedStrategy<SandboxPolicy> {
+    (few(text()), few(text()), few(any::<u16>().boxed()), (u64_wide(), u64_wide(), u64_wide()), any::<bool>())
+        .prop_map(
+            |(read_paths, write_paths, connect_ports, (cpu_seconds, open_files, file_size_bytes), allow_degraded)| {
+                SandboxPolicy {
+                    read_paths,
+                    write_paths,
+                    connect_ports,
+                    limits: ResourceLimits { cpu_seconds, open_files, file_size_bytes },
+                    allow_degraded,
+                }
+            },
+        )
+        .boxed()
+}
+
+fn sandbox_state() -> BoxedStrategy<SandboxState> {
+    (worker_kind(), sandbox_report()).prop_map(|(kind, report)| SandboxState { kind, report }).boxed()
+}
+
+fn sandbox_report() -> BoxedStrategy<SandboxReport> {
+    (few(text()), few(text()), u64_wide())
+        .prop_map(|(features, missing, enforce_us)| SandboxReport { features, missing, enforce_us })
+        .boxed()
 }
 
 pub fn db_action() -> BoxedStrategy<DbAction> {
@@ -572,6 +763,16 @@ pub fn db_action() -> BoxedStrategy<DbAction> {
         (text(), u64_wide(), u32_wide(), u64_wide()).prop_map(|(sql, row_limit, batch_rows, timeout_ms)| {
             DbAction::Query { sql, row_limit, batch_rows, timeout_ms }
         }),
+        server_session().prop_map(|session| DbAction::Cancel { session }),
+    ]
+    .boxed()
+}
+
+pub fn server_session() -> BoxedStrategy<ServerSession> {
+    prop_oneof![
+        i32_wide().prop_map(|backend_pid| ServerSession::Postgres { backend_pid }),
+        u64_wide().prop_map(|connection_id| ServerSession::Mysql { connection_id }),
+        text().prop_map(|comment| ServerSession::Mongodb { comment }),
     ]
     .boxed()
 }
@@ -619,6 +820,8 @@ pub fn worker_error() -> BoxedStrategy<WorkerError> {
         text().prop_map(WorkerError::Internal),
         text().prop_map(WorkerError::Unreachable),
         text().prop_map(WorkerError::AuthFailed),
+        text().prop_map(WorkerError::Tls),
+        text().prop_map(WorkerError::ConnectionLost),
     ]
     .boxed()
 }
@@ -641,7 +844,12 @@ fn connection_report() -> BoxedStrategy<ConnectionReport> {
 }
 
 pub fn to_worker() -> BoxedStrategy<ToWorker> {
-    prop_oneof![hello().prop_map(ToWorker::Hello), job().prop_map(ToWorker::Job)].boxed()
+    prop_oneof![
+        hello().prop_map(ToWorker::Hello),
+        job().prop_map(ToWorker::Job),
+        (sandbox_policy(), job()).prop_map(|(policy, job)| ToWorker::Run { policy, job }),
+    ]
+    .boxed()
 }
 
 pub fn from_worker() -> BoxedStrategy<FromWorker> {
@@ -658,6 +866,8 @@ pub fn from_worker() -> BoxedStrategy<FromWorker> {
         worker_error().prop_map(FromWorker::Failed),
         few(file_fact()).prop_map(FromWorker::Files),
         connection_report().prop_map(FromWorker::Tested),
+        sandbox_report().prop_map(FromWorker::Sandboxed),
+        server_session().prop_map(FromWorker::ServerSession),
     ]
     .boxed()
 }

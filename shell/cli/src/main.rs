@@ -14,9 +14,9 @@ use polystoreiq_client::BrokerClient;
 use polystoreiq_protocol::broker::{Reply, Request, RunEvent};
 use polystoreiq_protocol::secret::UserSecret;
 use polystoreiq_protocol::types::{
-    AuditFilter, DbTarget, DraftId, Engine, Role, RunId, SessionId, SourceKind, SourceSpec, TlsMode,
+    AuditFilter, DbTarget, DraftId, Engine, LlmProvider, Role, RunId, SessionId, SourceKind, SourceSpec, TlsMode,
 };
-use polystoreiq_protocol::worker::Fault;
+use polystoreiq_protocol::worker::{Fault, Probe};
 use polystoreiq_protocol::{ErrorCode, TypedError};
 
 use crate::output::Output;
@@ -43,10 +43,11 @@ enum Command {
     /// Register, list, test, enable, disable and remove sources.
     #[command(subcommand)]
     Source(SourceCommand),
-    /// Show the tables and columns of a source.
+    /// Show the tables, columns, keys, indexes and comments of a source. A database's schema is kept for
+    /// POLYSTOREIQ_SCHEMA_TTL_S seconds (600 by default) and read again once older.
     Schema {
         name: String,
-        /// Read the schema again instead of using the cached one.
+        /// Read the schema again now instead of using the cached one.
         #[arg(long)]
         refresh: bool,
     },
@@ -111,6 +112,9 @@ enum Command {
     /// Chat sessions: a thread of questions and drafts that survives restarts.
     #[command(subcommand)]
     Session(SessionCommand),
+    /// Show and change the profile's settings, such as the model provider that drafts queries.
+    #[command(subcommand)]
+    Settings(SettingsCommand),
     /// Control the profile's broker.
     #[command(subcommand)]
     Broker(BrokerCommand),
@@ -120,6 +124,14 @@ enum Command {
         source: String,
         #[arg(value_enum)]
         fault: FaultArg,
+        /// For probes: the file to read or write.
+        #[arg(long)]
+        path: Option<String>,
+        /// For probes: the host and port to reach, the pid to trace or signal, MiB to allocate, seconds to spin.
+        #[arg(long, default_value = "127.0.0.1")]
+        host: String,
+        #[arg(long, default_value_t = 0)]
+        number: u64,
     },
 }
 
@@ -140,11 +152,37 @@ enum FaultArg {
     Garbage,
     Exit,
     Sleep,
+    ProbeRead,
+    ProbeDuckdbRead,
+    ProbeWrite,
+    ProbeConnect,
+    ProbeUdp,
+    ProbeSpawn,
+    ProbeForkBomb,
+    ProbeAllocate,
+    ProbeEnvironment,
+    ProbePtrace,
+    ProbeSignal,
+    ProbeSpin,
 }
 
 impl FaultArg {
-    fn fault(self) -> Fault {
+    fn fault(self, path: Option<String>, host: String, number: u64) -> Fault {
+        let path = path.unwrap_or_default();
+        let (port, pid) = (number as u16, number as u32);
         match self {
+            FaultArg::ProbeRead => Fault::Probe(Probe::ReadFile { path }),
+            FaultArg::ProbeDuckdbRead => Fault::Probe(Probe::DuckDbReadCsv { path }),
+            FaultArg::ProbeWrite => Fault::Probe(Probe::WriteFile { path }),
+            FaultArg::ProbeConnect => Fault::Probe(Probe::Connect { host, port }),
+            FaultArg::ProbeUdp => Fault::Probe(Probe::UdpSend { host, port }),
+            FaultArg::ProbeSpawn => Fault::Probe(Probe::Spawn),
+            FaultArg::ProbeForkBomb => Fault::Probe(Probe::ForkBomb),
+            FaultArg::ProbeAllocate => Fault::Probe(Probe::Allocate { mb: number }),
+            FaultArg::ProbeEnvironment => Fault::Probe(Probe::Environment),
+            FaultArg::ProbePtrace => Fault::Probe(Probe::Ptrace { pid }),
+            FaultArg::ProbeSignal => Fault::Probe(Probe::Signal { pid }),
+            FaultArg::ProbeSpin => Fault::Probe(Probe::Spin { seconds: number }),
             FaultArg::Panic => Fault::Panic,
             FaultArg::Abort => Fault::Abort,
             FaultArg::Segfault => Fault::Segfault,
@@ -173,6 +211,10 @@ enum SourceCommand {
         /// Read the database password from standard input; it goes to the OS keyring, nowhere else.
         #[arg(long)]
         password_stdin: bool,
+        /// TLS to the database, with libpq's sslmode meanings. `require` encrypts but does not check the server's
+        /// certificate (it protects against eavesdropping, not against a server pretending to be yours); only
+        /// `verify-full` checks the certificate (against the Mozilla root certificates) and the host name.
+        /// MongoDB has no opportunistic TLS: there `prefer` connects without it.
         #[arg(long, value_enum, default_value_t = TlsArg::Prefer)]
         tls: TlsArg,
     },
@@ -236,6 +278,43 @@ enum SessionCommand {
 }
 
 #[derive(Subcommand)]
+enum SettingsCommand {
+    /// The settings in force; an API key is shown only as set or not set.
+    Show,
+    /// Choose who drafts queries from questions: the built-in offline planner, an OpenAI-compatible API (OpenAI,
+    /// a llama.cpp or vLLM server, LM Studio), Anthropic, or a local Ollama. Takes effect at the next question.
+    /// When the provider fails, the offline planner drafts instead and the draft says so.
+    Llm {
+        #[arg(long, value_enum)]
+        provider: ProviderArg,
+        /// The model, e.g. gpt-4o-mini, claude-3-5-haiku-latest, llama3.1 (default: the provider's last one, else
+        /// a sensible default).
+        #[arg(long)]
+        model: Option<String>,
+        /// The API's base URL, e.g. https://api.openai.com/v1, http://127.0.0.1:8080/v1 (llama.cpp),
+        /// https://api.anthropic.com, http://127.0.0.1:11434 (Ollama).
+        #[arg(long)]
+        endpoint: Option<String>,
+        /// Read the provider's API key from standard input; it goes to the OS keyring, nowhere else.
+        #[arg(long, conflicts_with = "clear_api_key")]
+        api_key_stdin: bool,
+        /// Remove the provider's API key from the keyring.
+        #[arg(long)]
+        clear_api_key: bool,
+    },
+    /// Ask the configured model provider whether it answers (and whether it knows the model).
+    Test,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ProviderArg {
+    Offline,
+    Openai,
+    Anthropic,
+    Ollama,
+}
+
+#[derive(Subcommand)]
 enum BrokerCommand {
     /// Stop the profile's broker (running queries are cancelled).
     Stop,
@@ -251,9 +330,14 @@ enum SourceKindArg {
 
 #[derive(Clone, Copy, ValueEnum)]
 enum TlsArg {
+    /// Plain TCP.
     Disable,
+    /// TLS when the server offers it, else plain TCP; the certificate is not checked.
     Prefer,
+    /// TLS or no connection; the certificate is not checked (libpq's sslmode=require).
     Require,
+    /// TLS with the certificate checked against the Mozilla root certificates, and the host name against it.
+    VerifyFull,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -264,6 +348,9 @@ pub enum Format {
 }
 
 fn main() -> ExitCode {
+    // A closed pipe (`psiq diag | head`) ends psiq quietly, as it does any Unix tool, instead of a panic.
+    // SAFETY: restoring the default disposition of one signal, before any thread exists.
+    unsafe { nix::libc::signal(nix::libc::SIGPIPE, nix::libc::SIG_DFL) };
     let cli = Cli::parse();
     let out = Output { json: cli.json };
     match run(cli, &out) {
@@ -340,8 +427,20 @@ fn run(cli: Cli, out: &Output) -> Result<(), TypedError> {
         Command::Session(SessionCommand::Show { session }) => {
             out.reply(client.call(Request::Messages { session: SessionId(session) })?)
         }
-        Command::DebugFault { source, fault } => {
-            out.reply(client.call(Request::Fault { source, fault: fault.fault() })?)
+        Command::Settings(SettingsCommand::Show) => out.reply(client.call(Request::Settings)?),
+        Command::Settings(SettingsCommand::Test) => out.reply(client.call(Request::LlmTest)?),
+        Command::Settings(SettingsCommand::Llm { provider, model, endpoint, api_key_stdin, clear_api_key }) => {
+            let provider = match provider {
+                ProviderArg::Offline => LlmProvider::Offline,
+                ProviderArg::Openai => LlmProvider::Openai,
+                ProviderArg::Anthropic => LlmProvider::Anthropic,
+                ProviderArg::Ollama => LlmProvider::Ollama,
+            };
+            let api_key = if api_key_stdin { Some(read_secret()?) } else { None };
+            out.reply(client.call(Request::SetLlm { provider, model, endpoint, api_key, clear_api_key })?)
+        }
+        Command::DebugFault { source, fault, path, host, number } => {
+            out.reply(client.call(Request::Fault { source, fault: fault.fault(path, host, number) })?)
         }
         Command::Broker(_) => unreachable!("handled above"),
     }
@@ -362,6 +461,7 @@ fn source(client: &mut BrokerClient, cmd: SourceCommand, out: &Output) -> Result
                 TlsArg::Disable => TlsMode::Disable,
                 TlsArg::Prefer => TlsMode::Prefer,
                 TlsArg::Require => TlsMode::Require,
+                TlsArg::VerifyFull => TlsMode::VerifyFull,
             };
             let (kind, scheme, port) = match kind {
                 SourceKindArg::Postgres => (SourceKind::Postgres, "postgres", 5432),

@@ -5,7 +5,9 @@ use std::io::Write;
 use polystoreiq_client::{BrokerClient, render};
 use polystoreiq_protocol::TypedError;
 use polystoreiq_protocol::broker::{Reply, Request};
-use polystoreiq_protocol::types::{DraftPreview, ResultPage, RunId, SchemaSnapshot, SourceInfo};
+use polystoreiq_protocol::types::{
+    BreakerState, BreakerStatus, DraftPreview, LlmProvider, ResultPage, RunId, SchemaSnapshot, SourceInfo,
+};
 use serde_json::json;
 
 use crate::Format;
@@ -99,6 +101,48 @@ impl Output {
                         );
                     }
                 }
+                if !diag.generations.is_empty() {
+                    println!(
+                        "{:<10} {:<24} {:>6} {:>9} {:>9} {:>10} {:>11} {:>10} {:>10}",
+                        "provider",
+                        "model",
+                        "count",
+                        "fallback",
+                        "attempts",
+                        "tokens in",
+                        "tokens out",
+                        "p50 ms",
+                        "p95 ms"
+                    );
+                    for g in &diag.generations {
+                        let ms = |us: u64| format!("{:.1}", us as f64 / 1000.0);
+                        println!(
+                            "{:<10} {:<24} {:>6} {:>9} {:>9} {:>10} {:>11} {:>10} {:>10}",
+                            g.provider,
+                            if g.model.is_empty() { "-" } else { &g.model },
+                            g.count,
+                            g.fallbacks,
+                            g.attempts,
+                            g.tokens_in,
+                            g.tokens_out,
+                            ms(g.p50_us),
+                            ms(g.p95_us)
+                        );
+                    }
+                }
+                for state in &diag.sandbox {
+                    let missing = if state.report.missing.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; DEGRADED, missing: {}", state.report.missing.join(", "))
+                    };
+                    println!("sandbox {:?}: {}{missing}", state.kind, state.report.features.join(", "));
+                }
+                for source in &diag.breakers {
+                    if let Some(text) = breaker_text(&source.breaker) {
+                        println!("source {}: {text}", source.source);
+                    }
+                }
                 println!(
                     "{:>8}  {:<8} {:<16} {:>6} {:<10} {:>9} {:>10}  exit",
                     "pid", "kind", "source", "run", "state", "ms", "peak KiB"
@@ -124,6 +168,25 @@ impl Output {
             }
             Reply::ShuttingDown => println!("broker stopping"),
             Reply::Recorded => println!("recorded"),
+            Reply::Settings(settings) => {
+                let llm = &settings.llm;
+                if llm.provider == LlmProvider::Offline {
+                    println!("llm provider: offline (the built-in planner; no model, no network)");
+                } else {
+                    println!("llm provider: {}", llm.provider.as_str());
+                    println!("model:        {}", llm.model);
+                    println!("endpoint:     {}", llm.endpoint);
+                    println!("api key:      {}", if llm.api_key_set { "set (in the OS keyring)" } else { "not set" });
+                }
+            }
+            Reply::LlmTest(report) => println!(
+                "{} ({}) at {}: {} ({} ms)",
+                report.provider.as_str(),
+                report.model,
+                report.endpoint,
+                report.message,
+                report.elapsed_ms
+            ),
             Reply::Verdict(v) => {
                 println!("{} [{}]: {}", if v.allowed { "allowed" } else { "refused" }, v.code, v.reason)
             }
@@ -213,28 +276,95 @@ fn print_sources(infos: &[SourceInfo]) {
             None => format!("tables: {}", info.files.iter().map(|f| f.table.as_str()).collect::<Vec<_>>().join(", ")),
         };
         println!(
-            "{:<16} {:<8} {:<10} {what}{}{}",
+            "{:<16} {:<8} {:<10} {what}{}{}{}",
             info.name,
             format!("{:?}", info.kind).to_lowercase(),
             format!("{:?}", info.status).to_uppercase(),
             if info.can_write == Some(true) { "  (this role can write: a read-only role is recommended)" } else { "" },
             info.last_error.as_ref().map_or(String::new(), |e| format!("  last error: {e}")),
+            breaker_text(&info.breaker).map_or(String::new(), |b| format!("  [{b}]")),
         );
     }
 }
 
 fn print_schema(schema: &SchemaSnapshot) {
+    if let Some(cache) = &schema.cache {
+        let age = if cache.age_ms < 1000 { "just now".to_owned() } else { format!("{} ago", duration(cache.age_ms)) };
+        match (cache.cached, cache.ttl_ms) {
+            (true, Some(ttl)) if cache.age_ms >= ttl => {
+                println!("schema: cached, read {age}, older than its TTL of {} (the source is disabled)", duration(ttl))
+            }
+            (true, Some(ttl)) => println!("schema: cached, read {age}, TTL {}; --refresh reads it now", duration(ttl)),
+            (true, None) => println!("schema: cached, read {age}; read again when a file changes"),
+            (false, _) => println!("schema: read from the source just now"),
+        }
+    }
     for table in &schema.tables {
         let rows = table.row_count.map_or("?".into(), |n| n.to_string());
-        println!("{} ({:?}, {rows} rows)", table.name, table.kind);
+        let comment = table.comment.as_ref().map_or(String::new(), |c| format!(": {c}"));
+        println!("{} ({:?}, {rows} rows){comment}", table.name, table.kind);
         for column in &table.columns {
+            let key = if table.primary_key.contains(&column.name) { " PK" } else { "" };
+            let comment = column.comment.as_ref().map_or(String::new(), |c| format!("  -- {c}"));
+            let sample = column.sample.as_ref().map_or(String::new(), |s| {
+                let types: Vec<String> = s.types.iter().map(|t| format!("{} {}", t.type_name, t.count)).collect();
+                format!("  in {:.0}% of {} sampled ({})", s.presence() * 100.0, s.documents, types.join(", "))
+            });
             println!(
-                "  {:<24} {:<20} {:?}{}",
+                "  {:<24} {:<20} {:?}{}{key}{sample}{comment}",
                 column.name,
                 column.db_type,
                 column.logical,
                 if column.nullable { "" } else { " NOT NULL" }
             );
+        }
+        if !table.primary_key.is_empty() {
+            println!("  primary key ({})", table.primary_key.join(", "));
+        }
+        for fk in &table.foreign_keys {
+            println!(
+                "  foreign key {}({}) -> {} ({})",
+                fk.name.as_ref().map_or(String::new(), |n| format!("{n} ")),
+                fk.columns.join(", "),
+                fk.ref_table,
+                fk.ref_columns.join(", ")
+            );
+        }
+        for index in &table.indexes {
+            let unique = if index.unique { "unique " } else { "" };
+            println!("  {unique}index {} ({})", index.name, index.columns.join(", "));
+        }
+    }
+}
+
+/// A duration for people: `45 s`, `3 min`, `2 h`, `4 d`.
+fn duration(ms: u64) -> String {
+    let s = ms / 1000;
+    match s {
+        0..=89 => format!("{s} s"),
+        90..=5399 => format!("{} min", (s + 30) / 60),
+        5400..=172_799 => format!("{} h", (s + 1800) / 3600),
+        _ => format!("{} d", (s + 43_200) / 86_400),
+    }
+}
+
+/// A source's circuit breaker in a few words, or nothing while it is closed with no failures counted.
+fn breaker_text(breaker: &BreakerStatus) -> Option<String> {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+    let failures = breaker.consecutive_failures;
+    let last = breaker.last_failure.as_ref().map_or(String::new(), |e| format!("; last: {e}"));
+    match breaker.state {
+        BreakerState::Closed if failures == 0 => None,
+        BreakerState::Closed => Some(format!("breaker closed, {failures} connection failure(s) in a row{last}")),
+        BreakerState::Open => {
+            let wait = breaker.retry_at_ms.map_or(0, |at| at.saturating_sub(now));
+            Some(format!(
+                "breaker OPEN after {failures} connection failures: runs refused for {}{last}",
+                duration(wait.max(1000))
+            ))
+        }
+        BreakerState::HalfOpen => {
+            Some(format!("breaker HALF-OPEN: the next run is a trial after {failures} failures{last}"))
         }
     }
 }

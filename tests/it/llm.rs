@@ -1,0 +1,288 @@
+//! Model providers end to end, through the real `psiq` and broker: `psiq settings llm` points the broker at a
+//! local HTTP server speaking OpenAI's chat completions (SSE), `psiq ask` returns the model's query with provider
+//! openai, and when the server fails the offline planner drafts instead and the preview says so. The API key goes
+//! to the keyring only (never the app state, the log or a reply), switching providers needs no restart, each
+//! generation is audited and counted in `psiq diag`, and no prompt carries a source's user, password, host or
+//! file path (a sentinel test against the real PostgreSQL).
+
+use std::process::Command;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::support::Profile;
+
+#[path = "../../broker/tests/it/llm/server.rs"]
+mod server;
+
+use server::{Reply, Server};
+
+const MODEL_QUERY: &str = "SELECT count(*) AS n FROM orders";
+
+/// An OpenAI chat-completions stream answering with `query` in a fenced block and a sentence.
+fn openai_stream(query: &str) -> Reply {
+    let text = format!("```sql\n{query};\n```\nCounts the orders, one row per order in the orders table.");
+    let (first, second) = text.split_at(text.len() / 2);
+    let chunk = |delta: Value, finish: Value| {
+        (
+            None,
+            json!({"id": "c", "object": "chat.completion.chunk", "model": "test-model",
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]})
+            .to_string(),
+        )
+    };
+    Reply::sse(
+        &[
+            chunk(json!({"role": "assistant", "content": first}), Value::Null),
+            chunk(json!({"content": second}), Value::Null),
+            chunk(json!({}), json!("stop")),
+            (
+                None,
+                json!({"id": "c", "model": "test-model", "choices": [],
+                "usage": {"prompt_tokens": 321, "completion_tokens": 23}})
+                .to_string(),
+            ),
+            (None, "[DONE]".into()),
+        ],
+        Duration::from_millis(5),
+    )
+}
+
+/// A profile whose broker retries the provider quickly.
+fn profile() -> Profile {
+    Profile::with_env(&[("POLYSTOREIQ_LLM_BACKOFF_MS", "10"), ("POLYSTOREIQ_LLM_TIMEOUT_MS", "10000")])
+}
+
+/// A files source `shop` with an `orders.csv` of three rows, in a directory whose name is `dir`.
+fn add_shop(profile: &Profile, dir: &str) -> String {
+    let dir = profile.data.path().join(dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let csv = dir.join("orders.csv");
+    std::fs::write(&csv, "id,city,total\n1,Lyon,10.5\n2,Oslo,7\n3,Lyon,1\n").unwrap();
+    let csv = csv.to_string_lossy().into_owned();
+    profile.ok(&["source", "add", "shop", "--kind", "files", "--path", &csv]);
+    csv
+}
+
+fn set_openai(profile: &Profile, server: &Server, key: &str) -> Value {
+    let endpoint = format!("{}/v1", server.url());
+    let args = [
+        "settings",
+        "llm",
+        "--provider",
+        "openai",
+        "--model",
+        "test-model",
+        "--endpoint",
+        &endpoint,
+        "--api-key-stdin",
+    ];
+    let out = profile.run_with_stdin(&args, &format!("{key}\n"));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "settings llm failed: {stdout} {}", String::from_utf8_lossy(&out.stderr));
+    crate::support::parse_last_json(&stdout)
+}
+
+#[test]
+fn ask_uses_the_configured_provider_and_falls_back_to_the_offline_planner_saying_so() {
+    let profile = profile();
+    add_shop(&profile, "shop");
+    let server = Server::start(vec![openai_stream(MODEL_QUERY)]);
+    let key = "sk-e2e-keyring-only-5bd1c0";
+
+    // Until a provider is chosen, the offline planner drafts.
+    let shown = profile.ok(&["settings", "show"]);
+    assert_eq!(shown["llm"]["provider"], "offline");
+    let offline = profile.ok(&["ask", "shop", "how many orders are there?"]);
+    assert!(!offline["provider"].as_str().unwrap().contains("openai"), "{offline}");
+
+    let settings = set_openai(&profile, &server, key);
+    assert_eq!(
+        settings["llm"],
+        json!({"provider": "openai", "model": "test-model",
+        "endpoint": format!("{}/v1", server.url()), "api_key_set": true})
+    );
+    let plain = profile.plain_command(&["settings", "show"]).output().unwrap();
+    let plain = String::from_utf8_lossy(&plain.stdout);
+    assert!(plain.contains("api key:      set (in the OS keyring)") && !plain.contains(key), "{plain}");
+
+    // The model drafts, with no restart of the broker.
+    let broker = profile.broker_pid();
+    let draft = profile.ok(&["ask", "shop", "how many orders are there?"]);
+    assert_eq!(draft["provider"], "openai (test-model)", "{draft}");
+    assert_eq!(draft["query"], MODEL_QUERY);
+    assert_eq!(draft["explanation"], "Counts the orders, one row per order in the orders table.");
+    assert_eq!(draft["verdict"]["allowed"], true, "{draft}");
+    assert_eq!(profile.broker_pid(), broker, "the broker restarted");
+    let sent = server.requests();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].path, "/v1/chat/completions");
+    assert_eq!(sent[0].header("authorization"), Some(format!("Bearer {key}").as_str()));
+    let body = sent[0].json();
+    assert_eq!((body["model"].as_str(), body["stream"].as_bool()), (Some("test-model"), Some(true)));
+    assert!(body["messages"][1]["content"].as_str().unwrap().contains("Table orders"), "{body}");
+    // The drafted query runs like any other, after approval.
+    let run = profile.ok(&["run", draft["token"].as_str().unwrap()]);
+    assert_eq!(run["first_page"]["rows"], json!([{"n": 3}]), "{run}");
+
+    // The provider fails (500 on every attempt): the offline planner drafts, and the preview says so.
+    server.set_script(vec![Reply::json(500, json!({"error": {"message": "the model is down"}}))]);
+    let fallback = profile.ok(&["ask", "shop", "how many orders are there?"]);
+    let provider = fallback["provider"].as_str().unwrap();
+    assert!(provider.contains("(fallback: openai server error, HTTP 500)"), "{fallback}");
+    assert_ne!(fallback["query"], MODEL_QUERY);
+    let explanation = fallback["explanation"].as_str().unwrap();
+    assert!(
+        explanation.starts_with("openai could not draft this (openai failed on its side (HTTP 500)"),
+        "{explanation}"
+    );
+    assert_eq!(fallback["verdict"]["allowed"], true, "{fallback}");
+    assert_eq!(server.requests().len(), 4, "three attempts at the failing provider");
+    let plain = profile.plain_command(&["ask", "shop", "how many orders are there?"]).output().unwrap();
+    let plain = String::from_utf8_lossy(&plain.stdout);
+    assert!(plain.contains("drafted by") && plain.contains("fallback: openai"), "{plain}");
+
+    // Each generation is audited with its provider, model, tokens, attempts and trace, and counted in diag.
+    let audit = profile.ok(&["audit", "--action", "llm.generate"]);
+    let details: Vec<&str> = audit.as_array().unwrap().iter().map(|e| e["detail"].as_str().unwrap()).collect();
+    assert_eq!(details.len(), 3, "{details:?}");
+    assert!(details[0].starts_with("openai test-model: 321 tokens in, 23 out; 1 attempt,"), "{}", details[0]);
+    assert!(details[0].contains(&format!("trace draft-{}", draft["draft"])), "{}", details[0]);
+    assert!(details[1].contains("failed: failed on its side (HTTP 500): the model is down [llm_server_error]"));
+    assert!(details[1].contains("3 attempts"), "{}", details[1]);
+    let diag = profile.ok(&["diag"]);
+    let openai = diag["generations"].as_array().unwrap().iter().find(|g| g["provider"] == "openai").cloned();
+    let openai = openai.unwrap_or_else(|| panic!("no openai generations in {diag}"));
+    assert_eq!((openai["count"].as_u64(), openai["fallbacks"].as_u64()), (Some(3), Some(2)), "{openai}");
+    assert_eq!((openai["tokens_in"].as_u64(), openai["attempts"].as_u64()), (Some(321), Some(7)), "{openai}");
+
+    // Back to the offline planner: no request reaches the server.
+    profile.ok(&["settings", "llm", "--provider", "offline"]);
+    let offline = profile.ok(&["ask", "shop", "how many orders are there?"]);
+    assert!(!offline["provider"].as_str().unwrap().contains("openai"), "{offline}");
+    assert_eq!(server.requests().len(), 7);
+
+    // The key was in the keyring only: not in the app state, not in the broker's log, not in any reply.
+    let mut state = std::fs::read(profile.home.path().join("state.sqlite3")).unwrap();
+    state.extend(std::fs::read(profile.home.path().join("state.sqlite3-wal")).unwrap_or_default());
+    assert!(!contains(&state, key.as_bytes()), "the API key is in the app state");
+    let log = std::fs::read_to_string(profile.home.path().join("logs/broker.log")).unwrap_or_default();
+    assert!(!log.contains(key), "the API key is in the broker's log");
+    let refs =
+        crate::support::strings(&profile.database(), "SELECT value FROM settings WHERE key = 'llm.openai.key_ref'");
+    assert!(refs.len() == 1 && refs[0].starts_with("polystoreiq:default:llm-openai:"), "{refs:?}");
+
+    // Removing the key takes it out of the keyring.
+    let cleared = profile.ok(&["settings", "llm", "--provider", "openai", "--clear-api-key"]);
+    assert_eq!(cleared["llm"]["api_key_set"], false);
+    assert_eq!(cleared["llm"]["model"], "test-model", "the model was kept");
+}
+
+#[test]
+fn settings_refuse_bad_input_and_an_unreachable_provider_fails_its_test() {
+    let profile = profile();
+    let err = profile.err(&["settings", "llm", "--provider", "openai", "--endpoint", "https://u:pw@example.com/v1"]);
+    assert_eq!(err["code"], "bad_request");
+    assert!(err["message"].as_str().unwrap().contains("credentials"), "{err}");
+    let err = profile.err(&["settings", "llm", "--provider", "ollama", "--endpoint", "file:///etc/passwd"]);
+    assert_eq!(err["code"], "bad_request");
+    let err = profile.err(&["settings", "llm", "--provider", "offline", "--model", "x"]);
+    assert_eq!(err["code"], "bad_request");
+    // Nothing changed.
+    assert_eq!(profile.ok(&["settings", "show"])["llm"]["provider"], "offline");
+    // A provider that cannot be reached is reported by `settings test` with its typed code.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let endpoint = format!("http://127.0.0.1:{port}");
+    profile.ok(&["settings", "llm", "--provider", "ollama", "--model", "tiny", "--endpoint", &endpoint]);
+    let err = profile.err(&["settings", "test"]);
+    assert_eq!(err["code"], "llm_unreachable", "{err}");
+    assert!(err["message"].as_str().unwrap().contains("ollama serve"), "{err}");
+}
+
+static NEXT: AtomicU32 = AtomicU32::new(0);
+
+/// Runs SQL with `psql` as the test server's superuser, in `database`.
+fn psql(database: &str, sql: &str) -> String {
+    #[allow(clippy::disallowed_methods)] // The test seeds the real PostgreSQL server.
+    let out = Command::new("psql")
+        .args(["-h", "127.0.0.1", "-U", "postgres", "-d", database, "-v", "ON_ERROR_STOP=1", "-qAt", "-c", sql])
+        .output()
+        .expect("psql is installed by scripts/services");
+    assert!(out.status.success(), "psql failed on {sql}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A PostgreSQL database and a login role whose name carries a sentinel, both dropped at the end.
+struct SentinelDb {
+    database: String,
+    role: String,
+}
+
+impl Drop for SentinelDb {
+    fn drop(&mut self) {
+        let _ = std::panic::catch_unwind(|| {
+            psql("postgres", &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.database));
+            psql("postgres", &format!("DROP ROLE IF EXISTS {}", self.role));
+        });
+    }
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+#[test]
+fn no_prompt_carries_a_sources_user_password_host_or_path() {
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let sentinel = format!("sntl{}q{n}", std::process::id());
+    let db =
+        SentinelDb { database: format!("psiq_llm_{}_{n}", std::process::id()), role: format!("psiq_{sentinel}_user") };
+    let password = format!("pw-{sentinel}-secret");
+    psql("postgres", &format!("DROP DATABASE IF EXISTS {}", db.database));
+    psql("postgres", &format!("DROP ROLE IF EXISTS {}", db.role));
+    psql("postgres", &format!("CREATE ROLE {} LOGIN PASSWORD '{password}'", db.role));
+    psql("postgres", &format!("CREATE DATABASE {}", db.database));
+    psql(
+        &db.database,
+        &format!(
+            "CREATE TABLE orders (id int PRIMARY KEY, city text, total numeric(10,2)); \
+             COMMENT ON TABLE orders IS 'One row per order'; INSERT INTO orders VALUES (1, 'Lyon', 10.5); \
+             GRANT SELECT ON orders TO {}",
+            db.role
+        ),
+    );
+
+    let profile = profile();
+    let csv = add_shop(&profile, &format!("files-{sentinel}"));
+    let url = format!("postgres://{}@127.0.0.1:5432/{}", db.role, db.database);
+    let out = profile.run_with_stdin(
+        &["source", "add", "pg", "--kind", "postgres", "--url", &url, "--tls", "disable", "--password-stdin"],
+        &format!("{password}\n"),
+    );
+    assert!(out.status.success(), "source add: {}", String::from_utf8_lossy(&out.stdout));
+
+    let server = Server::start(vec![openai_stream(MODEL_QUERY)]);
+    let key = format!("sk-{sentinel}-key");
+    set_openai(&profile, &server, &key);
+    for source in ["pg", "shop"] {
+        let draft = profile.ok(&["ask", source, "how many orders per city?"]);
+        assert_eq!(draft["provider"], "openai (test-model)", "{draft}");
+    }
+    let sent = server.requests();
+    assert_eq!(sent.len(), 2);
+    assert!(sent[0].body.contains(r#"comment: \"One row per order\""#), "{}", sent[0].body);
+    let data_dir = profile.data.path().to_string_lossy().into_owned();
+    for request in &sent {
+        // The schema did reach the model ...
+        assert!(request.body.contains("Table orders"), "{}", request.body);
+        // ... and nothing that says where or as whom.
+        for secret in [sentinel.as_str(), &db.role, &password, &key, "127.0.0.1", ":5432", &data_dir, &csv] {
+            assert!(!request.body.contains(secret), "the prompt carries {secret:?}: {}", request.body);
+        }
+        let headers: Vec<&str> =
+            request.headers.iter().filter(|(n, _)| n != "authorization").map(|(_, v)| v.as_str()).collect();
+        assert!(!headers.iter().any(|h| h.contains(&sentinel)), "a header carries the sentinel: {headers:?}");
+    }
+    profile.ok(&["settings", "llm", "--provider", "openai", "--clear-api-key"]);
+}

@@ -1,0 +1,229 @@
+//! Linux enforcement: rlimits, then `no_new_privs`, then landlock, then seccomp. Each step only narrows what
+//! the process may do; the order makes every later step possible without privileges.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use landlock::{
+    ABI, Access, AccessFs, AccessNet, CompatLevel, Compatible, LandlockStatus, NetPort, PathBeneath, PathFd, Ruleset,
+    RulesetAttr, RulesetCreatedAttr, RulesetStatus, Scope,
+};
+use nix::sys::resource::{Resource, setrlimit};
+use polystoreiq_protocol::worker::{SandboxPolicy, WorkerError};
+use seccompiler::{
+    BpfProgram, SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompFilter, SeccompRule, TargetArch,
+};
+
+/// The landlock ABI the rules are written for: 6 adds signal and abstract-socket scoping to 4's TCP ports.
+const ABI_WANTED: ABI = ABI::V6;
+
+/// Returns the features in force and the rules this kernel could not enforce.
+pub(super) fn enforce(policy: &SandboxPolicy) -> Result<(Vec<String>, Vec<String>), WorkerError> {
+    let mut features = Vec::new();
+    let mut missing = Vec::new();
+    limits(policy)?;
+    features.push("rlimits".to_owned());
+    // SAFETY: prctl with integer arguments only.
+    if unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } != 0 {
+        return Err(refused("cannot set no_new_privs", std::io::Error::last_os_error()));
+    }
+    features.push("no_new_privs".to_owned());
+    landlock(policy, &mut features, &mut missing)?;
+    seccomp(!policy.connect_ports.is_empty())?;
+    features.push("seccomp".to_owned());
+    Ok((features, missing))
+}
+
+fn refused(what: &str, err: impl std::fmt::Display) -> WorkerError {
+    WorkerError::Refused(format!("sandbox: {what}: {err}"))
+}
+
+fn limits(policy: &SandboxPolicy) -> Result<(), WorkerError> {
+    let limits = &policy.limits;
+    let set = |resource, value: u64| {
+        if value > 0 {
+            setrlimit(resource, value, value).map_err(|err| refused(&format!("cannot set {resource:?}"), err))?;
+        }
+        Ok::<(), WorkerError>(())
+    };
+    set(Resource::RLIMIT_CPU, limits.cpu_seconds)?;
+    set(Resource::RLIMIT_NOFILE, limits.open_files)?;
+    set(Resource::RLIMIT_FSIZE, limits.file_size_bytes)?;
+    setrlimit(Resource::RLIMIT_CORE, 0, 0).map_err(|err| refused("cannot disable core dumps", err))
+}
+
+fn landlock(policy: &SandboxPolicy, features: &mut Vec<String>, missing: &mut Vec<String>) -> Result<(), WorkerError> {
+    let abi = ABI_WANTED;
+    let fail = |err: landlock::RulesetError| refused("landlock", err);
+    let read_dir = AccessFs::from_read(abi);
+    let read_file = AccessFs::from_read(abi) & AccessFs::from_file(abi);
+    // Everything but running programs.
+    let write_dir = AccessFs::from_all(abi) & !AccessFs::Execute;
+    let write_file = write_dir & AccessFs::from_file(abi);
+    let mut ruleset = Ruleset::default()
+        .set_compatibility(CompatLevel::BestEffort)
+        .handle_access(AccessFs::from_all(abi))
+        .map_err(fail)?
+        .handle_access(AccessNet::BindTcp | AccessNet::ConnectTcp)
+        .map_err(fail)?
+        .scope(Scope::AbstractUnixSocket | Scope::Signal)
+        .map_err(fail)?
+        .create()
+        .map_err(fail)?;
+    let rules = policy.read_paths.iter().map(|p| (p, false)).chain(policy.write_paths.iter().map(|p| (p, true)));
+    for (path, writable) in rules {
+        // A path that does not exist here (no /lib64 on some systems) grants nothing.
+        let Ok(meta) = std::fs::metadata(Path::new(path)) else { continue };
+        let access = match (writable, meta.is_dir()) {
+            (false, true) => read_dir,
+            (false, false) => read_file,
+            (true, true) => write_dir,
+            (true, false) => write_file,
+        };
+        let fd = PathFd::new(path).map_err(|err| refused(&format!("cannot open {path}"), err))?;
+        ruleset = ruleset.add_rule(PathBeneath::new(fd, access)).map_err(fail)?;
+    }
+    for port in &policy.connect_ports {
+        ruleset = ruleset.add_rule(NetPort::new(*port, AccessNet::ConnectTcp)).map_err(fail)?;
+    }
+    let status = ruleset.restrict_self().map_err(fail)?;
+    let kernel_abi = match status.landlock {
+        LandlockStatus::Available { effective_abi, .. } => effective_abi,
+        _ => ABI::Unsupported,
+    };
+    let level = kernel_abi as i32;
+    if level >= 1 {
+        features.push(format!("landlock-v{level}-files"));
+    } else {
+        missing.push("landlock file rules (landlock is not enabled in this kernel)".to_owned());
+    }
+    // Without TCP port rules a network worker could reach any host; a worker without network is held by
+    // seccomp's socket rule instead, so it needs none.
+    if level >= 4 {
+        features.push("landlock-tcp-ports".to_owned());
+    } else if !policy.connect_ports.is_empty() {
+        missing.push(format!("landlock TCP port rules (kernel ABI {level} < 4)"));
+    }
+    if level >= 6 {
+        features.push("landlock-scopes".to_owned());
+    } else {
+        missing.push(format!("landlock signal and abstract-socket scoping (kernel ABI {level} < 6)"));
+    }
+    if status.ruleset == RulesetStatus::NotEnforced && level >= 1 {
+        missing.push("landlock ruleset not enforced".to_owned());
+    }
+    Ok(())
+}
+
+/// Two filters: new processes, exec, tracing and kernel-level calls fail with `EPERM`; `clone3`, whose flags a
+/// filter cannot read, fails with `ENOSYS`, so the C library falls back to `clone`, whose flags it can.
+fn seccomp(network: bool) -> Result<(), WorkerError> {
+    let arch = target_arch()?;
+    let fail = |err: seccompiler::BackendError| refused("seccomp", err);
+    let mut denied: BTreeMap<i64, Vec<SeccompRule>> = BTreeMap::new();
+    for call in DENIED_CALLS {
+        denied.insert(*call, Vec::new());
+    }
+    // clone without CLONE_THREAD makes a process; with it, a thread (which DuckDB and tokio need).
+    let new_process =
+        SeccompCondition::new(0, SeccompCmpArgLen::Qword, SeccompCmpOp::MaskedEq(libc::CLONE_THREAD as u64), 0)
+            .map_err(fail)?;
+    denied.insert(libc::SYS_clone, vec![SeccompRule::new(vec![new_process]).map_err(fail)?]);
+    // Sockets: Unix ones only, plus IPv4/IPv6 for a worker that talks to its database (landlock limits the port).
+    let mut foreign_family = vec![domain_is_not(libc::AF_UNIX).map_err(fail)?];
+    if network {
+        foreign_family.push(domain_is_not(libc::AF_INET).map_err(fail)?);
+        foreign_family.push(domain_is_not(libc::AF_INET6).map_err(fail)?);
+    }
+    denied.insert(libc::SYS_socket, vec![SeccompRule::new(foreign_family).map_err(fail)?]);
+    let eperm = SeccompFilter::new(denied, SeccompAction::Allow, SeccompAction::Errno(libc::EPERM as u32), arch)
+        .map_err(fail)?;
+    let enosys = SeccompFilter::new(
+        BTreeMap::from([(libc::SYS_clone3, Vec::new())]),
+        SeccompAction::Allow,
+        SeccompAction::Errno(libc::ENOSYS as u32),
+        arch,
+    )
+    .map_err(fail)?;
+    for filter in [enosys, eperm] {
+        let program: BpfProgram = filter.try_into().map_err(fail)?;
+        seccompiler::apply_filter_all_threads(&program).map_err(|err| refused("seccomp", err))?;
+    }
+    Ok(())
+}
+
+fn domain_is_not(family: i32) -> Result<SeccompCondition, seccompiler::BackendError> {
+    SeccompCondition::new(0, SeccompCmpArgLen::Dword, SeccompCmpOp::Ne, family as u64)
+}
+
+fn target_arch() -> Result<TargetArch, WorkerError> {
+    if cfg!(target_arch = "x86_64") {
+        Ok(TargetArch::x86_64)
+    } else if cfg!(target_arch = "aarch64") {
+        Ok(TargetArch::aarch64)
+    } else {
+        Err(WorkerError::Refused("sandbox: no seccomp filter for this CPU architecture".into()))
+    }
+}
+
+/// System calls no worker makes: process creation and exec, tracing and cross-process memory access, mounts and
+/// namespaces, keyrings, bpf, perf, kernel modules and kexec, reboot, swap, accounting, io_uring (which would
+/// run file and network operations out of seccomp's sight), handle-based opens, clock and host settings.
+const DENIED_CALLS: &[i64] = &[
+    #[cfg(target_arch = "x86_64")]
+    libc::SYS_fork,
+    #[cfg(target_arch = "x86_64")]
+    libc::SYS_vfork,
+    libc::SYS_execve,
+    libc::SYS_execveat,
+    libc::SYS_ptrace,
+    libc::SYS_process_vm_readv,
+    libc::SYS_process_vm_writev,
+    libc::SYS_pidfd_getfd,
+    libc::SYS_kcmp,
+    libc::SYS_mount,
+    libc::SYS_umount2,
+    libc::SYS_pivot_root,
+    libc::SYS_chroot,
+    libc::SYS_unshare,
+    libc::SYS_setns,
+    libc::SYS_open_tree,
+    libc::SYS_move_mount,
+    libc::SYS_fsopen,
+    libc::SYS_fsconfig,
+    libc::SYS_fsmount,
+    libc::SYS_fspick,
+    libc::SYS_mount_setattr,
+    libc::SYS_keyctl,
+    libc::SYS_add_key,
+    libc::SYS_request_key,
+    libc::SYS_bpf,
+    libc::SYS_perf_event_open,
+    libc::SYS_init_module,
+    libc::SYS_finit_module,
+    libc::SYS_delete_module,
+    libc::SYS_kexec_load,
+    libc::SYS_kexec_file_load,
+    libc::SYS_reboot,
+    libc::SYS_swapon,
+    libc::SYS_swapoff,
+    libc::SYS_acct,
+    libc::SYS_userfaultfd,
+    libc::SYS_io_uring_setup,
+    libc::SYS_io_uring_enter,
+    libc::SYS_io_uring_register,
+    libc::SYS_open_by_handle_at,
+    libc::SYS_name_to_handle_at,
+    libc::SYS_quotactl,
+    libc::SYS_syslog,
+    libc::SYS_settimeofday,
+    libc::SYS_clock_settime,
+    libc::SYS_clock_adjtime,
+    libc::SYS_adjtimex,
+    libc::SYS_sethostname,
+    libc::SYS_setdomainname,
+    #[cfg(target_arch = "x86_64")]
+    libc::SYS_iopl,
+    #[cfg(target_arch = "x86_64")]
+    libc::SYS_ioperm,
+];
