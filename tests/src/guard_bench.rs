@@ -14,10 +14,20 @@ pub fn query_of_size(engine: Engine, bytes: usize) -> String {
             r#"{"$match":{"status":{"$in":["completed","shipped"]}}}"#.to_owned(),
             r#"{"$lookup":{"from":"customers","localField":"customer_id","foreignField":"_id","as":"c"}}"#.to_owned(),
         ];
+        // Wide `$addFields` stages, 20 computed fields each, keep the pipeline well under the stage limit.
+        let mut fields = Vec::new();
         let mut i = 0;
-        while stages.iter().map(String::len).sum::<usize>() + 64 < bytes {
-            stages.push(format!(r#"{{"$addFields":{{"f{i}":{{"$cond":[{{"$gt":["$amount",{i}]}},"$amount",0]}}}}}}"#));
+        while stages.iter().map(String::len).sum::<usize>() + fields.iter().map(String::len).sum::<usize>() + 96 < bytes
+        {
+            fields.push(format!(r#""f{i}":{{"$cond":[{{"$gt":["$amount",{i}]}},"$amount",0]}}"#));
             i += 1;
+            if fields.len() == 20 {
+                stages.push(format!(r#"{{"$addFields":{{{}}}}}"#, fields.join(",")));
+                fields.clear();
+            }
+        }
+        if !fields.is_empty() {
+            stages.push(format!(r#"{{"$addFields":{{{}}}}}"#, fields.join(",")));
         }
         stages.push(r#"{"$group":{"_id":"$c.city","n":{"$sum":1}}}"#.to_owned());
         return format!(r#"{{"collection":"orders","aggregate":[{}]}}"#, stages.join(","));

@@ -1461,7 +1461,12 @@ pub fn resolve(intent: &Intent, model: &Model) -> Result<(Spec, Vec<String>)> {
                             .collect()
                     })
                     .unwrap_or_default(),
-                Some(Target::Cols(cols)) => cols.iter().filter_map(|c| model.table_index(&c.col.table)).collect(),
+                Some(Target::Cols(cols)) => {
+                    // A column many tables have (`amount`) is looked for in the tables the question names first.
+                    let holders: Vec<usize> = cols.iter().filter_map(|c| model.table_index(&c.col.table)).collect();
+                    let named: Vec<usize> = holders.iter().copied().filter(|t| named.contains(t)).collect();
+                    if named.is_empty() { holders } else { named }
+                }
                 Some(Target::Concept(c)) => {
                     let holders: Vec<usize> = (0..model.tables.len())
                         .filter(|&t| matches!(concept_column(model, t, *c), Ok(Some(_)) | Err(_)))
@@ -1602,13 +1607,7 @@ fn named_tables(intent: &Intent, model: &Model, mentioned: &[usize]) -> Vec<usiz
 
 /// `t` and every table that reaches it along many-to-one joins (where its rows can be counted as distinct keys).
 fn reaching(model: &Model, t: usize) -> Vec<usize> {
-    let mut tables = vec![t];
-    for other in 0..model.tables.len() {
-        if other != t && model.paths_from(other).paths[t].is_some() {
-            tables.push(other);
-        }
-    }
-    tables
+    model.reaching(t)
 }
 
 fn target_on_table(model: &Model, target: &Target, t: usize) -> bool {

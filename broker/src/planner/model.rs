@@ -69,6 +69,10 @@ pub struct Model {
     pub tables: Vec<TableM>,
     pub edges: Vec<Edge>,
     index: HashMap<String, Vec<Hit>>,
+    by_name: HashMap<String, usize>,
+    /// Per table, its many-to-one joins (declared first, then by column), and the tables that join to it.
+    out: Vec<Vec<Edge>>,
+    into: Vec<Vec<usize>>,
     /// One-word alias keys, for typo matching.
     single_words: Vec<String>,
     max_phrase: usize,
@@ -137,8 +141,28 @@ impl Model {
             table.label = label_columns(table, &names);
         }
         let mut model =
-            Model { tables, edges: Vec::new(), index: HashMap::new(), single_words: Vec::new(), max_phrase: 1 };
+            Model {
+                by_name: tables.iter().enumerate().map(|(i, t)| (t.name.clone(), i)).collect(),
+                out: Vec::new(),
+                into: Vec::new(),
+                tables,
+                edges: Vec::new(),
+                index: HashMap::new(),
+                single_words: Vec::new(),
+                max_phrase: 1,
+            };
         model.edges = model.find_edges(schema);
+        model.out = vec![Vec::new(); model.tables.len()];
+        model.into = vec![Vec::new(); model.tables.len()];
+        for edge in &model.edges {
+            model.out[edge.from.0].push(*edge);
+            if !model.into[edge.to.0].contains(&edge.from.0) {
+                model.into[edge.to.0].push(edge.from.0);
+            }
+        }
+        for out in &mut model.out {
+            out.sort_by_key(|e| (!e.declared, e.from.1));
+        }
         for edge in &model.edges {
             let (t, c) = edge.from;
             let column = &mut model.tables[t].columns[c];
@@ -160,7 +184,7 @@ impl Model {
     }
 
     pub fn table_index(&self, name: &str) -> Option<usize> {
-        self.tables.iter().position(|t| t.name == name)
+        self.by_name.get(name).copied()
     }
 
     pub fn column_id(&self, table: &str, column: &str) -> Option<ColId> {
@@ -350,6 +374,21 @@ impl Model {
     /// when `t` cannot be reached. Breadth first, so each path is a shortest; among equally short paths the first
     /// found (declared keys before inferred ones, then schema order) wins, and `ambiguous[t]` says there was
     /// another of the same length through a different column.
+    /// `t` and every table that reaches it along many-to-one joins, nearest first.
+    pub fn reaching(&self, t: usize) -> Vec<usize> {
+        let mut seen = vec![t];
+        let mut queue = VecDeque::from([t]);
+        while let Some(u) = queue.pop_front() {
+            for &from in &self.into[u] {
+                if !seen.contains(&from) {
+                    seen.push(from);
+                    queue.push_back(from);
+                }
+            }
+        }
+        seen
+    }
+
     pub fn paths_from(&self, from: usize) -> Reach {
         let n = self.tables.len();
         let mut paths: Vec<Option<Vec<Edge>>> = vec![None; n];
@@ -359,9 +398,7 @@ impl Model {
         let mut depth = vec![usize::MAX; n];
         depth[from] = 0;
         while let Some(t) = queue.pop_front() {
-            let mut out: Vec<&Edge> = self.edges.iter().filter(|e| e.from.0 == t).collect();
-            out.sort_by_key(|e| (!e.declared, e.from.1));
-            for edge in out {
+            for edge in &self.out[t] {
                 let target = edge.to.0;
                 if target == from {
                     continue;

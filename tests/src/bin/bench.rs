@@ -38,6 +38,9 @@ fn main() -> anyhow::Result<()> {
             print!("{}", bench.spawn_latency(200).await);
             print!("{}", bench.sandbox_cost(100).await);
             print!("{}", bench.cancel_latency(30).await);
+            if std::env::var_os("POLYSTOREIQ_BENCH_ONLY_SPAWN").is_some() {
+                return;
+            }
         }
         print!("{}", bench.throughput(11).await);
         print!("{}", bench.codec_cost());
