@@ -140,17 +140,16 @@ impl Model {
             let names: Vec<&str> = table.columns.iter().map(|c| c.name.as_str()).collect();
             table.label = label_columns(table, &names);
         }
-        let mut model =
-            Model {
-                by_name: tables.iter().enumerate().map(|(i, t)| (t.name.clone(), i)).collect(),
-                out: Vec::new(),
-                into: Vec::new(),
-                tables,
-                edges: Vec::new(),
-                index: HashMap::new(),
-                single_words: Vec::new(),
-                max_phrase: 1,
-            };
+        let mut model = Model {
+            by_name: tables.iter().enumerate().map(|(i, t)| (t.name.clone(), i)).collect(),
+            out: Vec::new(),
+            into: Vec::new(),
+            tables,
+            edges: Vec::new(),
+            index: HashMap::new(),
+            single_words: Vec::new(),
+            max_phrase: 1,
+        };
         model.edges = model.find_edges(schema);
         model.out = vec![Vec::new(); model.tables.len()];
         model.into = vec![Vec::new(); model.tables.len()];
