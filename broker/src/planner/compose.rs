@@ -124,6 +124,9 @@ pub struct Intent {
     pub when: bool,
     /// `distinct` or `unique` without a count: distinct values.
     pub distinct: bool,
+    /// A verb that says a fact happened (`sold`, `placed`): the plan must read a table of facts.
+    #[serde(default)]
+    pub soft: bool,
 }
 
 /// How the question relates to the previous turn.
@@ -823,14 +826,13 @@ pub fn understand(spans: Vec<Span>, model: &Model) -> Result<(Intent, Cues)> {
             item.used = true;
         }
     }
-    let soft = items.iter().any(|i| i.piece == Piece::Soft);
     for item in &mut items {
         if item.piece == Piece::Soft {
-            // `sold`, `placed`: fine when the plan reads facts, checked in `resolve`.
+            // `sold`, `placed`: fine when the plan reads facts, checked in `build`.
+            intent.soft = true;
             item.used = true;
         }
     }
-    let _ = soft;
 
     let unplaced: Vec<&Item> = items.iter().filter(|i| !i.used && i.piece.carries_meaning()).collect();
     if !unplaced.is_empty() {
@@ -1645,6 +1647,17 @@ fn build(
         score: 0.0,
         notes: Vec::new(),
     };
+    // `items sold per category` counted from products alone would count products, not sales.
+    if intent.soft && model.edges.iter().all(|e| e.from.0 != base) {
+        return decline(format!(
+            "the question speaks of something happening (sold, placed, bought), but {} records no events; ask about \
+             the table that does (e.g. \"quantity sold per category\")",
+            model.tables[base].name
+        ));
+    }
+    if intent.dims.iter().filter(|d| matches!(d, DimReq::Bucket(..))).count() > 1 {
+        return decline("one time unit at a time: by day, week, month, quarter or year");
+    }
     for &t in mentioned {
         if ctx.distance(t).is_none() {
             return decline(format!(

@@ -262,6 +262,16 @@ fn recognise(toks: &[Tok], i: usize, model: &Model, today: Date) -> (Piece, usiz
             return (Piece::Agg(Agg::Sum), 1);
         }
     }
+    // `day of week`, `month of the year`: a position within a cycle, which the planner does not group by.
+    if let (Some((_, false)), Some("of")) = (unit_word(w), next) {
+        let k = if word(toks, i + 2) == Some("the") { i + 3 } else { i + 2 };
+        if let Some((_, false)) = word(toks, k).and_then(unit_word) {
+            return (
+                Piece::Unsupported("position within a calendar cycle (day of the week, month of the year)"),
+                k + 1 - i,
+            );
+        }
+    }
     if let Some((unit, adverb)) = unit_word(w) {
         // `date` is a unit only after a grouping word (`by date`); elsewhere it names date columns.
         if w != "date" || spans_group_before(toks, i) {
@@ -644,6 +654,16 @@ fn period(toks: &[Tok], i: usize, _today: Date) -> Option<((Date, Date), usize)>
         let from = Date::new(y, m, 1);
         return Some(((from, from.add_months(1)), k + 1 - i));
     }
+    // `the first half of 2010`.
+    if matches!(w, "first" | "second") && word(toks, i + 1) == Some("half") {
+        let mut k = i + 2;
+        if matches!(word(toks, k), Some("of" | "in")) {
+            k += 1;
+        }
+        let y = year(toks, k)?;
+        let from = Date::new(y, if w == "first" { 1 } else { 7 }, 1);
+        return Some(((from, from.add_months(6)), k + 1 - i));
+    }
     let quarter = match w {
         "q1" => Some((1, 1)),
         "q2" => Some((2, 1)),
@@ -705,6 +725,7 @@ mod tests {
         assert_eq!(range("orders from January to March 2024"), (d(2024, 1, 1), d(2024, 4, 1)));
         assert_eq!(range("orders in Q2 2024"), (d(2024, 4, 1), d(2024, 7, 1)));
         assert_eq!(range("orders in the first quarter of 2024"), (d(2024, 1, 1), d(2024, 4, 1)));
+        assert_eq!(range("sales in the second half of 2010"), (d(2010, 7, 1), d(2011, 1, 1)));
         assert_eq!(range("orders in the last 3 months"), (d(2026, 8, 22), d(2026, 11, 23)));
         assert_eq!(range("orders over the past 2 years"), (d(2024, 11, 22), d(2026, 11, 23)));
         assert_eq!(range("orders last month"), (d(2026, 10, 1), d(2026, 11, 1)));
