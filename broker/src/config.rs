@@ -20,6 +20,8 @@ pub struct BrokerConfig {
     pub queue_bound: usize,
     /// A query's worker is killed after this long.
     pub run_deadline: Duration,
+    /// A draft's dry run (prepare or explain) gives up after this long and calls itself inconclusive.
+    pub check_deadline: Duration,
     /// An import's worker is killed after this long.
     pub import_deadline: Duration,
     /// Rows kept per run.
@@ -64,6 +66,7 @@ impl BrokerConfig {
             max_workers: env_u64("POLYSTOREIQ_MAX_WORKERS", cpus as u64).max(1) as usize,
             queue_bound: env_u64("POLYSTOREIQ_QUEUE_BOUND", 32) as usize,
             run_deadline: Duration::from_millis(env_u64("POLYSTOREIQ_RUN_DEADLINE_MS", 120_000)),
+            check_deadline: Duration::from_millis(env_u64("POLYSTOREIQ_CHECK_DEADLINE_MS", 10_000).max(1)),
             import_deadline: Duration::from_millis(env_u64("POLYSTOREIQ_IMPORT_DEADLINE_MS", 600_000)),
             row_limit: env_u64("POLYSTOREIQ_ROW_LIMIT", 10_000).max(1),
             batch_rows: env_u64("POLYSTOREIQ_BATCH_ROWS", 8192).clamp(1, 1 << 20) as u32,

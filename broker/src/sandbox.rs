@@ -65,7 +65,7 @@ pub fn policy_for(job: &Job, scratch: &Path, deadline: Duration, settings: &Sand
                 write_paths.push(dir.to_string_lossy().into_owned());
             }
         }
-        Job::Query(query) => {
+        Job::Query(query) | Job::Check(query) => {
             read_paths.extend(query.source.tables.iter().flat_map(|t| t.paths.iter().cloned()));
             read_paths.extend(query.source.database.iter().cloned());
         }

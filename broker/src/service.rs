@@ -10,9 +10,10 @@ use std::time::{Duration, Instant};
 use polystoreiq_protocol::broker::{Reply, Request, RunEvent};
 use polystoreiq_protocol::secret::{Credential, UserSecret};
 use polystoreiq_protocol::types::{
-    Batch, Capabilities, DbTarget, DiagReport, DraftId, DraftPreview, PoolStats, ResultPage, RunId, RunSummary,
-    SchemaCache, SchemaSnapshot, SessionId, SourceInfo, SourceKind, SourceSpec, SourceStatus, SourceTestReport,
-    TableStorage, WorkerKind,
+    Batch, BreakerState, Capabilities, ChatMessage, CheckOutcome, DbTarget, DiagReport, DraftAttempt, DraftCheck,
+    DraftId, DraftPreview, GuardVerdict, LlmProvider, PoolStats, ResultPage, RunId, RunSummary, SchemaCache,
+    SchemaSnapshot, SessionId, SourceInfo, SourceKind, SourceSpec, SourceStatus, SourceTestReport, TableStorage,
+    WorkerKind,
 };
 use polystoreiq_protocol::worker::{
     ConnectionReport, DbAction, DbJob, Fault, FileFact, FileSource, FromWorker, ImportJob, Job, QueryJob,
@@ -26,12 +27,15 @@ use crate::config::BrokerConfig;
 use crate::guard::Guardrail;
 use crate::health::unix_ms;
 use crate::launcher::WorkerLauncher;
+use crate::llm::provider::{Exchange, Repair};
+use crate::llm::router::Question;
 use crate::llm::settings::{self as llm_settings, LlmChange};
 use crate::results::{ResultCache, RunRows};
 use crate::sandbox::SandboxSettings;
 use crate::secrets::{Keyring, SecretRef};
 use crate::store::{
-    Approved, DEFAULT_PROFILE, DbConfig, FileRecord, NewAudit, NewDraft, SourceConfig, Store, StoredRun, StoredSource,
+    Approved, DEFAULT_PROFILE, DbConfig, DraftOutcome, FileRecord, NewAudit, NewDraft, SourceConfig, Store, StoredRun,
+    StoredSource,
 };
 use crate::supervisor::{
     CancelToken, Execution, Outcome, RunFailure, SERVER_CANCEL_DEADLINE, SupervisorEvent, WorkerSupervisor,
@@ -121,10 +125,20 @@ impl Broker {
             }
             Request::SourceRemove { name } => self.remove_source(name).await,
             Request::Schema { name, refresh } => self.schema(&name, refresh).await.map(Reply::Schema),
-            Request::Ask { source, question, session } => self.ask(&source, &question, session).await.map(Reply::Draft),
+            Request::Ask { source, question, session } => {
+                self.ask(&source, &question, session).await.map(|p| Reply::Draft(Box::new(p)))
+            }
             Request::Draft { source, query } => {
-                let explanation = "A query you wrote.".to_owned();
-                self.make_draft(&source, None, None, query, "user", explanation, Duration::ZERO).await.map(Reply::Draft)
+                let stored = self.usable_source(&source).await?;
+                let validation = self.validate(&stored, &query).await;
+                let proposal = Proposal {
+                    question: None,
+                    query,
+                    provider: "user".to_owned(),
+                    explanation: "A query you wrote.".to_owned(),
+                    attempts: Vec::new(),
+                };
+                self.make_draft(&stored, None, proposal, validation).await.map(|p| Reply::Draft(Box::new(p)))
             }
             Request::Run { token } => {
                 let (tx, _rx) = mpsc::unbounded_channel();
@@ -689,6 +703,9 @@ impl Broker {
         }
     }
 
+    /// Drafts `question` on `source` and checks the draft (guardrail, then a dry run). A model's draft that fails
+    /// its checks goes back to the model with the error, up to the router's repair limit; every draft set aside is
+    /// kept in the preview's `attempts` and audited as `draft.repair`.
     async fn ask(&self, source: &str, question: &str, session: Option<SessionId>) -> Result<DraftPreview, TypedError> {
         if let Some(session) = session {
             self.require_session(session).await?;
@@ -696,51 +713,90 @@ impl Broker {
             self.store.call(move |db| db.append_message(session, "user", &question, None)).await?;
         }
         let schema = self.schema(source, false).await?;
-        let engine = self.usable_source(source).await?.info.kind.engine();
-        // A follow-up ("now only 2024") is read against the session's earlier questions; the last message is
-        // this question, appended above.
-        let previous = match session {
+        let stored = self.usable_source(source).await?;
+        let engine = stored.info.kind.engine();
+        // A follow-up ("now only 2024") is read against the session's earlier questions: the offline planner
+        // replays them, a model is shown them with their queries and outcomes. The last message is this
+        // question, appended above.
+        let earlier = match session {
             Some(session) => {
-                let history = self.store.call(move |db| db.messages(session)).await?;
-                planner::replay(&history[..history.len().saturating_sub(1)], &schema, engine)
+                let mut messages = self.store.call(move |db| db.messages(session)).await?;
+                messages.pop();
+                messages
             }
-            None => None,
+            None => Vec::new(),
         };
+        let previous = planner::replay(&earlier, &schema, engine);
         // Read for every question, so a change of provider needs no restart.
         let llm = llm_settings::load(&self.store).await?;
-        let key = llm_settings::key(&llm, self.keyring());
-        let (drafted, generation) =
-            self.router.draft(&llm, key, engine, question, &schema, previous.as_ref(), self.config.row_limit).await;
-        let drafted = match drafted {
-            Ok(drafted) => drafted,
-            Err(err) => {
-                self.record_generation(
-                    &format!("ask-{:016x}", rand::random::<u64>()),
-                    &generation,
-                    source,
-                    session,
-                    None,
-                )
-                .await;
-                if let Some(session) = session {
-                    let message = err.message.clone();
-                    self.store.call(move |db| db.append_message(session, "assistant", &message, None)).await?;
+        let history = match llm.provider {
+            LlmProvider::Offline => Vec::new(),
+            _ => self.exchanges(&earlier, source).await?,
+        };
+        let mut repairs: Vec<Repair> = Vec::new();
+        let mut attempts: Vec<DraftAttempt> = Vec::new();
+        let (drafted, validation, generation) = loop {
+            let asked = Question {
+                engine,
+                text: question,
+                schema: &schema,
+                previous: previous.as_ref(),
+                row_limit: self.config.row_limit,
+                history: &history,
+                repairs: &repairs,
+            };
+            let key = llm_settings::key(&llm, self.keyring());
+            let (drafted, generation) = self.router.draft(&llm, key, asked).await;
+            let drafted = match drafted {
+                Ok(drafted) => drafted,
+                Err(mut err) => {
+                    let trace = format!("ask-{:016x}", rand::random::<u64>());
+                    self.record_generation(&trace, &generation, source, session, None).await;
+                    if !attempts.is_empty() {
+                        err.message = format!(
+                            "{} ({} earlier draft{} failed its checks; see draft.repair in the audit log)",
+                            err.message,
+                            attempts.len(),
+                            if attempts.len() == 1 { "" } else { "s" }
+                        );
+                    }
+                    if let Some(session) = session {
+                        let message = err.message.clone();
+                        self.store.call(move |db| db.append_message(session, "assistant", &message, None)).await?;
+                    }
+                    self.audit("draft.declined", Some(source), session, None, None, err.message.clone()).await;
+                    return Err(err);
                 }
-                self.audit("draft.declined", Some(source), session, None, None, err.message.clone()).await;
-                return Err(err);
+            };
+            let validation = self.validate(&stored, &drafted.query).await;
+            match validation.failure() {
+                Some(error) if drafted.repairable && attempts.len() < self.router.repairs() as usize => {
+                    let trace = format!("repair-{:016x}", rand::random::<u64>());
+                    self.record_generation(&trace, &generation, source, session, None).await;
+                    let detail = format!(
+                        "attempt {} by {} set aside: {} [{}]; asked for a repair: {}",
+                        attempts.len() + 1,
+                        drafted.provider,
+                        error.message,
+                        error.code,
+                        drafted.query
+                    );
+                    self.audit("draft.repair", Some(source), session, None, None, detail).await;
+                    let told = format!("{} [{}]", error.message, error.code);
+                    repairs.push(Repair { query: drafted.query.clone(), error: told });
+                    attempts.push(DraftAttempt { query: drafted.query, provider: drafted.provider, error });
+                }
+                _ => break (drafted, validation, generation),
             }
         };
-        let preview = self
-            .make_draft(
-                source,
-                session,
-                Some(question.to_owned()),
-                drafted.query,
-                &drafted.provider,
-                drafted.explanation,
-                Duration::ZERO,
-            )
-            .await?;
+        let proposal = Proposal {
+            question: Some(question.to_owned()),
+            query: drafted.query,
+            provider: drafted.provider,
+            explanation: drafted.explanation,
+            attempts,
+        };
+        let preview = self.make_draft(&stored, session, proposal, validation).await?;
         self.record_generation(&format!("draft-{}", preview.draft), &generation, source, session, Some(preview.draft))
             .await;
         if let Some(session) = session {
@@ -749,6 +805,119 @@ impl Broker {
             self.store.call(move |db| db.append_message(session, "assistant", &content, Some(draft))).await?;
         }
         Ok(preview)
+    }
+
+    /// A session's earlier exchanges, oldest first, as a model's follow-up context: each question with the query
+    /// drafted for it and what became of it (rows and columns, never the rows themselves). Drafts on other sources
+    /// are left out: they would ground the model in the wrong schema.
+    async fn exchanges(&self, messages: &[ChatMessage], source: &str) -> Result<Vec<Exchange>, TypedError> {
+        let mut exchanges = Vec::new();
+        let mut rest = messages;
+        while let [asked, tail @ ..] = rest {
+            rest = tail;
+            let [answer, tail @ ..] = rest else { break };
+            if asked.role != "user" || answer.role != "assistant" {
+                continue;
+            }
+            rest = tail;
+            let question = asked.content.clone();
+            let Some(draft) = answer.draft else {
+                exchanges.push(Exchange { question, query: None, outcome: answer.content.clone() });
+                continue;
+            };
+            let Some(found) = self.store.call(move |db| db.draft_outcome(draft)).await? else { continue };
+            if found.source == source {
+                let outcome = self.outcome_of(&found);
+                exchanges.push(Exchange { question, query: Some(found.query), outcome });
+            }
+        }
+        Ok(exchanges)
+    }
+
+    /// What became of a past draft, in a few words for the model.
+    fn outcome_of(&self, found: &DraftOutcome) -> String {
+        match (&found.run, found.status.as_str()) {
+            (Some(run), _) if run.status == "finished" => {
+                let columns = self.results.get(run.run).map(|rows| {
+                    let names: Vec<&str> = rows.columns.iter().map(|c| c.name.as_str()).collect();
+                    format!("; columns {}", names.join(", "))
+                });
+                format!("ran and returned {} rows{}", run.rows.unwrap_or(0), columns.unwrap_or_default())
+            }
+            (Some(run), _) => {
+                let code = run.error_code.as_deref().map(|c| format!(" [{c}]")).unwrap_or_default();
+                format!("its run ended {}{code}", run.status)
+            }
+            (None, "denied") => "the user denied it; it did not run".to_owned(),
+            (None, _) => "not run".to_owned(),
+        }
+    }
+
+    /// A query's checks before the user sees it: the guardrail, then, when it allows the query, a dry run.
+    async fn validate(&self, source: &StoredSource, query: &str) -> Validation {
+        let started = Instant::now();
+        let verdict = guardrail(source).check(query).to_wire();
+        let check = if verdict.allowed { Some(self.dry_run(source, query).await) } else { None };
+        Validation { verdict, check, elapsed: started.elapsed() }
+    }
+
+    /// Has a worker prepare (PostgreSQL, MySQL, DuckDB) or explain (MongoDB) `query` without running it, so an
+    /// unknown table or column or a type error shows in the preview instead of after approval. Only the query's
+    /// own errors fail it; a dry run that could not reach the server is inconclusive and leaves the draft
+    /// runnable. It is tried once, only when a worker is free (a preview never waits behind long runs), and
+    /// leaves the source's circuit breaker alone: the run that follows is the one that counts, and retries, a
+    /// connection failure.
+    async fn dry_run(&self, source: &StoredSource, query: &str) -> DraftCheck {
+        let started = Instant::now();
+        if self.breakers.status(&source.info.name).state == BreakerState::Open {
+            let message = "the dry run was skipped: the source's circuit breaker is open (see `psiq source list`)";
+            return DraftCheck { outcome: CheckOutcome::Inconclusive, elapsed_ms: 0, message: message.to_owned() };
+        }
+        let deadline = self.config.check_deadline;
+        let job = match source.info.kind {
+            SourceKind::Files => Ok(Job::Check(QueryJob {
+                source: FileSource { tables: source.info.files.clone(), database: source.database.clone() },
+                sql: query.to_owned(),
+                row_limit: 0,
+                batch_rows: 1,
+                limits: self.config.duck.clone(),
+            })),
+            _ => {
+                self.db_job(source, DbAction::Check { sql: query.to_owned(), timeout_ms: deadline.as_millis() as u64 })
+            }
+        };
+        let result = match job {
+            Ok(job) => {
+                let exec = Execution {
+                    run: None,
+                    source: source.info.name.clone(),
+                    kind: source.info.kind.worker_kind(),
+                    job,
+                    deadline: deadline + SERVER_LIMIT_MARGIN,
+                    cancel: CancelToken::default(),
+                };
+                self.supervisor.execute_now(exec, &mut |_| {}).await.map(drop).map_err(|failure| failure.to_typed())
+            }
+            Err(err) => Err(err),
+        };
+        let elapsed_ms = started.elapsed().as_millis() as u64;
+        let (outcome, message) = match result {
+            Ok(()) => {
+                let how = if source.info.kind == SourceKind::Mongodb { "explained" } else { "prepared" };
+                (
+                    CheckOutcome::Passed,
+                    format!("the dry run {how} the query without running it: its names and types hold"),
+                )
+            }
+            Err(err) if matches!(err.code, ErrorCode::QueryFailed | ErrorCode::BadRequest) => {
+                (CheckOutcome::Failed, err.message)
+            }
+            Err(err) => (
+                CheckOutcome::Inconclusive,
+                format!("the dry run could not tell: {} [{}]; the query may still be right", err.message, err.code),
+            ),
+        };
+        DraftCheck { outcome, elapsed_ms, message }
     }
 
     /// A draft's `generate` stage, with what it cost the provider; a model provider's call is audited too (the
@@ -766,7 +935,7 @@ impl Broker {
         if let Err(err) = self.store.call(move |db| db.record_generation(&owned_trace, latency, &detail)).await {
             tracing::warn!("cannot record telemetry: {err}");
         }
-        if generation.provider != polystoreiq_protocol::types::LlmProvider::Offline {
+        if generation.provider != LlmProvider::Offline {
             self.audit("llm.generate", Some(source), session, draft, None, generation.describe(trace)).await;
         }
     }
@@ -804,33 +973,30 @@ impl Broker {
         })
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// Stores a checked proposal as a draft and mints its approval token when the guardrail allows the query and
+    /// the dry run found nothing wrong with it.
     async fn make_draft(
         &self,
-        source: &str,
+        source: &StoredSource,
         session: Option<SessionId>,
-        question: Option<String>,
-        query: String,
-        provider: &str,
-        explanation: String,
-        generate: Duration,
+        proposal: Proposal,
+        validation: Validation,
     ) -> Result<DraftPreview, TypedError> {
-        let stored = self.usable_source(source).await?;
-        let engine = stored.info.kind.engine();
-        let started = Instant::now();
-        let verdict = guardrail(&stored).check(&query).to_wire();
-        let validate = started.elapsed();
+        let runnable = validation.failure().is_none();
+        let Validation { verdict, check, elapsed } = validation;
         let mut preview = DraftPreview {
             draft: DraftId(0),
-            source: source.to_owned(),
-            engine,
-            question,
-            query,
-            provider: provider.to_owned(),
-            explanation,
+            source: source.info.name.clone(),
+            engine: source.info.kind.engine(),
+            question: proposal.question,
+            query: proposal.query,
+            provider: proposal.provider,
+            explanation: proposal.explanation,
             verdict,
             token: None,
             token_expires_in_ms: 0,
+            attempts: proposal.attempts,
+            check,
         };
         let ttl = self.config.token_ttl;
         let minted = {
@@ -838,7 +1004,7 @@ impl Broker {
             self.store
                 .call(move |db| {
                     let id = db.insert_draft(&draft)?;
-                    let token = if draft.preview.verdict.allowed {
+                    let token = if runnable {
                         let token: [u8; 16] = rand::random();
                         let token: String = token.iter().map(|b| format!("{b:02x}")).collect();
                         let expires = unix_ms() + ttl.as_millis() as u64;
@@ -857,18 +1023,14 @@ impl Broker {
             preview.token_expires_in_ms = ttl.as_millis() as u64;
         }
         let trace = format!("draft-{}", preview.draft);
-        if !generate.is_zero() {
-            self.telemetry(&trace, None, "generate", generate).await;
-        }
-        self.telemetry(&trace, None, "validate", validate).await;
-        let detail = format!(
-            "{} by {}: {} [{}]",
-            if preview.verdict.allowed { "allowed" } else { "rejected" },
-            preview.provider,
-            preview.query,
-            preview.verdict.code
-        );
-        self.audit("draft.create", Some(source), session, Some(preview.draft), None, detail).await;
+        self.telemetry(&trace, None, "validate", elapsed).await;
+        let outcome = match (&preview.check, preview.verdict.allowed) {
+            (_, false) => "rejected",
+            (Some(check), true) if check.outcome == CheckOutcome::Failed => "failed its dry run",
+            _ => "allowed",
+        };
+        let detail = format!("{outcome} by {}: {} [{}]", preview.provider, preview.query, preview.verdict.code);
+        self.audit("draft.create", Some(&preview.source), session, Some(preview.draft), None, detail).await;
         Ok(preview)
     }
 
@@ -1224,6 +1386,41 @@ fn internal(err: impl std::fmt::Display) -> TypedError {
 }
 
 /// The guardrail for a source: its engine's rules, and for files the paths it was registered with.
+/// A query to show the user, before its checks.
+struct Proposal {
+    question: Option<String>,
+    query: String,
+    provider: String,
+    explanation: String,
+    /// The drafts set aside for this one.
+    attempts: Vec<DraftAttempt>,
+}
+
+/// What a query's checks found.
+struct Validation {
+    verdict: GuardVerdict,
+    /// The dry run's findings; `None` when the guardrail refused the query.
+    check: Option<DraftCheck>,
+    /// Time in the guardrail and the dry run: the `validate` stage.
+    elapsed: Duration,
+}
+
+impl Validation {
+    /// Why the query must not run as it is: the guardrail's refusal, or the error the dry run found in it.
+    fn failure(&self) -> Option<TypedError> {
+        if !self.verdict.allowed {
+            let message = format!("{} [{}]", self.verdict.reason, self.verdict.code);
+            return Some(TypedError::new(ErrorCode::QueryRejected, message));
+        }
+        match &self.check {
+            Some(check) if check.outcome == CheckOutcome::Failed => {
+                Some(TypedError::new(ErrorCode::QueryFailed, check.message.clone()))
+            }
+            _ => None,
+        }
+    }
+}
+
 fn guardrail(source: &StoredSource) -> Guardrail {
     let source_paths = source
         .info

@@ -27,6 +27,7 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("../../migrations/0002_results.sql")),
     M::up(include_str!("../../migrations/0003_source_schema.sql")),
     M::up(include_str!("../../migrations/0004_token_profile.sql")),
+    M::up(include_str!("../../migrations/0005_draft_checks.sql")),
 ];
 
 /// The schema version this broker writes.
@@ -194,6 +195,26 @@ pub struct StoredRun {
 pub struct NewDraft {
     pub preview: DraftPreview,
     pub session: Option<SessionId>,
+}
+
+/// A past draft, as [`Db::draft_outcome`] reads it for a follow-up's context.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DraftOutcome {
+    pub source: String,
+    pub query: String,
+    /// `pending`, `approved` or `denied`.
+    pub status: String,
+    pub run: Option<LastRun>,
+}
+
+/// A draft's latest run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LastRun {
+    pub run: RunId,
+    /// `running`, `finished`, `failed` or `cancelled`.
+    pub status: String,
+    pub rows: Option<u64>,
+    pub error_code: Option<String>,
 }
 
 /// What consuming a token yields: the approved draft's query and its source. Only [`Db::consume_token`] makes
@@ -523,8 +544,9 @@ impl Db {
             self.conn.query_row("SELECT id FROM sources WHERE name = ?1", [&p.source], |row| row.get(0)).optional()?;
         self.conn.execute(
             "INSERT INTO query_drafts (source_id, source_name, session_id, question, query, provider, explanation,
-                                       verdict_allowed, verdict_code, verdict_reason, status, created_at_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'pending', ?11)",
+                                       verdict_allowed, verdict_code, verdict_reason, status, created_at_ms,
+                                       check_json, attempts_json)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'pending', ?11, ?12, ?13)",
             params![
                 source_id,
                 p.source,
@@ -536,7 +558,9 @@ impl Db {
                 p.verdict.allowed,
                 p.verdict.code,
                 p.verdict.reason,
-                unix_ms() as i64
+                unix_ms() as i64,
+                p.check.as_ref().map(|c| serde_json::to_string(c).unwrap_or_default()),
+                (!p.attempts.is_empty()).then(|| serde_json::to_string(&p.attempts).unwrap_or_default()),
             ],
         )?;
         Ok(DraftId(self.conn.last_insert_rowid() as u64))
@@ -640,6 +664,33 @@ impl Db {
         tx.execute("DELETE FROM approval_tokens WHERE draft_id = ?1", [id.0 as i64])?;
         tx.commit()?;
         Ok(source)
+    }
+
+    /// A draft as a follow-up's context sees it: its source, query, status and its latest run.
+    pub fn draft_outcome(&mut self, id: DraftId) -> Result<Option<DraftOutcome>, StoreError> {
+        let draft = self
+            .conn
+            .query_row("SELECT source_name, query, status FROM query_drafts WHERE id = ?1", [id.0 as i64], |row| {
+                Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?, row.get::<_, String>(2)?))
+            })
+            .optional()?;
+        let Some((source, query, status)) = draft else { return Ok(None) };
+        let run = self
+            .conn
+            .query_row(
+                "SELECT id, status, row_count, error_code FROM runs WHERE draft_id = ?1 ORDER BY id DESC LIMIT 1",
+                [id.0 as i64],
+                |row| {
+                    Ok(LastRun {
+                        run: RunId(row.get::<_, i64>(0)? as u64),
+                        status: row.get(1)?,
+                        rows: row.get::<_, Option<i64>>(2)?.map(|n| n as u64),
+                        error_code: row.get(3)?,
+                    })
+                },
+            )
+            .optional()?;
+        Ok(Some(DraftOutcome { source, query, status, run }))
     }
 
     // ---- runs ----------------------------------------------------------------------------------------------

@@ -312,6 +312,21 @@ impl WorkerSupervisor {
         self.execute_sandboxed_as(exec, None, sink).await
     }
 
+    /// Like [`WorkerSupervisor::execute`] when a worker slot is free now; otherwise [`RunFailure::Busy`] at once,
+    /// without queueing: for work that is worth doing only right away, such as a draft's dry run, which must not
+    /// hold up a preview behind long runs.
+    pub async fn execute_now(
+        &self,
+        exec: Execution,
+        sink: &mut (dyn FnMut(SupervisorEvent) + Send),
+    ) -> Result<Outcome, RunFailure> {
+        let Ok(permit) = Arc::clone(&self.slots).try_acquire_owned() else {
+            let queued = self.queued.load(Ordering::SeqCst);
+            return Err(RunFailure::Busy { running: self.max_workers, queued, retry_after_ms: 250 });
+        };
+        self.run_worker(exec, None, Some(permit), sink).await
+    }
+
     /// Like [`WorkerSupervisor::execute`], with the sandbox of `policy_job` instead of the job's own: the
     /// debug-only probes run inside exactly the sandbox a real job on the same source would get.
     pub async fn execute_sandboxed_as(

@@ -154,7 +154,7 @@ pub enum Reply {
         name: String,
     },
     Schema(SchemaSnapshot),
-    Draft(DraftPreview),
+    Draft(Box<DraftPreview>),
     Denied {
         draft: DraftId,
     },

@@ -7,6 +7,8 @@
 //! - v3: richer metadata (keys, indexes, comments, sampled field statistics) and the schema cache's freshness;
 //!   circuit breakers on sources and in diagnostics; `verify_full` TLS; TLS and lost-connection errors; server-side
 //!   cancel (`FromWorker::ServerSession`, `DbAction::Cancel`).
+//! - v4: a draft's dry run and repair attempts (`DraftPreview::check` and `attempts`, `Job::Check`,
+//!   `DbAction::Check`).
 
 use serde::{Deserialize, Serialize};
 
@@ -16,7 +18,7 @@ use crate::frame::FrameError;
 pub const WORKER_NONCE_ENV: &str = "POLYSTOREIQ_WORKER_NONCE";
 
 /// The protocol version this build speaks.
-pub const PROTOCOL_VERSION: u32 = 3;
+pub const PROTOCOL_VERSION: u32 = 4;
 
 /// Four bytes that open every handshake, so a stray process talking to our socket is spotted at once.
 pub const MAGIC: [u8; 4] = *b"PSIQ";

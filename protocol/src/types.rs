@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::column::{NumColumn, TextColumn};
-use crate::error::ErrorCode;
+use crate::error::{ErrorCode, TypedError};
 use crate::secret::UserSecret;
 
 macro_rules! id_type {
@@ -515,9 +515,55 @@ pub struct DraftPreview {
     pub provider: String,
     pub explanation: String,
     pub verdict: GuardVerdict,
-    /// Present only when the verdict allows the query.
+    /// Present only when the verdict allows the query and the dry run found no error in it.
     pub token: Option<String>,
     pub token_expires_in_ms: u64,
+    /// The drafts set aside before this one, oldest first, each with the error that was sent back to the provider
+    /// for repair; empty when the first draft held. Since v4.
+    pub attempts: Vec<DraftAttempt>,
+    /// What the dry run found (the server prepared or explained the query; nothing ran); `None` when the guardrail
+    /// refused the query, so no dry run was tried. Since v4.
+    pub check: Option<DraftCheck>,
+}
+
+/// A draft that was set aside for a repaired one. Since v4.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DraftAttempt {
+    pub query: String,
+    pub provider: String,
+    /// Why it was set aside: the guardrail's refusal or the dry run's error, as the provider was told.
+    pub error: TypedError,
+}
+
+/// A draft's dry run: the server (or DuckDB) prepared or explained the query without running it. Since v4.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DraftCheck {
+    pub outcome: CheckOutcome,
+    pub elapsed_ms: u64,
+    /// What the server said, or why the dry run could not tell.
+    pub message: String,
+}
+
+/// How a dry run ended. Since v4.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckOutcome {
+    /// The query prepared: its tables, columns and types hold.
+    Passed,
+    /// The query is wrong as written (an unknown column, a type error, a syntax the server refuses).
+    Failed,
+    /// The dry run could not tell (the server was unreachable, the worker failed): the query may still be right.
+    Inconclusive,
+}
+
+impl CheckOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CheckOutcome::Passed => "passed",
+            CheckOutcome::Failed => "failed",
+            CheckOutcome::Inconclusive => "inconclusive",
+        }
+    }
 }
 
 /// The outcome of a finished run.

@@ -107,6 +107,9 @@ pub enum Job {
     Fault(Fault),
     /// Work on a database server. Since v2.
     Database(DbJob),
+    /// Prepare one query on a file source without running it (the dry run of a draft): answers
+    /// [`FromWorker::Done`] with no rows, or [`FromWorker::Failed`] with DuckDB's error. Since v4.
+    Check(QueryJob),
 }
 
 /// A job on a database server: the connection, then what to do.
@@ -131,6 +134,10 @@ pub enum DbAction {
     /// operations carrying the session's comment. Answers [`FromWorker::Done`] with `rows` = the number of server
     /// operations it stopped (0 when nothing was running any more). Since v3.
     Cancel { session: ServerSession },
+    /// Prepare one query without running it (the dry run of a draft), in a read-only transaction under
+    /// `timeout_ms`: PostgreSQL and MySQL prepare it, MongoDB explains it. Answers [`FromWorker::Done`] with no rows,
+    /// or [`FromWorker::Failed`] with the server's error. Since v4.
+    Check { sql: String, timeout_ms: u64 },
 }
 
 /// A database query's session on its server, as its worker reports it: what a second connection needs to find

@@ -179,6 +179,115 @@ fn ask_uses_the_configured_provider_and_falls_back_to_the_offline_planner_saying
     assert_eq!(cleared["llm"]["model"], "test-model", "the model was kept");
 }
 
+/// A model's draft that fails its dry run goes back to the model with the database's error; the repaired draft is
+/// shown with the failed one kept as an attempt. A model that never repairs it is asked twice more (the default
+/// repair limit), and its last draft is shown with the error and no token.
+#[test]
+fn a_draft_that_fails_its_dry_run_goes_back_to_the_model_for_repair() {
+    const BROKEN: &str = "SELECT count(*) AS n FROM order_lines";
+    let profile = profile();
+    add_shop(&profile, "shop");
+    let server = Server::start(vec![openai_stream(BROKEN), openai_stream(MODEL_QUERY)]);
+    set_openai(&profile, &server, "sk-repair-e2e-3f0a");
+
+    let draft = profile.ok(&["ask", "shop", "how many orders are there?"]);
+    assert_eq!((&draft["query"], &draft["provider"]), (&json!(MODEL_QUERY), &json!("openai (test-model)")), "{draft}");
+    assert_eq!(draft["check"]["outcome"], "passed", "{draft}");
+    let attempts = draft["attempts"].as_array().unwrap();
+    assert_eq!(attempts.len(), 1, "{draft}");
+    assert_eq!((&attempts[0]["query"], &attempts[0]["error"]["code"]), (&json!(BROKEN), &json!("query_failed")));
+    assert!(attempts[0]["error"]["message"].as_str().unwrap().contains("order_lines"), "{draft}");
+    // The repair request replayed the failed query as the model's answer, then the error, quoted.
+    let sent = server.requests();
+    assert_eq!(sent.len(), 2);
+    let messages = sent[1].json()["messages"].clone();
+    assert_eq!(messages.as_array().unwrap().len(), 4, "{messages}");
+    assert_eq!(messages[1], sent[0].json()["messages"][1], "the repair request lost the question and schema");
+    assert_eq!(messages[2]["role"], "assistant");
+    assert_eq!(messages[2]["content"], format!("```sql\n{BROKEN}\n```"));
+    assert_eq!(messages[3]["role"], "user");
+    let told = messages[3]["content"].as_str().unwrap();
+    assert!(told.starts_with("That query was checked before the user saw it, and it failed: \""), "{told}");
+    assert!(told.contains("order_lines") && told.contains("[query_failed]"), "{told}");
+    // The repaired draft runs; the failed one is in the audit log.
+    let run = profile.ok(&["run", draft["token"].as_str().unwrap()]);
+    assert_eq!(run["first_page"]["rows"], json!([{"n": 3}]), "{run}");
+    let repairs = profile.ok(&["audit", "--action", "draft.repair"]);
+    let repairs = repairs.as_array().unwrap();
+    assert_eq!(repairs.len(), 1, "{repairs:?}");
+    assert!(repairs[0]["detail"].as_str().unwrap().starts_with("attempt 1 by openai (test-model) set aside: "));
+
+    // A model that keeps its mistake: two repairs, then its last draft is shown, failed, and cannot run.
+    server.set_script(vec![openai_stream(BROKEN)]);
+    let stuck = profile.ok(&["ask", "shop", "how many orders are there?"]);
+    assert_eq!(server.requests().len(), 5, "one draft and two repairs");
+    assert_eq!(stuck["attempts"].as_array().unwrap().len(), 2, "{stuck}");
+    assert_eq!((&stuck["check"]["outcome"], &stuck["token"]), (&json!("failed"), &Value::Null), "{stuck}");
+    let plain = profile.plain_command(&["ask", "shop", "how many orders are there?"]).output().unwrap();
+    let plain = String::from_utf8_lossy(&plain.stdout);
+    assert!(plain.contains("dry run:     failed") && plain.contains("attempt 2:"), "{plain}");
+    assert!(plain.contains("this draft cannot run: its dry run failed"), "{plain}");
+
+    // With repairs switched off the first draft stands, failed.
+    let strict = Profile::with_env(&[("POLYSTOREIQ_LLM_REPAIRS", "0")]);
+    add_shop(&strict, "shop");
+    set_openai(&strict, &server, "sk-repair-e2e-3f0a");
+    let before = server.requests().len();
+    let first = strict.ok(&["ask", "shop", "how many orders are there?"]);
+    assert_eq!(server.requests().len(), before + 1);
+    assert_eq!((&first["attempts"], &first["check"]["outcome"]), (&json!([]), &json!("failed")), "{first}");
+}
+
+/// A follow-up in a chat session reaches the model with the session's earlier exchanges on the same source: each
+/// question, its query and what became of it (row count and columns, never rows), oldest first; exchanges on
+/// another source are left out, and `POLYSTOREIQ_LLM_HISTORY_TURNS` bounds how many are sent.
+#[test]
+fn a_follow_up_carries_the_sessions_earlier_exchanges_to_the_model() {
+    const LYON: &str = "SELECT count(*) AS n FROM orders WHERE city = 'Lyon'";
+    let profile = profile();
+    add_shop(&profile, "shop");
+    let other = profile.data.path().join("elsewhere");
+    std::fs::create_dir_all(&other).unwrap();
+    let other = other.join("orders.csv");
+    std::fs::write(&other, "id,city\n1,Rome\n").unwrap();
+    profile.ok(&["source", "add", "other", "--kind", "files", "--path", &other.to_string_lossy()]);
+    let server = Server::start(vec![openai_stream(MODEL_QUERY)]);
+    set_openai(&profile, &server, "sk-follow-up-e2e-77c1");
+    let session = profile.ok(&["session", "new", "orders"])["id"].to_string();
+
+    let first = profile.ok(&["ask", "shop", "how many orders are there?", "--session", &session]);
+    profile.ok(&["run", first["token"].as_str().unwrap()]);
+    let denied = profile.ok(&["ask", "other", "how many orders elsewhere?", "--session", &session]);
+    profile.ok(&["deny", &denied["draft"].to_string()]);
+    server.set_script(vec![openai_stream(LYON)]);
+    let follow = profile.ok(&["ask", "shop", "now only Lyon", "--session", &session]);
+    assert_eq!(follow["query"], LYON, "{follow}");
+
+    let sent = server.requests();
+    assert_eq!(sent.len(), 3);
+    let messages = sent[2].json()["messages"].clone();
+    let roles: Vec<&str> = messages.as_array().unwrap().iter().map(|m| m["role"].as_str().unwrap()).collect();
+    assert_eq!(roles, ["system", "user", "assistant", "user"], "{messages}");
+    assert_eq!(messages[1]["content"], "Earlier question (from the user): \"how many orders are there?\"");
+    assert_eq!(
+        messages[2]["content"],
+        format!("```sql\n{MODEL_QUERY}\n```\nOutcome: ran and returned 1 rows; columns n"),
+        "{messages}"
+    );
+    let prompt = messages[3]["content"].as_str().unwrap();
+    assert!(prompt.contains("Question (from the user): \"now only Lyon\"") && !prompt.contains("elsewhere"));
+
+    // Without history turns the model sees the question alone.
+    let forgetful = Profile::with_env(&[("POLYSTOREIQ_LLM_HISTORY_TURNS", "0")]);
+    add_shop(&forgetful, "shop");
+    set_openai(&forgetful, &server, "sk-follow-up-e2e-77c1");
+    let session = forgetful.ok(&["session", "new", "orders"])["id"].to_string();
+    forgetful.ok(&["ask", "shop", "how many orders are there?", "--session", &session]);
+    forgetful.ok(&["ask", "shop", "now only Lyon", "--session", &session]);
+    let last = server.requests().last().unwrap().json();
+    assert_eq!(last["messages"].as_array().unwrap().len(), 2, "{last}");
+}
+
 #[test]
 fn settings_refuse_bad_input_and_an_unreachable_provider_fails_its_test() {
     let profile = profile();

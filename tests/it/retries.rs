@@ -153,7 +153,8 @@ fn a_dead_port_is_tried_three_times_then_reported_unreachable() {
     assert!(events[1]["detail"].as_str().unwrap().starts_with("connection attempt 2 of 3 failed"), "{events:?}");
     assert!(events[0]["detail"].as_str().unwrap().contains("trying again in 100 ms"), "{events:?}");
     assert!(events[1]["detail"].as_str().unwrap().contains("trying again in 200 ms"), "{events:?}");
-    assert_eq!(workers(&p, "pg") - before, 3, "one worker per attempt");
+    // The draft's dry run found the server gone (inconclusive, tried once), then the run tried three times.
+    assert_eq!(workers(&p, "pg") - before, 4, "one worker for the dry run, then one per attempt");
     // One failed run counts once against the breaker, which stays closed below its threshold (5).
     let status = breaker(&p, "pg");
     assert_eq!(status["state"], "closed", "{status}");
@@ -168,11 +169,15 @@ fn a_server_that_hangs_up_twice_is_reached_on_the_third_attempt() {
     let p = Profile::new();
     add_pg(&p, "pg", port);
     forwarder.stop();
-    // Not ready yet: the first two connections are accepted and closed before the server says anything.
-    let flaky = Forwarder::start(port, 2);
-    let summary = p.query("pg", "SELECT 41 + 1 AS answer");
+    // Not ready yet: the first three connections are accepted and closed before the server says anything. The
+    // draft's dry run meets the first (and says it could not tell); the run meets the other two, then gets in.
+    let flaky = Forwarder::start(port, 3);
+    let draft = p.ok(&["query", "pg", "--sql", "SELECT 41 + 1 AS answer"]);
+    assert_eq!(draft["check"]["outcome"], "inconclusive", "{draft}");
+    assert!(draft["check"]["message"].as_str().unwrap().starts_with("the dry run could not tell: "), "{draft}");
+    let summary = p.ok(&["run", draft["token"].as_str().expect("an inconclusive dry run leaves the draft runnable")]);
     assert_eq!(summary["first_page"]["rows"][0]["answer"], 42, "{summary}");
-    assert_eq!(flaky.connections(), 3);
+    assert_eq!(flaky.connections(), 4);
     let events = retries(&p, "pg");
     assert_eq!(events.len(), 2, "{events:?}");
     assert!(events.iter().all(|e| e["run"] == summary["run"]), "{events:?} {summary}");

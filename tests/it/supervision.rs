@@ -38,8 +38,7 @@ fn worker_entry(p: &Profile, pid: u32) -> serde_json::Value {
 fn cancel_kills_the_worker_and_its_group_within_500ms() {
     let p = demo_profile(&[]);
     let query = p.spawn(&["query", "demo", "--sql", ENDLESS_QUERY, "--yes"]);
-    let (pid, run) = p.wait_for_any_worker();
-    let run = run.expect("a query worker has a run id");
+    let (pid, run) = p.wait_for_run_worker();
     std::thread::sleep(Duration::from_millis(200)); // let DuckDB get busy
 
     let asked = Instant::now();
@@ -104,7 +103,7 @@ fn signals_from_outside_are_reported_as_typed_errors() {
         (nix::sys::signal::Signal::SIGKILL, "worker_out_of_memory", "out-of-memory killer"),
     ] {
         let query = p.spawn(&["query", "demo", "--sql", ENDLESS_QUERY, "--yes"]);
-        let (pid, _) = p.wait_for_any_worker();
+        let (pid, _) = p.wait_for_run_worker();
         nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), signal).unwrap();
         let out = query.wait_with_output().unwrap();
         let err = parse_last_json(&String::from_utf8_lossy(&out.stdout))["error"].clone();
@@ -132,7 +131,7 @@ fn a_runaway_query_is_killed_at_its_deadline() {
 fn a_full_queue_answers_busy_with_a_retry_hint() {
     let p = demo_profile(&[("POLYSTOREIQ_MAX_WORKERS", "1"), ("POLYSTOREIQ_QUEUE_BOUND", "1")]);
     let first = p.spawn(&["query", "demo", "--sql", ENDLESS_QUERY, "--yes"]);
-    let (_, first_run) = p.wait_for_any_worker();
+    let (_, first_run) = p.wait_for_run_worker();
     let second = p.spawn(&["query", "demo", "--sql", ENDLESS_QUERY, "--yes"]);
     let waited = Instant::now();
     while p.diag()["pool"]["queued"] != 1 {
@@ -144,7 +143,7 @@ fn a_full_queue_answers_busy_with_a_retry_hint() {
     assert!(err["retry_after_ms"].as_u64().unwrap() > 0, "{err}");
 
     // Cancelling the first lets the queued run start.
-    p.ok(&["cancel", &first_run.unwrap().to_string()]);
+    p.ok(&["cancel", &first_run.to_string()]);
     let started = Instant::now();
     let second_run = loop {
         let diag = p.diag();
@@ -152,7 +151,7 @@ fn a_full_queue_answers_busy_with_a_retry_hint() {
             .as_array()
             .unwrap()
             .iter()
-            .find(|w| w["state"] == "running" && w["run"].as_u64() != first_run)
+            .find(|w| w["state"] == "running" && w["run"].as_u64() != Some(first_run))
             .and_then(|w| w["run"].as_u64());
         if let Some(run) = running {
             break run;
@@ -172,12 +171,12 @@ fn a_full_queue_answers_busy_with_a_retry_hint() {
 fn ctrl_c_on_psiq_cancels_its_run_and_kills_the_worker() {
     let p = demo_profile(&[]);
     let query = p.spawn(&["query", "demo", "--sql", ENDLESS_QUERY, "--yes"]);
-    let (pid, run) = p.wait_for_any_worker();
+    let (pid, run) = p.wait_for_run_worker();
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(query.id() as i32), nix::sys::signal::Signal::SIGINT).unwrap();
     let out = query.wait_with_output().unwrap();
     let err = parse_last_json(&String::from_utf8_lossy(&out.stdout))["error"].clone();
     assert_eq!(err["code"], "cancelled", "{err}");
-    assert!(String::from_utf8_lossy(&out.stderr).contains(&format!("cancelling run {}", run.unwrap())));
+    assert!(String::from_utf8_lossy(&out.stderr).contains(&format!("cancelling run {run}")));
     assert!(wait_gone(pid, Duration::from_secs(2)).is_some(), "the worker is gone");
     let audit = p.ok(&["audit", "--action", "run.cancel"]);
     assert_eq!(audit.as_array().unwrap().len(), 1, "{audit}");

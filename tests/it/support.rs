@@ -143,10 +143,21 @@ impl Profile {
 
     /// Waits for the next running worker (any run) and returns (pid, run id).
     pub fn wait_for_any_worker(&self) -> (u32, Option<u64>) {
+        self.wait_for_worker(|_| true)
+    }
+
+    /// Waits until a run's worker is running (not a draft's dry run); returns its pid and run id.
+    pub fn wait_for_run_worker(&self) -> (u32, u64) {
+        let (pid, run) = self.wait_for_worker(|w| w["run"].is_u64());
+        (pid, run.expect("a run's worker"))
+    }
+
+    fn wait_for_worker(&self, wanted: impl Fn(&Value) -> bool) -> (u32, Option<u64>) {
         let started = Instant::now();
         while started.elapsed() < Duration::from_secs(30) {
             let diag = self.diag();
-            if let Some(worker) = diag["workers"].as_array().into_iter().flatten().find(|w| w["state"] == "running") {
+            let mut workers = diag["workers"].as_array().into_iter().flatten();
+            if let Some(worker) = workers.find(|w| w["state"] == "running" && wanted(w)) {
                 return (worker["pid"].as_u64().expect("pid") as u32, worker["run"].as_u64());
             }
             std::thread::sleep(Duration::from_millis(20));

@@ -109,6 +109,15 @@ pub fn query<W: Write + Send>(job: &QueryJob, out: &mut FrameSink<W>) -> Result<
     })
 }
 
+/// Prepares one query without running it: DuckDB binds every table, column and function, so a wrong name or a
+/// type error fails here, before the user approves the query.
+pub fn check(job: &QueryJob) -> Result<JobDone, WorkerError> {
+    let started = Instant::now();
+    let conn = open(&job.source, &job.limits)?;
+    conn.prepare(&job.sql).map_err(query_error)?;
+    Ok(crate::done(0, false, started))
+}
+
 /// Runs one query and hands its columns, then its batches, to `emit`. The worker's job and the in-process
 /// benchmark baseline share this function.
 pub fn stream_query(

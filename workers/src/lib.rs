@@ -16,4 +16,22 @@ pub mod sandbox;
 pub mod serve;
 pub mod tls;
 
+/// Runs a connector's future to completion on a current-thread runtime: a worker runs one job, so one thread
+/// serves it, and the runtime lives only as long as the job.
+fn block_on<F: Future>(job: F) -> Result<F::Output, WorkerError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|err| WorkerError::Internal(format!("cannot start the connector runtime: {err}")))?;
+    Ok(runtime.block_on(job))
+}
+
+use std::future::Future;
+
+use polystoreiq_protocol::worker::{JobDone, WorkerError};
 pub use serve::{serve, take_spawn_nonce};
+
+/// A finished job's report: `rows` sent, whether the row limit cut them, and the time since `started`.
+fn done(rows: u64, truncated: bool, started: std::time::Instant) -> JobDone {
+    JobDone { rows, truncated, elapsed_us: started.elapsed().as_micros() as u64 }
+}

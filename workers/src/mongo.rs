@@ -21,6 +21,7 @@
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use crate::done;
 use futures_util::TryStreamExt;
 use mongodb::bson::oid::ObjectId;
 use mongodb::bson::spec::BinarySubtype;
@@ -83,12 +84,9 @@ pub fn run(job: &DbJob, emit: &mut dyn FnMut(FromWorker) -> Result<(), WorkerErr
             Limits { rows: *row_limit, batch: (*batch_rows).max(1) as usize, timeout_ms: *timeout_ms },
         ),
         DbAction::Cancel { session } => Work::Cancel(session.clone()),
+        DbAction::Check { sql, timeout_ms } => Work::Check(Box::new(parse_query(sql)?), *timeout_ms),
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|err| WorkerError::Internal(format!("cannot start the connector runtime: {err}")))?;
-    runtime.block_on(async {
+    crate::block_on(async {
         let started = Instant::now();
         let server = Server::connect(&job.target, job.password.as_ref().map(|c| c.0.expose())).await?;
         match work {
@@ -109,8 +107,9 @@ pub fn run(job: &DbJob, emit: &mut dyn FnMut(FromWorker) -> Result<(), WorkerErr
                 run_query(&server, *query, &limits, &comment, emit, started).await
             }
             Work::Cancel(session) => cancel(&server, &session, started).await,
+            Work::Check(query, timeout_ms) => check(&server, *query, timeout_ms, started).await,
         }
-    })
+    })?
 }
 
 /// A job's action, with its query parsed.
@@ -119,6 +118,63 @@ enum Work {
     Metadata,
     Query(Box<Query>, Limits),
     Cancel(ServerSession),
+    Check(Box<Query>, u64),
+}
+
+/// Checks a query without running it: its collection must exist (MongoDB answers a missing one with no rows,
+/// which would look like an empty answer), and the server must accept the operation's `explain`, which parses
+/// the filter and every stage. A server without `explain` leaves only the collection check.
+async fn check(server: &Server<'_>, query: Query, timeout_ms: u64, started: Instant) -> Result<JobDone, WorkerError> {
+    let names = server
+        .db
+        .list_collection_names()
+        .filter(doc! { "name": &query.collection })
+        .await
+        .map_err(|e| server.error(&e))?;
+    if names.is_empty() {
+        let all = server.db.list_collection_names().await.map_err(|e| server.error(&e))?;
+        return Err(WorkerError::Query(format!(
+            "there is no collection {} in database {}; it has: {}",
+            query.collection,
+            server.target.database,
+            if all.is_empty() { "no collections".to_owned() } else { all.join(", ") }
+        )));
+    }
+    let coll = query.collection;
+    let operation = match query.op {
+        Operation::Find { filter, projection, sort, limit, skip } => {
+            let mut find = doc! { "find": coll, "filter": filter };
+            for (key, value) in [("projection", projection), ("sort", sort)] {
+                if let Some(value) = value {
+                    find.insert(key, value);
+                }
+            }
+            for (key, value) in [("limit", limit), ("skip", skip)] {
+                if let Some(value) = value {
+                    find.insert(key, i64::try_from(value).unwrap_or(i64::MAX));
+                }
+            }
+            find
+        }
+        Operation::Aggregate { pipeline } => doc! { "aggregate": coll, "pipeline": pipeline, "cursor": {} },
+        Operation::Count { filter } => doc! { "count": coll, "query": filter },
+        Operation::Distinct { field, filter } => doc! { "distinct": coll, "key": field, "query": filter },
+    };
+    let explain = doc! {
+        "explain": operation,
+        "verbosity": "queryPlanner",
+        "maxTimeMS": i64::try_from(timeout_ms.max(1)).unwrap_or(i64::MAX),
+    };
+    match server.db.run_command(explain).await {
+        Ok(_) => Ok(done(0, false, started)),
+        Err(err) if command_not_found(&err) => Ok(done(0, false, started)),
+        Err(err) => Err(server.error(&err)),
+    }
+}
+
+/// The server does not know the command (MongoDB's code 59).
+fn command_not_found(err: &mongodb::error::Error) -> bool {
+    matches!(&*err.kind, ErrorKind::Command(command) if command.code == 59)
 }
 
 /// Stops every operation and cursor on the server that carries another worker's comment, from this connection:
@@ -171,10 +227,6 @@ fn carries_comment(entry: &Document, comment: &str) -> bool {
     let commented = |command: Option<&Document>| command.and_then(|c| c.get_str("comment").ok()) == Some(comment);
     commented(entry.get_document("command").ok())
         || commented(entry.get_document("cursor").ok().and_then(|c| c.get_document("originatingCommand").ok()))
-}
-
-fn done(rows: u64, truncated: bool, started: Instant) -> JobDone {
-    JobDone { rows, truncated, elapsed_us: started.elapsed().as_micros() as u64 }
 }
 
 /// A connected client and the source's database.

@@ -11,6 +11,7 @@
 
 use std::time::{Duration, Instant};
 
+use crate::done;
 use futures_util::TryStreamExt;
 use mysql_async::consts::{ColumnFlags, ColumnType};
 use mysql_async::prelude::{FromValue, Queryable};
@@ -34,11 +35,7 @@ pub fn run(job: &DbJob, emit: &mut dyn FnMut(FromWorker) -> Result<(), WorkerErr
     if job.kind != SourceKind::Mysql {
         return Err(WorkerError::Refused(format!("the MySQL connector cannot run a {:?} job", job.kind)));
     }
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|err| WorkerError::Internal(format!("cannot start the connector runtime: {err}")))?;
-    runtime.block_on(async {
+    crate::block_on(async {
         let started = Instant::now();
         let mut session = connect(&job.target, job.password.as_ref().map(|c| c.0.expose())).await?;
         let result = match &job.action {
@@ -73,6 +70,7 @@ pub fn run(job: &DbJob, emit: &mut dyn FnMut(FromWorker) -> Result<(), WorkerErr
                 }
             }
             DbAction::Cancel { session: server } => cancel(&mut session, server, started).await,
+            DbAction::Check { sql, timeout_ms } => check(&mut session, sql, *timeout_ms, started).await,
         };
         // A query stopped at its row limit leaves rows unread: dropping the connection ends it (and rolls back)
         // without reading them. Otherwise say goodbye properly.
@@ -80,11 +78,7 @@ pub fn run(job: &DbJob, emit: &mut dyn FnMut(FromWorker) -> Result<(), WorkerErr
             let _ = session.conn.disconnect().await;
         }
         result
-    })
-}
-
-fn done(rows: u64, truncated: bool, started: Instant) -> JobDone {
-    JobDone { rows, truncated, elapsed_us: started.elapsed().as_micros() as u64 }
+    })?
 }
 
 /// An open, read-only session and what the server said about itself.
@@ -293,15 +287,21 @@ fn get<T: FromValue>(row: &mut Row, index: usize) -> Result<T, WorkerError> {
     }
 }
 
-async fn query(
+/// Prepares `sql` in a read-only transaction without running it: the server resolves its tables and columns, so
+/// a wrong name fails here.
+async fn check(session: &mut Session, sql: &str, timeout_ms: u64, started: Instant) -> Result<JobDone, WorkerError> {
+    let statement = prepare_read_only(session, sql, timeout_ms).await?;
+    let _ = session.conn.close(statement).await;
+    let _ = session.conn.query_drop("ROLLBACK").await;
+    Ok(done(0, false, started))
+}
+
+/// Sets the statement time limit, opens a read-only transaction and prepares `sql`, which must return rows.
+async fn prepare_read_only(
     session: &mut Session,
     sql: &str,
-    row_limit: u64,
-    batch_rows: u32,
     timeout_ms: u64,
-    emit: &mut dyn FnMut(FromWorker) -> Result<(), WorkerError>,
-    started: Instant,
-) -> Result<JobDone, WorkerError> {
+) -> Result<mysql_async::Statement, WorkerError> {
     let conn = &mut session.conn;
     let timeout_ms = timeout_ms.max(1);
     let limit = if session.mariadb {
@@ -321,6 +321,20 @@ async fn query(
                 .into(),
         ));
     }
+    Ok(statement)
+}
+
+async fn query(
+    session: &mut Session,
+    sql: &str,
+    row_limit: u64,
+    batch_rows: u32,
+    timeout_ms: u64,
+    emit: &mut dyn FnMut(FromWorker) -> Result<(), WorkerError>,
+    started: Instant,
+) -> Result<JobDone, WorkerError> {
+    let statement = prepare_read_only(session, sql, timeout_ms).await?;
+    let conn = &mut session.conn;
     let mut result = conn.exec_iter(&statement, ()).await.map_err(query_error)?;
     let mut rows = result
         .stream::<Row>()

@@ -7,6 +7,7 @@
 
 use std::time::{Duration, Instant};
 
+use crate::done;
 use futures_util::{TryStreamExt, pin_mut};
 use polystoreiq_protocol::types::{Batch, ColumnValues, DbTarget, LogicalType, ResultColumn, SourceKind, TlsMode};
 use polystoreiq_protocol::worker::{
@@ -27,11 +28,7 @@ pub fn run(job: &DbJob, emit: &mut dyn FnMut(FromWorker) -> Result<(), WorkerErr
     if job.kind != SourceKind::Postgres {
         return Err(WorkerError::Refused(format!("no {:?} connector in this worker yet", job.kind)));
     }
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|err| WorkerError::Internal(format!("cannot start the connector runtime: {err}")))?;
-    runtime.block_on(async {
+    crate::block_on(async {
         let started = Instant::now();
         let client = connect(&job.target, job.password.as_ref().map(|c| c.0.expose())).await?;
         match &job.action {
@@ -50,8 +47,9 @@ pub fn run(job: &DbJob, emit: &mut dyn FnMut(FromWorker) -> Result<(), WorkerErr
                 query(&client, sql, *row_limit, *batch_rows, *timeout_ms, emit, started).await
             }
             DbAction::Cancel { session } => cancel(&client, session, started).await,
+            DbAction::Check { sql, timeout_ms } => check(&client, sql, *timeout_ms, started).await,
         }
-    })
+    })?
 }
 
 /// Cancels what another worker's backend runs, from this connection (same role: a role may cancel its own
@@ -70,10 +68,6 @@ async fn cancel(client: &Client, session: &ServerSession, started: Instant) -> R
         .map_err(query_error)?;
     let (active, signalled): (bool, bool) = (row.get(0), row.get(1));
     Ok(done(u64::from(active && signalled), false, started))
-}
-
-fn done(rows: u64, truncated: bool, started: Instant) -> JobDone {
-    JobDone { rows, truncated, elapsed_us: started.elapsed().as_micros() as u64 }
 }
 
 async fn connect(target: &DbTarget, password: Option<&str>) -> Result<Client, WorkerError> {
@@ -197,6 +191,36 @@ async fn test(client: &Client, started: Instant) -> Result<ConnectionReport, Wor
     })
 }
 
+/// Prepares `sql` in a read-only transaction without running it: the server parses and analyses it, so an unknown
+/// table or column, or an operator on the wrong types, fails here.
+async fn check(client: &Client, sql: &str, timeout_ms: u64, started: Instant) -> Result<JobDone, WorkerError> {
+    read_only(client, timeout_ms).await?;
+    let prepared = client.prepare(sql).await.map_err(query_error);
+    let _ = client.execute("ROLLBACK", &[]).await;
+    let prepared = prepared?;
+    if prepared.columns().is_empty() {
+        return Err(WorkerError::Refused("only queries that return rows may run".into()));
+    }
+    // A column of a type this connector cannot read would fail the run: say so now, with the cast to use.
+    for column in prepared.columns() {
+        result_column(column)?;
+    }
+    Ok(done(0, false, started))
+}
+
+/// Opens a read-only transaction whose statements, and idling, stop after `timeout_ms`.
+async fn read_only(client: &Client, timeout_ms: u64) -> Result<(), WorkerError> {
+    // Each of these is its own extended-protocol message: one statement, no way to smuggle a second.
+    client.execute("BEGIN READ ONLY", &[]).await.map_err(query_error)?;
+    let timeout = timeout_ms.max(1).to_string();
+    client.execute("SELECT set_config('statement_timeout', $1, true)", &[&timeout]).await.map_err(query_error)?;
+    client
+        .execute("SELECT set_config('idle_in_transaction_session_timeout', $1, true)", &[&timeout])
+        .await
+        .map_err(query_error)?;
+    Ok(())
+}
+
 async fn query(
     client: &Client,
     sql: &str,
@@ -206,14 +230,7 @@ async fn query(
     emit: &mut dyn FnMut(FromWorker) -> Result<(), WorkerError>,
     started: Instant,
 ) -> Result<JobDone, WorkerError> {
-    // Each of these is its own extended-protocol message: one statement, no way to smuggle a second.
-    client.execute("BEGIN READ ONLY", &[]).await.map_err(query_error)?;
-    let timeout = timeout_ms.max(1).to_string();
-    client.execute("SELECT set_config('statement_timeout', $1, true)", &[&timeout]).await.map_err(query_error)?;
-    client
-        .execute("SELECT set_config('idle_in_transaction_session_timeout', $1, true)", &[&timeout])
-        .await
-        .map_err(query_error)?;
+    read_only(client, timeout_ms).await?;
     let statement = client.prepare(sql).await.map_err(query_error)?;
     // Only a statement that returns rows runs: COPY, DO, SET and the like describe no columns and are refused
     // here, whatever the guardrail said.

@@ -94,6 +94,7 @@ fn run_job<W: Write + Send>(
     match job {
         Job::Import(job) => duck::import(&job, out),
         Job::Query(job) => duck::query(&job, out),
+        Job::Check(job) => duck::check(&job),
         Job::Fault(fault) => fault::inject(fault, out),
         Job::Database(job) => {
             let emit = &mut |frame| out.emit(&frame);

@@ -59,6 +59,51 @@ pub fn build(engine: Engine, question: &str, schema: &SchemaSnapshot, limits: Pr
     Prompt { system, user, omitted_tables }
 }
 
+/// An earlier exchange of the session as the model sees it: the question (quoted, as in the prompt), then its
+/// answer: the query in the answer format and what became of it.
+pub fn exchange(engine: Engine, exchange: &super::provider::Exchange) -> (String, String) {
+    let question = format!("Earlier question (from the user): {}", json_quote(exchange.question.trim()));
+    let answer = match &exchange.query {
+        Some(query) => format!("{}\nOutcome: {}", fenced(engine, query), exchange.outcome),
+        None => format!("Not answered: {}", exchange.outcome),
+    };
+    (question, answer)
+}
+
+/// The most recent of `exchanges` that fit `token_budget`, oldest first: a follow-up needs the last turns most.
+pub fn recent(engine: Engine, exchanges: &[super::provider::Exchange], token_budget: usize) -> usize {
+    let mut spent = 0;
+    let mut kept = 0;
+    for one in exchanges.iter().rev() {
+        let (question, answer) = exchange(engine, one);
+        spent += estimate(&question) + estimate(&answer);
+        if spent > token_budget {
+            break;
+        }
+        kept += 1;
+    }
+    kept
+}
+
+/// A query as the answer format wants it: one fenced block tagged with its language.
+pub fn fenced(engine: Engine, query: &str) -> String {
+    format!("```{}\n{}\n```", language(engine), query.trim())
+}
+
+/// The request to repair the last query, which met `error` (quoted: it is the database's text, not instructions).
+pub fn repair(engine: Engine, error: &str) -> String {
+    let (tables, columns) = if engine == Engine::Mongodb { ("collections", "fields") } else { ("tables", "columns") };
+    format!(
+        "That query was checked before the user saw it, and it failed: {}\nWrite a corrected query that answers \
+         the same question, in the same answer format, using only the {tables} and {columns} in the schema.\n",
+        json_quote(error)
+    )
+}
+
+fn language(engine: Engine) -> &'static str {
+    if engine == Engine::Mongodb { "json" } else { "sql" }
+}
+
 fn engine_name(engine: Engine) -> &'static str {
     match engine {
         Engine::Postgres => "PostgreSQL",
@@ -141,7 +186,7 @@ fn system_prompt(engine: Engine, row_limit: u64) -> String {
              $sum / $avg / $min / $max; $dateTrunc for time buckets.\n"
         }
     });
-    let lang = if engine == Engine::Mongodb { "json" } else { "sql" };
+    let lang = language(engine);
     let _ = write!(
         s,
         "\nAnswer format: the query in one fenced code block tagged {lang} (```{lang} ... ```), then one short \

@@ -98,17 +98,49 @@ pub struct GenerateRequest {
     pub stream: bool,
 }
 
+/// A draft that was set aside, as the model hears about it when asked to repair it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Repair {
+    pub query: String,
+    /// What refused it: the guardrail's reason or the database's error, with its code.
+    pub error: String,
+}
+
+/// An earlier question of the same chat session on the same source, for a follow-up ("now only 2024"): the
+/// question, the query drafted for it, and what became of it. Never its rows.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Exchange {
+    pub question: String,
+    /// The drafted query; `None` when the question was declined.
+    pub query: Option<String>,
+    /// What became of it: `12 rows; columns month, revenue`, `denied by the user`, or why it was declined.
+    pub outcome: String,
+}
+
 impl GenerateRequest {
-    /// A request for one prompt.
-    pub fn from_prompt(engine: Engine, prompt: &Prompt, max_tokens: u32, stream: bool) -> GenerateRequest {
-        GenerateRequest {
-            engine,
-            system: prompt.system.clone(),
-            messages: vec![Message { role: Role::User, content: prompt.user.clone() }],
-            max_tokens,
-            temperature: 0.0,
-            stream,
+    /// A request for one prompt: the session's earlier exchanges first (each as a question and the model's
+    /// answer), then the prompt, then the drafts already set aside for it, each as the model's own answer followed
+    /// by the error it met, so the model repairs its last query rather than starting again.
+    pub fn from_prompt(
+        engine: Engine,
+        prompt: &Prompt,
+        history: &[Exchange],
+        repairs: &[Repair],
+        max_tokens: u32,
+        stream: bool,
+    ) -> GenerateRequest {
+        let mut messages = Vec::with_capacity(history.len() * 2 + 1 + repairs.len() * 2);
+        for exchange in history {
+            let (question, answer) = super::prompt::exchange(engine, exchange);
+            messages.push(Message { role: Role::User, content: question });
+            messages.push(Message { role: Role::Assistant, content: answer });
         }
+        messages.push(Message { role: Role::User, content: prompt.user.clone() });
+        for repair in repairs {
+            messages.push(Message { role: Role::Assistant, content: super::prompt::fenced(engine, &repair.query) });
+            messages.push(Message { role: Role::User, content: super::prompt::repair(engine, &repair.error) });
+        }
+        GenerateRequest { engine, system: prompt.system.clone(), messages, max_tokens, temperature: 0.0, stream }
     }
 }
 

@@ -20,7 +20,7 @@ use super::http::{HttpPolicy, Transport};
 use super::ollama::Ollama;
 use super::openai::OpenAi;
 use super::prompt::{self, PromptLimits};
-use super::provider::{Call, GenerateRequest, LlmError, Provider};
+use super::provider::{Call, Exchange, GenerateRequest, LlmError, Provider, Repair};
 use super::settings::LlmConfig;
 
 /// The offline planner's name in previews.
@@ -47,6 +47,25 @@ pub struct Drafted {
     pub explanation: String,
     /// For the preview: `openai (gpt-4o-mini)`, or the offline planner with the reason it stood in.
     pub provider: String,
+    /// A model drafted it, so it can be asked to repair it; the offline planner would only draft it again.
+    pub repairable: bool,
+}
+
+/// What a draft is asked for.
+#[derive(Clone, Copy, Debug)]
+pub struct Question<'a> {
+    pub engine: Engine,
+    pub text: &'a str,
+    pub schema: &'a SchemaSnapshot,
+    /// The session's last turn as the planner reads it (see `planner::replay`), so a follow-up ("now only 2024")
+    /// rewrites the previous query.
+    pub previous: Option<&'a planner::Turn>,
+    pub row_limit: u64,
+    /// The session's earlier exchanges on this source, oldest first, for a model (the offline planner reads
+    /// `previous`); the router keeps the most recent that fit its history budget.
+    pub history: &'a [Exchange],
+    /// The drafts already set aside for this question, oldest first: the model is asked to repair the last.
+    pub repairs: &'a [Repair],
 }
 
 /// What one question cost the configured provider.
@@ -106,10 +125,15 @@ pub struct RouterOptions {
     /// Ask for streamed answers (a cancel then stops the model mid-answer).
     pub stream: bool,
     pub prompt_tokens: usize,
+    /// How many times a draft that failed its checks goes back to the model for repair.
+    pub repairs: u32,
+    /// How many of a session's earlier exchanges a follow-up carries to the model, at most.
+    pub history_turns: usize,
 }
 
 impl RouterOptions {
-    /// Defaults, then `POLYSTOREIQ_LLM_MAX_TOKENS`, `_STREAM` (0 or 1), `_PROMPT_TOKENS` and the HTTP policy's.
+    /// Defaults, then `POLYSTOREIQ_LLM_MAX_TOKENS`, `_STREAM` (0 or 1), `_PROMPT_TOKENS`, `_REPAIRS` (0 to 5, default
+    /// 2), `_HISTORY_TURNS` (0 to 50, default 6) and the HTTP policy's.
     pub fn from_env() -> RouterOptions {
         let number =
             |name: &str, default: u64| std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default);
@@ -118,6 +142,8 @@ impl RouterOptions {
             max_tokens: number("POLYSTOREIQ_LLM_MAX_TOKENS", 1024).clamp(64, 32_768) as u32,
             stream: number("POLYSTOREIQ_LLM_STREAM", 1) != 0,
             prompt_tokens: number("POLYSTOREIQ_LLM_PROMPT_TOKENS", 6000).clamp(500, 1_000_000) as usize,
+            repairs: number("POLYSTOREIQ_LLM_REPAIRS", 2).min(5) as u32,
+            history_turns: number("POLYSTOREIQ_LLM_HISTORY_TURNS", 6).min(50) as usize,
         }
     }
 }
@@ -130,6 +156,11 @@ pub struct Router {
 }
 
 impl Router {
+    /// How many times a failed draft goes back to the model for repair.
+    pub fn repairs(&self) -> u32 {
+        self.options.repairs
+    }
+
     pub fn new(options: RouterOptions) -> Router {
         Router { transport: Transport::new(options.http.clone()), options, active: Mutex::default() }
     }
@@ -146,18 +177,14 @@ impl Router {
         })
     }
 
-    /// Drafts `question` for `engine`. `key` is the provider's API key (or why it could not be read).
-    #[allow(clippy::too_many_arguments)]
+    /// Drafts `question`. `key` is the provider's API key (or why it could not be read).
     pub async fn draft(
         &self,
         config: &LlmConfig,
         key: Result<Option<Secret>, String>,
-        engine: Engine,
-        question: &str,
-        schema: &SchemaSnapshot,
-        previous: Option<&planner::Turn>,
-        row_limit: u64,
+        question: Question<'_>,
     ) -> (Result<Drafted, TypedError>, Generation) {
+        let Question { engine, text: question, schema, previous, row_limit, history, repairs } = question;
         let started = Instant::now();
         let mut generation = Generation {
             provider: config.provider,
@@ -173,6 +200,7 @@ impl Router {
                 query,
                 explanation,
                 provider: offline_name().to_owned(),
+                repairable: false,
             });
             generation.latency = started.elapsed();
             return (drafted, generation);
@@ -184,7 +212,11 @@ impl Router {
             let provider = self.provider(config, key)?.ok_or(LlmError::EmptyAnswer)?;
             let limits = PromptLimits { row_limit, token_budget: self.options.prompt_tokens };
             let prompt = prompt::build(engine, question, schema, limits);
-            let request = GenerateRequest::from_prompt(engine, &prompt, self.options.max_tokens, self.options.stream);
+            // The earlier exchanges take at most a quarter of the prompt's budget, and the most recent first.
+            let history = &history[history.len().saturating_sub(self.options.history_turns)..];
+            let history = &history[history.len() - prompt::recent(engine, history, self.options.prompt_tokens / 4)..];
+            let (max_tokens, stream) = (self.options.max_tokens, self.options.stream);
+            let request = GenerateRequest::from_prompt(engine, &prompt, history, repairs, max_tokens, stream);
             provider.generate(&request, &call).await
         }
         .await;
@@ -202,8 +234,8 @@ impl Router {
                 } else {
                     answer.explanation
                 };
-                let drafted =
-                    Drafted { query: answer.query, explanation, provider: format!("{kind} ({})", answer.model) };
+                let provider = format!("{kind} ({})", answer.model);
+                let drafted = Drafted { query: answer.query, explanation, provider, repairable: true };
                 return (Ok(drafted), generation);
             }
             Err(err) => err,
@@ -220,6 +252,7 @@ impl Router {
                     "{kind} could not draft this ({kind} {err}), so the offline planner did. {explanation}"
                 ),
                 provider: format!("{} (fallback: {kind} {})", offline_name(), err.short()),
+                repairable: false,
             }),
             Err(declined) => Err(TypedError::new(
                 declined.code,

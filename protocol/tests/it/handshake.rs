@@ -158,17 +158,17 @@ fn version_mismatch_says_both_versions() {
     assert_eq!(numbers_in(&shown), [2, 42], "{shown}");
 }
 
-/// This build speaks v3: its handshake says so in the pinned layout, and a v2 peer is refused by version.
+/// This build speaks v4: its handshake says so in the pinned layout, and a v3 peer is refused by version.
 #[test]
-fn this_build_speaks_version_3_and_refuses_version_2() {
-    assert_eq!(PROTOCOL_VERSION, 3);
+fn this_build_speaks_version_4_and_refuses_version_3() {
+    assert_eq!(PROTOCOL_VERSION, 4);
     let ours = Hello::new(PeerRole::Client, Nonce([0; 16]));
-    let expected: Vec<u8> = [&b"PSIQ"[..], &[3], &[2], &[0; 16]].concat();
+    let expected: Vec<u8> = [&b"PSIQ"[..], &[4], &[2], &[0; 16]].concat();
     assert_eq!(codec::encode(&ours).unwrap(), expected);
 
-    let v2 = Hello { version: 2, ..ours };
-    let checked = v2.check(PeerRole::Client, Some(Nonce([0; 16])));
-    assert!(matches!(checked, Err(FrameError::VersionMismatch { ours: 3, theirs: 2 })), "{checked:?}");
+    let v3 = Hello { version: 3, ..ours };
+    let checked = v3.check(PeerRole::Client, Some(Nonce([0; 16])));
+    assert!(matches!(checked, Err(FrameError::VersionMismatch { ours: 4, theirs: 3 })), "{checked:?}");
 }
 
 #[test]

@@ -193,8 +193,8 @@ fn assert_produces_every_variant<T: Serialize + Debug>(name: &str, strategy: Box
 fn every_enum_strategy_covers_every_variant() {
     use polystoreiq_protocol::broker::{Reply, Request, RunEvent};
     use polystoreiq_protocol::types::{
-        BreakerState, Engine, FileKind, LlmProvider, LogicalType, SourceKind, SourceSpec, SourceStatus, TableKind,
-        TableStorage, TlsMode, WorkerKind, WorkerState,
+        BreakerState, CheckOutcome, Engine, FileKind, LlmProvider, LogicalType, SourceKind, SourceSpec, SourceStatus,
+        TableKind, TableStorage, TlsMode, WorkerKind, WorkerState,
     };
     use polystoreiq_protocol::worker::{DbAction, Fault, Job, Probe, ServerSession};
     use polystoreiq_protocol::{ErrorCode, PeerRole, TypedError};
@@ -208,7 +208,7 @@ fn every_enum_strategy_covers_every_variant() {
     assert_covers::<RunEvent>("RunEvent", arb::run_event(), 3);
     assert_covers::<ToWorker>("ToWorker", arb::to_worker(), 3);
     assert_covers::<FromWorker>("FromWorker", arb::from_worker(), 10);
-    assert_covers::<Job>("Job", arb::job(), 4);
+    assert_covers::<Job>("Job", arb::job(), 5);
     assert_covers::<Fault>("Fault", arb::fault(), 8);
     assert_covers::<Probe>("Probe", arb::probe(), 12);
     assert_covers::<WorkerError>("WorkerError", arb::worker_error(), 10);
@@ -227,7 +227,8 @@ fn every_enum_strategy_covers_every_variant() {
     assert_covers::<WorkerState>("WorkerState", arb::worker_state(), 6);
     assert_covers::<TlsMode>("TlsMode", arb::tls_mode(), 4);
     assert_covers::<BreakerState>("BreakerState", arb::breaker_state(), 3);
-    assert_covers::<DbAction>("DbAction", arb::db_action(), 4);
+    assert_covers::<DbAction>("DbAction", arb::db_action(), 5);
+    assert_covers::<CheckOutcome>("CheckOutcome", arb::check_outcome(), 3);
     assert_covers::<ServerSession>("ServerSession", arb::server_session(), 3);
     assert_covers::<LlmProvider>("LlmProvider", arb::llm_provider(), 4);
 }
@@ -387,4 +388,25 @@ fn a_frame_dense_with_small_values_decodes() {
     assert!(pipe.len() < MAX_FRAME_LEN as usize / 4);
     let back: FromWorker = read_frame(&mut pipe.as_slice()).unwrap();
     assert!(back == msg, "the batch came back different");
+}
+
+/// The dry run (v4): the check job follows the database job, the check action follows the cancel, and a preview's
+/// attempts and check sit after its token's lifetime.
+#[test]
+fn dry_run_variants_are_appended() {
+    use polystoreiq_protocol::types::{CheckOutcome, DraftCheck};
+    use polystoreiq_protocol::worker::{DbAction, DuckLimits, FileSource, Job, QueryJob};
+
+    let check = DbAction::Check { sql: "s".into(), timeout_ms: 2 };
+    assert_eq!(codec::encode(&check).unwrap(), [4, 1, b's', 2]);
+    let job = Job::Check(QueryJob {
+        source: FileSource { tables: Vec::new(), database: None },
+        sql: String::new(),
+        row_limit: 0,
+        batch_rows: 0,
+        limits: DuckLimits { memory_limit_mb: 0, threads: 0, max_file_bytes: 0 },
+    });
+    assert_eq!(codec::encode(&job).unwrap()[0], 4);
+    let checked = DraftCheck { outcome: CheckOutcome::Inconclusive, elapsed_ms: 3, message: "m".into() };
+    assert_eq!(codec::encode(&checked).unwrap(), [2, 3, 1, b'm']);
 }

@@ -11,12 +11,12 @@ use polystoreiq_protocol::handshake::MAGIC;
 use polystoreiq_protocol::secret::{Credential, Secret, UserSecret};
 use polystoreiq_protocol::types::{
     AccessState, AuditEvent, AuditFilter, Batch, BreakerState, BreakerStatus, Capabilities, ChatMessage, ChatSession,
-    ColumnInfo, ColumnValues, DbTarget, DiagReport, DraftId, DraftPreview, Engine, ExitInfo, FieldSample, FileKind,
-    FileTable, ForeignKey, GenerationStats, GuardVerdict, IndexInfo, LlmProvider, LlmSettings, LlmTestReport,
-    LogicalType, PoolStats, ResultColumn, ResultPage, Role, RunId, RunSummary, SandboxState, SchemaCache,
-    SchemaSnapshot, SessionId, Settings, SourceBreaker, SourceId, SourceInfo, SourceKind, SourceSpec, SourceStatus,
-    SourceTestReport, StageStats, TableInfo, TableKind, TableStorage, TlsMode, TypeCount, WorkerHealth, WorkerKind,
-    WorkerState,
+    CheckOutcome, ColumnInfo, ColumnValues, DbTarget, DiagReport, DraftAttempt, DraftCheck, DraftId, DraftPreview,
+    Engine, ExitInfo, FieldSample, FileKind, FileTable, ForeignKey, GenerationStats, GuardVerdict, IndexInfo,
+    LlmProvider, LlmSettings, LlmTestReport, LogicalType, PoolStats, ResultColumn, ResultPage, Role, RunId, RunSummary,
+    SandboxState, SchemaCache, SchemaSnapshot, SessionId, Settings, SourceBreaker, SourceId, SourceInfo, SourceKind,
+    SourceSpec, SourceStatus, SourceTestReport, StageStats, TableInfo, TableKind, TableStorage, TlsMode, TypeCount,
+    WorkerHealth, WorkerKind, WorkerState,
 };
 use polystoreiq_protocol::worker::{
     ConnectionReport, DbAction, DbJob, DuckLimits, Fault, FileFact, FileSource, FromWorker, ImportJob, Job, JobDone,
@@ -400,23 +400,42 @@ fn guard_verdict() -> BoxedStrategy<GuardVerdict> {
 }
 
 fn draft_preview() -> BoxedStrategy<DraftPreview> {
-    (draft_id(), text(), engine(), of(text()), text(), text(), text(), guard_verdict(), of(text()), u64_wide())
+    let head = (draft_id(), text(), engine(), of(text()), text(), text(), text(), guard_verdict());
+    let tail = (of(text()), u64_wide(), vec(draft_attempt(), 0..3), of(draft_check()));
+    (head, tail)
         .prop_map(
-            |(draft, source, engine, question, query, provider, explanation, verdict, token, token_expires_in_ms)| {
-                DraftPreview {
-                    draft,
-                    source,
-                    engine,
-                    question,
-                    query,
-                    provider,
-                    explanation,
-                    verdict,
-                    token,
-                    token_expires_in_ms,
-                }
+            |(
+                (draft, source, engine, question, query, provider, explanation, verdict),
+                (token, token_expires_in_ms, attempts, check),
+            )| DraftPreview {
+                draft,
+                source,
+                engine,
+                question,
+                query,
+                provider,
+                explanation,
+                verdict,
+                token,
+                token_expires_in_ms,
+                attempts,
+                check,
             },
         )
+        .boxed()
+}
+
+fn draft_attempt() -> BoxedStrategy<DraftAttempt> {
+    (text(), text(), typed_error()).prop_map(|(query, provider, error)| DraftAttempt { query, provider, error }).boxed()
+}
+
+pub fn check_outcome() -> BoxedStrategy<CheckOutcome> {
+    prop_oneof![Just(CheckOutcome::Passed), Just(CheckOutcome::Failed), Just(CheckOutcome::Inconclusive)].boxed()
+}
+
+fn draft_check() -> BoxedStrategy<DraftCheck> {
+    (check_outcome(), u64_wide(), text())
+        .prop_map(|(outcome, elapsed_ms, message)| DraftCheck { outcome, elapsed_ms, message })
         .boxed()
 }
 
@@ -633,7 +652,7 @@ pub fn reply() -> BoxedStrategy<Reply> {
         source_test_report().prop_map(Reply::SourceTest),
         text().prop_map(|name| Reply::Removed { name }),
         schema_snapshot().prop_map(Reply::Schema),
-        draft_preview().prop_map(Reply::Draft),
+        draft_preview().prop_map(|p| Reply::Draft(Box::new(p))),
         draft_id().prop_map(|draft| Reply::Denied { draft }),
         run_summary().prop_map(Reply::RunDone),
         run_id().prop_map(|run| Reply::CancelRequested { run }),
@@ -764,6 +783,7 @@ pub fn db_action() -> BoxedStrategy<DbAction> {
             DbAction::Query { sql, row_limit, batch_rows, timeout_ms }
         }),
         server_session().prop_map(|session| DbAction::Cancel { session }),
+        (text(), u64_wide()).prop_map(|(sql, timeout_ms)| DbAction::Check { sql, timeout_ms }),
     ]
     .boxed()
 }
@@ -788,20 +808,25 @@ pub fn db_job() -> BoxedStrategy<DbJob> {
         .boxed()
 }
 
+fn query_job() -> BoxedStrategy<QueryJob> {
+    (file_source(), text(), u64_wide(), u32_wide(), duck_limits())
+        .prop_map(|(source, sql, row_limit, batch_rows, limits)| QueryJob {
+            source,
+            sql,
+            row_limit,
+            batch_rows,
+            limits,
+        })
+        .boxed()
+}
+
 pub fn job() -> BoxedStrategy<Job> {
     prop_oneof![
         (file_source(), duck_limits()).prop_map(|(source, limits)| Job::Import(ImportJob { source, limits })),
-        (file_source(), text(), u64_wide(), u32_wide(), duck_limits()).prop_map(
-            |(source, sql, row_limit, batch_rows, limits)| Job::Query(QueryJob {
-                source,
-                sql,
-                row_limit,
-                batch_rows,
-                limits
-            })
-        ),
+        query_job().prop_map(Job::Query),
         fault().prop_map(Job::Fault),
         db_job().prop_map(Job::Database),
+        query_job().prop_map(Job::Check),
     ]
     .boxed()
 }

@@ -391,10 +391,16 @@ fn run(cli: Cli, out: &Output) -> Result<(), TypedError> {
             let Reply::Draft(preview) = &reply else { return out.reply(reply) };
             match (&preview.token, yes) {
                 (Some(token), true) => run_token(&mut client, &home, token.clone(), out),
-                (None, true) => Err(TypedError::new(
-                    ErrorCode::QueryRejected,
-                    format!("{} [{}]", preview.verdict.reason, preview.verdict.code),
-                )),
+                (None, true) => Err(match &preview.check {
+                    Some(check) if preview.verdict.allowed => TypedError::new(
+                        ErrorCode::QueryFailed,
+                        format!("the dry run found an error, so nothing ran: {}", check.message),
+                    ),
+                    _ => TypedError::new(
+                        ErrorCode::QueryRejected,
+                        format!("{} [{}]", preview.verdict.reason, preview.verdict.code),
+                    ),
+                }),
                 (_, false) => out.reply(reply),
             }
         }

@@ -381,10 +381,21 @@ fn print_draft(preview: &DraftPreview) {
     println!("explanation: {}", preview.explanation);
     let verdict = if preview.verdict.allowed { "allowed" } else { "REJECTED" };
     println!("guard:       {verdict} [{}] {}", preview.verdict.code, preview.verdict.reason);
+    if let Some(check) = &preview.check {
+        let outcome = check.outcome.as_str();
+        println!("dry run:     {outcome} in {} ms: {}", check.elapsed_ms, check.message);
+    }
+    for (i, attempt) in preview.attempts.iter().enumerate() {
+        println!("attempt {}:   by {}: {}", i + 1, attempt.provider, attempt.query);
+        println!("             set aside: {} [{}]", attempt.error.message, attempt.error.code);
+    }
     match &preview.token {
         Some(token) => {
             println!("approve:     psiq run {token}   (valid {} s)", preview.token_expires_in_ms / 1000);
             println!("deny:        psiq deny {}", preview.draft);
+        }
+        None if preview.verdict.allowed => {
+            println!("this draft cannot run: its dry run failed; fix the query and check it with `psiq query`")
         }
         None => println!("this draft cannot run"),
     }

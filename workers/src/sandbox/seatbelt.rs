@@ -147,7 +147,7 @@ pub fn for_job(job: &Job, worker_binary: &str, scratch_dir: &str) -> Result<(Pro
     };
     Ok(match job {
         Job::Import(import) => (Profile::Duckdb, files(&import.source, true)?),
-        Job::Query(query) => (Profile::Duckdb, files(&query.source, false)?),
+        Job::Query(query) | Job::Check(query) => (Profile::Duckdb, files(&query.source, false)?),
         Job::Database(db) => (Profile::Network, network_parameters(worker_binary, &db.target.host, db.target.port)?),
         Job::Fault(_) => (Profile::Duckdb, duckdb_parameters(worker_binary, scratch_dir, &[], None, false)?),
     })
