@@ -16,6 +16,7 @@
 mod functions;
 mod limit;
 mod mongo;
+mod plain;
 mod sql;
 
 use polystoreiq_protocol::types::{Engine, GuardVerdict};

@@ -9,9 +9,10 @@ use sqlparser::ast::{
 };
 use sqlparser::dialect::{Dialect, DuckDbDialect, MySqlDialect, PostgreSqlDialect};
 use sqlparser::parser::Parser;
-use sqlparser::tokenizer::{Token, Tokenizer, Whitespace};
+use sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer, TokenizerError, Whitespace};
 
 use super::functions::{self, FILE_READERS, HARMLESS_SETTINGS};
+use super::plain;
 use super::{Code, Policy, Verdict};
 
 /// The most rows a generator may produce, and the longest string a padding function may build, from literals.
@@ -35,16 +36,26 @@ pub(super) fn check(engine: Engine, policy: &Policy, query: &str) -> Result<(), 
         ));
     }
     let dialect = dialect(engine);
-    let tokens = Tokenizer::new(dialect, query)
-        .tokenize()
-        .map_err(|err| Verdict::deny(Code::ParseError, format!("the query does not parse: {err}")))?;
+    // One tokenization serves the lexer checks and the parser: the fast path for plain queries, else sqlparser's.
+    let tokens = match plain::tokenize(query) {
+        Some(tokens) => {
+            debug_assert_eq!(
+                Some(&tokens),
+                tokenize(dialect, query).as_ref().ok(),
+                "the fast tokenizer disagrees with sqlparser's on {query:?}"
+            );
+            tokens
+        }
+        None => tokenize(dialect, query)
+            .map_err(|err| Verdict::deny(Code::ParseError, format!("the query does not parse: {err}")))?,
+    };
     lexical(engine, &tokens)?;
     let leading: Vec<String> = words(&tokens).take(5).collect();
     if let Some(code) = statement_code(engine, &leading) {
         return Err(Verdict::deny(code, statement_reason(code)));
     }
     let statements = Parser::new(dialect)
-        .with_tokens(tokens)
+        .with_tokens_with_locations(tokens)
         .parse_statements()
         .map_err(|err| Verdict::deny(Code::ParseError, format!("the query does not parse: {err}")))?;
     let query = match statements.as_slice() {
@@ -59,9 +70,24 @@ pub(super) fn check(engine: Engine, policy: &Policy, query: &str) -> Result<(), 
     }
 }
 
+/// sqlparser's tokens for `query`, in the form its parser keeps them (`TokenWithSpan`, so the parser makes no
+/// copy of the stream). The spans are left empty: the parser formats a location into every error it builds, and
+/// it builds (then drops) several per expression while it tries alternatives, which is measurable on a long
+/// query. Refusal messages never carried a location.
+pub(super) fn tokenize(dialect: &dyn Dialect, query: &str) -> Result<Vec<TokenWithSpan>, TokenizerError> {
+    let mut tokens = Vec::with_capacity(query.len() / 3);
+    Tokenizer::new(dialect, query)
+        .tokenize_with_location_into_buf_with_mapper(&mut tokens, |token| TokenWithSpan::wrap(token.token))?;
+    Ok(tokens)
+}
+
 /// Bidirectional controls, zero-width and other invisible characters: legitimate SQL has none, and they are how
 /// text that reads as one query is made to parse as another ("Trojan Source").
 fn invisible_characters(query: &str) -> Result<(), Verdict> {
+    // Every character below is outside ASCII, and `is_ascii` checks a word at a time.
+    if query.is_ascii() {
+        return Ok(());
+    }
     let invisible = |c: char| {
         matches!(c, '\u{00A0}' | '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{180E}')
             || ('\u{200B}'..='\u{200F}').contains(&c)
@@ -122,9 +148,10 @@ fn skip_line(bytes: &[u8], from: usize) -> usize {
 }
 
 /// Checks made on tokens, before (and independent of) the parser's reading of them.
-fn lexical(engine: Engine, tokens: &[Token]) -> Result<(), Verdict> {
+fn lexical(engine: Engine, tokens: &[TokenWithSpan]) -> Result<(), Verdict> {
+    let token_at = |at: usize| tokens.get(at).map(|t| &t.token);
     for (at, token) in tokens.iter().enumerate() {
-        match token {
+        match &token.token {
             Token::Whitespace(Whitespace::MultiLineComment(text)) => {
                 // MySQL and MariaDB run the text of `/*! ... */` and `/*M! ... */` as SQL.
                 if engine == Engine::Mysql && (text.starts_with('!') || text.starts_with("M!")) {
@@ -161,16 +188,16 @@ fn lexical(engine: Engine, tokens: &[Token]) -> Result<(), Verdict> {
                 ));
             }
             Token::Word(word) if word.quote_style.is_none() => {
-                let upper = word.value.to_ascii_uppercase();
-                if upper == "OUTFILE" || upper == "DUMPFILE" {
+                let is = |keyword: &str| word.value.eq_ignore_ascii_case(keyword);
+                if is("OUTFILE") || is("DUMPFILE") {
                     return Err(Verdict::deny(Code::IntoOutfile, "writing query results to a file is not allowed"));
                 }
                 // PostgreSQL reads `U&"pg_sl\0065ep"` as the identifier pg_sleep; the tokenizer sees `U & "..."`.
                 let unicode_identifier = matches!(
-                    (tokens.get(at + 1), tokens.get(at + 2)),
+                    (token_at(at + 1), token_at(at + 2)),
                     (Some(Token::Ampersand), Some(Token::Word(quoted))) if quoted.quote_style == Some('"')
                 );
-                if engine == Engine::Postgres && upper == "U" && unicode_identifier {
+                if engine == Engine::Postgres && is("U") && unicode_identifier {
                     return Err(Verdict::deny(
                         Code::Lookalike,
                         "U&\"...\" spells an identifier with escape codes, which can disguise a name; write it plainly",
@@ -183,8 +210,9 @@ fn lexical(engine: Engine, tokens: &[Token]) -> Result<(), Verdict> {
     Ok(())
 }
 
-fn words(tokens: &[Token]) -> impl Iterator<Item = String> + '_ {
-    tokens.iter().filter(|t| !matches!(t, Token::Whitespace(_) | Token::LParen)).map_while(|t| match t {
+fn words(tokens: &[TokenWithSpan]) -> impl Iterator<Item = String> + '_ {
+    let tokens = tokens.iter().map(|t| &t.token);
+    tokens.filter(|t| !matches!(t, Token::Whitespace(_) | Token::LParen)).map_while(|t| match t {
         Token::Word(w) if w.quote_style.is_none() => Some(w.value.to_ascii_uppercase()),
         _ => None,
     })
