@@ -6,6 +6,7 @@
 
 pub mod access;
 pub mod breaker;
+pub mod chart;
 pub mod config;
 pub mod files;
 pub mod guard;

@@ -23,6 +23,7 @@ use tokio::sync::mpsc;
 
 use crate::access::AccessControl;
 use crate::breaker::{self, Breakers, Ticket, Verdict};
+use crate::chart;
 use crate::config::BrokerConfig;
 use crate::guard::Guardrail;
 use crate::health::unix_ms;
@@ -1164,6 +1165,7 @@ impl Broker {
                 let whole = rows_kept.page(run, 0, rows);
                 self.results.insert(run, Arc::clone(&rows_kept));
                 let first_page = rows_kept.page(run, 0, self.config.first_page_rows);
+                let chart = chart::recommend(&rows_kept.columns, &rows_kept.batches);
                 let stored = codec::encode(&whole).ok().filter(|bytes| bytes.len() <= MAX_STORED_RESULT);
                 let truncated = outcome.done.truncated;
                 self.store
@@ -1194,6 +1196,7 @@ impl Broker {
                     truncated,
                     elapsed_ms,
                     first_page,
+                    chart,
                 })
             }
             Err(mut err) => {

@@ -26,6 +26,7 @@ pub enum ClientMessage {
 
 /// Broker to front end. Variant 0 is the handshake and never moves.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[allow(clippy::large_enum_variant, reason = "one message per frame: a few hundred bytes moved per reply cost nothing")]
 pub enum BrokerMessage {
     /// Since v1.
     Hello(Hello),

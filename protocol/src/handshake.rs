@@ -8,7 +8,7 @@
 //!   circuit breakers on sources and in diagnostics; `verify_full` TLS; TLS and lost-connection errors; server-side
 //!   cancel (`FromWorker::ServerSession`, `DbAction::Cancel`).
 //! - v4: a draft's dry run and repair attempts (`DraftPreview::check` and `attempts`, `Job::Check`,
-//!   `DbAction::Check`).
+//!   `DbAction::Check`); the recommended chart of every result (`RunSummary::chart`).
 
 use serde::{Deserialize, Serialize};
 

@@ -576,6 +576,45 @@ pub struct RunSummary {
     pub truncated: bool,
     pub elapsed_ms: u64,
     pub first_page: ResultPage,
+    /// The chart that suits the result's shape, or a table with the reason none does. Since v4.
+    pub chart: ChartRecommendation,
+}
+
+/// The chart the broker recommends for a result, from its shape alone. Since v4.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChartRecommendation {
+    pub kind: ChartKind,
+    /// The column along the x axis (the time, category or first measure); `None` for a table.
+    pub x: Option<String>,
+    /// The columns plotted as values; empty for a table.
+    pub y: Vec<String>,
+    /// Why this kind, in a short phrase the user reads.
+    pub reason: String,
+    /// Other kinds that also fit the shape, best first; a table always fits, so it is never listed.
+    pub alternatives: Vec<ChartKind>,
+}
+
+/// A kind of chart, or a plain table when no chart suits the result. Since v4.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChartKind {
+    Table,
+    Line,
+    Bar,
+    Pie,
+    Scatter,
+}
+
+impl ChartKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChartKind::Table => "table",
+            ChartKind::Line => "line",
+            ChartKind::Bar => "bar",
+            ChartKind::Pie => "pie",
+            ChartKind::Scatter => "scatter",
+        }
+    }
 }
 
 /// What kind of worker a run used.

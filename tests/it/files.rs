@@ -93,6 +93,8 @@ fn csv_json_and_parquet_sources_answer_queries_correctly() {
     let expected = reference(&by_status.replace("orders", &format!("read_parquet('{parquet}')")), 4);
     assert_eq!(rows_as_text(&got), expected);
     assert_eq!(got["rows"], 4);
+    assert_eq!(got["chart"]["kind"], "bar", "a grouped result is a bar chart: {}", got["chart"]);
+    assert_eq!(got["chart"]["x"], "status");
     let run = got["run"].as_u64().unwrap().to_string();
 
     let csv_out = p.plain_command(&["result", &run, "--format", "csv"]).output().unwrap();
@@ -115,6 +117,19 @@ fn csv_json_and_parquet_sources_answer_queries_correctly() {
     }
     let query_worker = workers.iter().find(|w| w["run"].as_u64() == Some(run.parse().unwrap())).expect("run's worker");
     assert_eq!(query_worker["source"], "sales");
+
+    let by_month = "SELECT date_trunc('month', order_date) AS month, sum(amount) AS revenue FROM orders GROUP BY 1 \
+                    ORDER BY 1";
+    let got = p.query("sales", by_month);
+    assert_eq!(got["rows"], 24);
+    assert_eq!(got["chart"]["kind"], "line", "a time-bucketed result is a line chart: {}", got["chart"]);
+    assert_eq!(got["chart"]["x"], "month");
+    let plain = p.plain_command(&["query", "sales", "--sql", by_month, "--yes"]).output().unwrap();
+    let text = String::from_utf8(plain.stdout).unwrap();
+    assert!(
+        text.lines().any(|line| line.starts_with("chart: line (x = month; y = revenue): one measure over time")),
+        "the CLI prints the recommendation: {text}"
+    );
 }
 
 #[test]

@@ -193,8 +193,8 @@ fn assert_produces_every_variant<T: Serialize + Debug>(name: &str, strategy: Box
 fn every_enum_strategy_covers_every_variant() {
     use polystoreiq_protocol::broker::{Reply, Request, RunEvent};
     use polystoreiq_protocol::types::{
-        BreakerState, CheckOutcome, Engine, FileKind, LlmProvider, LogicalType, SourceKind, SourceSpec, SourceStatus,
-        TableKind, TableStorage, TlsMode, WorkerKind, WorkerState,
+        BreakerState, ChartKind, CheckOutcome, Engine, FileKind, LlmProvider, LogicalType, SourceKind, SourceSpec,
+        SourceStatus, TableKind, TableStorage, TlsMode, WorkerKind, WorkerState,
     };
     use polystoreiq_protocol::worker::{DbAction, Fault, Job, Probe, ServerSession};
     use polystoreiq_protocol::{ErrorCode, PeerRole, TypedError};
@@ -229,6 +229,7 @@ fn every_enum_strategy_covers_every_variant() {
     assert_covers::<BreakerState>("BreakerState", arb::breaker_state(), 3);
     assert_covers::<DbAction>("DbAction", arb::db_action(), 5);
     assert_covers::<CheckOutcome>("CheckOutcome", arb::check_outcome(), 3);
+    assert_covers::<ChartKind>("ChartKind", arb::chart_kind(), 5);
     assert_covers::<ServerSession>("ServerSession", arb::server_session(), 3);
     assert_covers::<LlmProvider>("LlmProvider", arb::llm_provider(), 4);
 }

@@ -10,13 +10,13 @@ use polystoreiq_protocol::frame::{self, FrameError};
 use polystoreiq_protocol::handshake::MAGIC;
 use polystoreiq_protocol::secret::{Credential, Secret, UserSecret};
 use polystoreiq_protocol::types::{
-    AccessState, AuditEvent, AuditFilter, Batch, BreakerState, BreakerStatus, Capabilities, ChatMessage, ChatSession,
-    CheckOutcome, ColumnInfo, ColumnValues, DbTarget, DiagReport, DraftAttempt, DraftCheck, DraftId, DraftPreview,
-    Engine, ExitInfo, FieldSample, FileKind, FileTable, ForeignKey, GenerationStats, GuardVerdict, IndexInfo,
-    LlmProvider, LlmSettings, LlmTestReport, LogicalType, PoolStats, ResultColumn, ResultPage, Role, RunId, RunSummary,
-    SandboxState, SchemaCache, SchemaSnapshot, SessionId, Settings, SourceBreaker, SourceId, SourceInfo, SourceKind,
-    SourceSpec, SourceStatus, SourceTestReport, StageStats, TableInfo, TableKind, TableStorage, TlsMode, TypeCount,
-    WorkerHealth, WorkerKind, WorkerState,
+    AccessState, AuditEvent, AuditFilter, Batch, BreakerState, BreakerStatus, Capabilities, ChartKind,
+    ChartRecommendation, ChatMessage, ChatSession, CheckOutcome, ColumnInfo, ColumnValues, DbTarget, DiagReport,
+    DraftAttempt, DraftCheck, DraftId, DraftPreview, Engine, ExitInfo, FieldSample, FileKind, FileTable, ForeignKey,
+    GenerationStats, GuardVerdict, IndexInfo, LlmProvider, LlmSettings, LlmTestReport, LogicalType, PoolStats,
+    ResultColumn, ResultPage, Role, RunId, RunSummary, SandboxState, SchemaCache, SchemaSnapshot, SessionId, Settings,
+    SourceBreaker, SourceId, SourceInfo, SourceKind, SourceSpec, SourceStatus, SourceTestReport, StageStats, TableInfo,
+    TableKind, TableStorage, TlsMode, TypeCount, WorkerHealth, WorkerKind, WorkerState,
 };
 use polystoreiq_protocol::worker::{
     ConnectionReport, DbAction, DbJob, DuckLimits, Fault, FileFact, FileSource, FromWorker, ImportJob, Job, JobDone,
@@ -440,8 +440,8 @@ fn draft_check() -> BoxedStrategy<DraftCheck> {
 }
 
 fn run_summary() -> BoxedStrategy<RunSummary> {
-    (run_id(), draft_id(), text(), u64_wide(), any::<bool>(), u64_wide(), result_page())
-        .prop_map(|(run, draft, source, rows, truncated, elapsed_ms, first_page)| RunSummary {
+    (run_id(), draft_id(), text(), u64_wide(), any::<bool>(), u64_wide(), result_page(), chart_recommendation())
+        .prop_map(|(run, draft, source, rows, truncated, elapsed_ms, first_page, chart)| RunSummary {
             run,
             draft,
             source,
@@ -449,7 +449,25 @@ fn run_summary() -> BoxedStrategy<RunSummary> {
             truncated,
             elapsed_ms,
             first_page,
+            chart,
         })
+        .boxed()
+}
+
+pub fn chart_kind() -> BoxedStrategy<ChartKind> {
+    prop_oneof![
+        Just(ChartKind::Table),
+        Just(ChartKind::Line),
+        Just(ChartKind::Bar),
+        Just(ChartKind::Pie),
+        Just(ChartKind::Scatter),
+    ]
+    .boxed()
+}
+
+fn chart_recommendation() -> BoxedStrategy<ChartRecommendation> {
+    (chart_kind(), of(text()), few(text()), text(), few(chart_kind()))
+        .prop_map(|(kind, x, y, reason, alternatives)| ChartRecommendation { kind, x, y, reason, alternatives })
         .boxed()
 }
 

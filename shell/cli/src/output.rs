@@ -6,7 +6,8 @@ use polystoreiq_client::{BrokerClient, render};
 use polystoreiq_protocol::TypedError;
 use polystoreiq_protocol::broker::{Reply, Request};
 use polystoreiq_protocol::types::{
-    BreakerState, BreakerStatus, DraftPreview, LlmProvider, ResultPage, RunId, SchemaSnapshot, SourceInfo,
+    BreakerState, BreakerStatus, ChartRecommendation, DraftPreview, LlmProvider, ResultPage, RunId, SchemaSnapshot,
+    SourceInfo,
 };
 use serde_json::json;
 
@@ -80,6 +81,7 @@ impl Output {
                 if shown < summary.rows {
                     println!("showing {shown}; all rows: psiq result {} --format csv", summary.run);
                 }
+                println!("{}", chart_line(&summary.chart));
             }
             Reply::CancelRequested { run } => println!("cancelling run {run}"),
             Reply::Page(page) => print!("{}", render::text_table(&page.columns, &page.rows)),
@@ -236,6 +238,20 @@ impl Output {
         }
         Ok(())
     }
+}
+
+/// The recommended chart in one line: `chart: bar (x = channel; y = revenue): one category and one measure`.
+fn chart_line(chart: &ChartRecommendation) -> String {
+    let mut line = format!("chart: {}", chart.kind.as_str());
+    if let Some(x) = &chart.x {
+        line.push_str(&format!(" (x = {x}; y = {})", chart.y.join(", ")));
+    }
+    line.push_str(&format!(": {}", chart.reason));
+    if !chart.alternatives.is_empty() {
+        let others: Vec<&str> = chart.alternatives.iter().map(|kind| kind.as_str()).collect();
+        line.push_str(&format!(" (also fits: {})", others.join(", ")));
+    }
+    line
 }
 
 /// JSON of a reply: the reply's own object (no enum wrapper); result pages get rows as objects.
