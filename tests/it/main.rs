@@ -2,6 +2,7 @@
 
 mod access;
 mod broker;
+mod desktop;
 mod dry_run;
 mod files;
 mod guard;

@@ -8,3 +8,4 @@ pub mod planner_eval;
 pub mod planner_eval_bench;
 mod planner_eval_cases;
 pub mod seed;
+pub mod webdriver;

@@ -366,7 +366,7 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli, out: &Output) -> Result<(), TypedError> {
-    let home = cli.home.unwrap_or_else(default_home);
+    let home = cli.home.unwrap_or_else(polystoreiq_client::default_home);
     let home = std::path::absolute(&home).unwrap_or(home);
     if let Command::Broker(BrokerCommand::Stop) = cli.command {
         return match BrokerClient::connect(&home) {
@@ -594,12 +594,4 @@ fn parse_db_url(url: &str, scheme: &str, default_port: u16, tls: TlsMode) -> Res
         return Err(bad("the user, host and database must not be empty"));
     }
     Ok(DbTarget { host: host.to_owned(), port, database: database.to_owned(), user: user.to_owned(), tls })
-}
-
-fn default_home() -> PathBuf {
-    if let Some(data) = std::env::var_os("XDG_DATA_HOME") {
-        return PathBuf::from(data).join("polystoreiq");
-    }
-    let home = std::env::var_os("HOME").map_or_else(|| PathBuf::from("."), PathBuf::from);
-    home.join(".local/share/polystoreiq")
 }

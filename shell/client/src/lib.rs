@@ -98,6 +98,16 @@ fn open(home: &Path) -> std::io::Result<Stream> {
     Stream::connect(name)
 }
 
+/// The profile's home when none is named (`POLYSTOREIQ_HOME` names one): `$XDG_DATA_HOME/polystoreiq`, else
+/// `~/.local/share/polystoreiq`.
+pub fn default_home() -> PathBuf {
+    if let Some(data) = std::env::var_os("XDG_DATA_HOME") {
+        return PathBuf::from(data).join("polystoreiq");
+    }
+    let home = std::env::var_os("HOME").map_or_else(|| PathBuf::from("."), PathBuf::from);
+    home.join(".local/share/polystoreiq")
+}
+
 /// The broker binary: `POLYSTOREIQ_BROKER_BIN`, else beside the running executable.
 pub fn broker_binary() -> PathBuf {
     std::env::var_os("POLYSTOREIQ_BROKER_BIN")

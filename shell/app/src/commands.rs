@@ -1,0 +1,395 @@
+//! The commands the webview calls. Each checks its payload, sends one request through the broker client (on a
+//! blocking thread: the client speaks a synchronous socket) and returns the broker's reply or its typed error.
+//! The shell keeps no state of its own but the profile's home: every call opens its own connection, so a
+//! cancel is never stuck behind the run it cancels.
+
+use std::path::{Path, PathBuf};
+
+use polystoreiq_client::BrokerClient;
+use polystoreiq_protocol::broker::{Reply, Request, RunEvent};
+use polystoreiq_protocol::secret::UserSecret;
+use polystoreiq_protocol::types::{
+    AccessState, AuditEvent, AuditFilter, ChatMessage, ChatSession, DbTarget, DiagReport, DraftId, DraftPreview, RunId,
+    SchemaSnapshot, SessionId, SourceInfo, SourceKind, SourceSpec, SourceTestReport, TlsMode,
+};
+use polystoreiq_protocol::{ErrorCode, TypedError};
+use tauri::State;
+use tauri::ipc::Channel;
+
+use crate::view::{BrokerStatus, PageView, RunView};
+
+/// Rows per page the webview may ask for: enough to fill a screen many times, small enough to stay one quick
+/// message.
+const MAX_PAGE_ROWS: u64 = 5_000;
+/// The largest export the shell writes.
+const MAX_EXPORT_BYTES: usize = 256 << 20;
+
+/// The shell's state: which profile it serves.
+pub struct Shell {
+    home: PathBuf,
+}
+
+impl Shell {
+    pub fn new(home: PathBuf) -> Shell {
+        Shell { home }
+    }
+
+    /// Starts the profile's broker unless one runs; a failure shows on the first screen, not here.
+    pub fn warm_up(&self) {
+        if let Err(err) = BrokerClient::connect_or_start(&self.home) {
+            eprintln!("polystoreiq: the broker did not start: {}", err.message);
+        }
+    }
+}
+
+/// Sends `request` to the running broker (never starting one: a broker that died shows as down, and the user
+/// restarts it with [`broker_restart`]).
+async fn call(shell: &Shell, request: Request) -> Result<Reply, TypedError> {
+    let home = shell.home.clone();
+    blocking(move || BrokerClient::connect(&home)?.call(request)).await
+}
+
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, TypedError> + Send + 'static,
+) -> Result<T, TypedError> {
+    tauri::async_runtime::spawn_blocking(work)
+        .await
+        .map_err(|err| TypedError::new(ErrorCode::Internal, format!("the shell's worker thread failed: {err}")))?
+}
+
+fn unexpected(reply: &Reply) -> TypedError {
+    TypedError::new(ErrorCode::Internal, format!("the broker answered with an unexpected reply: {reply:?}"))
+}
+
+fn bad_request(message: impl Into<String>) -> TypedError {
+    TypedError::new(ErrorCode::BadRequest, message)
+}
+
+/// A name the user typed: not empty, not padded, printable.
+fn checked_name(what: &str, value: &str) -> Result<String, TypedError> {
+    if value.trim().is_empty() {
+        return Err(bad_request(format!("the {what} is empty")));
+    }
+    if value.trim() != value || value.chars().any(char::is_control) {
+        return Err(bad_request(format!("the {what} has leading or trailing spaces or control characters")));
+    }
+    Ok(value.to_owned())
+}
+
+macro_rules! expect_reply {
+    ($reply:expr, $pattern:pat => $value:expr) => {
+        match $reply {
+            $pattern => Ok($value),
+            other => Err(unexpected(&other)),
+        }
+    };
+}
+
+#[tauri::command]
+pub async fn broker_status(shell: State<'_, Shell>) -> Result<BrokerStatus, TypedError> {
+    let home = shell.home.clone();
+    let reached = blocking(move || BrokerClient::connect(&home).map(drop)).await;
+    Ok(status(&shell.home, reached))
+}
+
+#[tauri::command]
+pub async fn broker_restart(shell: State<'_, Shell>) -> Result<BrokerStatus, TypedError> {
+    let home = shell.home.clone();
+    let reached = blocking(move || BrokerClient::connect_or_start(&home).map(drop)).await;
+    Ok(status(&shell.home, reached))
+}
+
+fn status(home: &Path, reached: Result<(), TypedError>) -> BrokerStatus {
+    BrokerStatus { running: reached.is_ok(), home: home.display().to_string(), error: reached.err().map(|e| e.message) }
+}
+
+/// Registered, and granted to no webview: see `command_names::ALL`.
+#[tauri::command]
+pub async fn broker_stop(shell: State<'_, Shell>) -> Result<(), TypedError> {
+    call(&shell, Request::Shutdown).await.map(drop)
+}
+
+#[tauri::command]
+pub async fn access(shell: State<'_, Shell>) -> Result<AccessState, TypedError> {
+    expect_reply!(call(&shell, Request::Access).await?, Reply::Access(state) => state)
+}
+
+#[tauri::command]
+pub async fn unlock(shell: State<'_, Shell>, secret: String) -> Result<AccessState, TypedError> {
+    if secret.is_empty() {
+        return Err(bad_request("enter the passphrase or PIN"));
+    }
+    let request = Request::Unlock { secret: UserSecret::new(secret) };
+    expect_reply!(call(&shell, request).await?, Reply::Access(state) => state)
+}
+
+#[tauri::command]
+pub async fn lock(shell: State<'_, Shell>) -> Result<AccessState, TypedError> {
+    expect_reply!(call(&shell, Request::Lock).await?, Reply::Access(state) => state)
+}
+
+#[tauri::command]
+pub async fn sources(shell: State<'_, Shell>) -> Result<Vec<SourceInfo>, TypedError> {
+    expect_reply!(call(&shell, Request::SourceList).await?, Reply::Sources(sources) => sources)
+}
+
+#[tauri::command]
+pub async fn source_add_files(
+    shell: State<'_, Shell>,
+    name: String,
+    paths: Vec<String>,
+) -> Result<SourceInfo, TypedError> {
+    let name = checked_name("source name", &name)?;
+    let paths: Vec<String> = paths.into_iter().map(|p| p.trim().to_owned()).filter(|p| !p.is_empty()).collect();
+    if paths.is_empty() {
+        return Err(bad_request("choose at least one CSV, JSON or Parquet file"));
+    }
+    let request = Request::SourceAdd { name, spec: SourceSpec::Files { paths } };
+    expect_reply!(call(&shell, request).await?, Reply::Source(info) => info)
+}
+
+#[tauri::command]
+#[allow(clippy::too_many_arguments)]
+pub async fn source_add_database(
+    shell: State<'_, Shell>,
+    name: String,
+    kind: SourceKind,
+    host: String,
+    port: u16,
+    database: String,
+    user: String,
+    password: Option<String>,
+    tls: TlsMode,
+) -> Result<SourceInfo, TypedError> {
+    let name = checked_name("source name", &name)?;
+    if kind == SourceKind::Files {
+        return Err(bad_request("a files source is added with its files, not a server"));
+    }
+    let host = checked_name("host", &host)?;
+    let database = checked_name("database", &database)?;
+    if port == 0 {
+        return Err(bad_request("the port must be between 1 and 65535"));
+    }
+    let target = DbTarget { host, port, database, user: user.trim().to_owned(), tls };
+    let password = password.filter(|p| !p.is_empty()).map(UserSecret::new);
+    let request = Request::SourceAdd { name, spec: SourceSpec::Database { kind, target, password } };
+    expect_reply!(call(&shell, request).await?, Reply::Source(info) => info)
+}
+
+#[tauri::command]
+pub async fn source_test(shell: State<'_, Shell>, name: String) -> Result<SourceTestReport, TypedError> {
+    expect_reply!(call(&shell, Request::SourceTest { name }).await?, Reply::SourceTest(report) => report)
+}
+
+#[tauri::command]
+pub async fn source_set_enabled(
+    shell: State<'_, Shell>,
+    name: String,
+    enabled: bool,
+) -> Result<SourceInfo, TypedError> {
+    expect_reply!(call(&shell, Request::SourceSetEnabled { name, enabled }).await?, Reply::Source(info) => info)
+}
+
+#[tauri::command]
+pub async fn source_remove(shell: State<'_, Shell>, name: String) -> Result<(), TypedError> {
+    expect_reply!(call(&shell, Request::SourceRemove { name }).await?, Reply::Removed { .. } => ())
+}
+
+#[tauri::command]
+pub async fn schema(shell: State<'_, Shell>, name: String, refresh: bool) -> Result<SchemaSnapshot, TypedError> {
+    expect_reply!(call(&shell, Request::Schema { name, refresh }).await?, Reply::Schema(schema) => schema)
+}
+
+#[tauri::command]
+pub async fn sessions(shell: State<'_, Shell>) -> Result<Vec<ChatSession>, TypedError> {
+    expect_reply!(call(&shell, Request::Sessions).await?, Reply::Sessions(sessions) => sessions)
+}
+
+#[tauri::command]
+pub async fn session_create(shell: State<'_, Shell>, title: String) -> Result<ChatSession, TypedError> {
+    let title = checked_name("session title", &title)?;
+    expect_reply!(call(&shell, Request::SessionCreate { title }).await?, Reply::Session(session) => session)
+}
+
+#[tauri::command]
+pub async fn session_messages(shell: State<'_, Shell>, session: u64) -> Result<Vec<ChatMessage>, TypedError> {
+    let request = Request::Messages { session: SessionId(session) };
+    expect_reply!(call(&shell, request).await?, Reply::Messages(messages) => messages)
+}
+
+#[tauri::command]
+pub async fn ask(
+    shell: State<'_, Shell>,
+    source: String,
+    question: String,
+    session: Option<u64>,
+) -> Result<DraftPreview, TypedError> {
+    let question = question.trim().to_owned();
+    if question.is_empty() {
+        return Err(bad_request("type a question first"));
+    }
+    let request = Request::Ask { source, question, session: session.map(SessionId) };
+    expect_reply!(call(&shell, request).await?, Reply::Draft(preview) => *preview)
+}
+
+/// A query the user wrote or edited: checked like a drafted one, with a token of its own.
+#[tauri::command]
+pub async fn draft(shell: State<'_, Shell>, source: String, query: String) -> Result<DraftPreview, TypedError> {
+    if query.trim().is_empty() {
+        return Err(bad_request("the query is empty"));
+    }
+    expect_reply!(call(&shell, Request::Draft { source, query }).await?, Reply::Draft(preview) => *preview)
+}
+
+/// Runs an approved draft. Progress (queued, started, rows so far) goes to `on_event` as it happens.
+#[tauri::command]
+pub async fn run(shell: State<'_, Shell>, token: String, on_event: Channel<RunEvent>) -> Result<RunView, TypedError> {
+    let home = shell.home.clone();
+    let reply = blocking(move || {
+        BrokerClient::connect(&home)?.call_with_events(Request::Run { token }, &mut |event| {
+            // The page may be gone (a reload); the run goes on and its result stays in History.
+            let _ = on_event.send(event);
+        })
+    })
+    .await?;
+    expect_reply!(reply, Reply::RunDone(summary) => summary.into())
+}
+
+#[tauri::command]
+pub async fn deny(shell: State<'_, Shell>, draft: u64) -> Result<(), TypedError> {
+    expect_reply!(call(&shell, Request::Deny { draft: DraftId(draft) }).await?, Reply::Denied { .. } => ())
+}
+
+#[tauri::command]
+pub async fn cancel(shell: State<'_, Shell>, run: u64) -> Result<(), TypedError> {
+    expect_reply!(call(&shell, Request::Cancel { run: RunId(run) }).await?, Reply::CancelRequested { .. } => ())
+}
+
+#[tauri::command]
+pub async fn result_page(shell: State<'_, Shell>, run: u64, offset: u64, limit: u64) -> Result<PageView, TypedError> {
+    if limit == 0 || limit > MAX_PAGE_ROWS {
+        return Err(bad_request(format!("a page holds 1 to {MAX_PAGE_ROWS} rows")));
+    }
+    let request = Request::Result { run: RunId(run), offset, limit };
+    expect_reply!(call(&shell, request).await?, Reply::Page(page) => page.into())
+}
+
+#[tauri::command]
+pub async fn diag(shell: State<'_, Shell>) -> Result<DiagReport, TypedError> {
+    expect_reply!(call(&shell, Request::Diag).await?, Reply::Diag(report) => report)
+}
+
+#[tauri::command]
+pub async fn audit(shell: State<'_, Shell>, filter: AuditFilter) -> Result<Vec<AuditEvent>, TypedError> {
+    expect_reply!(call(&shell, Request::Audit { filter }).await?, Reply::Audit(events) => events)
+}
+
+/// Writes an export (the displayed dataset as CSV, the current chart as PNG or SVG) into the export directory
+/// (`POLYSTOREIQ_EXPORT_DIR`, else `~/Downloads`), never over an existing file, and returns its path.
+#[tauri::command]
+pub async fn export_file(name: String, data: Vec<u8>) -> Result<String, TypedError> {
+    let name = export_name(&name)?;
+    if data.is_empty() || data.len() > MAX_EXPORT_BYTES {
+        return Err(bad_request(format!("an export holds 1 byte to {} MiB", MAX_EXPORT_BYTES >> 20)));
+    }
+    blocking(move || {
+        let dir = export_dir();
+        std::fs::create_dir_all(&dir).map_err(|err| {
+            TypedError::new(ErrorCode::Internal, format!("cannot create the export folder {}: {err}", dir.display()))
+        })?;
+        let path = free_path(&dir, &name);
+        std::fs::write(&path, &data)
+            .map_err(|err| TypedError::new(ErrorCode::Internal, format!("cannot write {}: {err}", path.display())))?;
+        Ok(path.display().to_string())
+    })
+    .await
+}
+
+/// A file name for an export: letters, digits, `.`, `-`, `_`, ending in .csv, .png or .svg.
+fn export_name(name: &str) -> Result<String, TypedError> {
+    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_');
+    let extension = Path::new(name).extension().and_then(|e| e.to_str()).unwrap_or("");
+    if name.is_empty() || name.len() > 100 || name.starts_with('.') || !name.chars().all(allowed) {
+        return Err(bad_request("an export name uses letters, digits, '.', '-' and '_' only"));
+    }
+    if !matches!(extension, "csv" | "png" | "svg") {
+        return Err(bad_request("an export is a .csv, .png or .svg file"));
+    }
+    Ok(name.to_owned())
+}
+
+fn export_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("POLYSTOREIQ_EXPORT_DIR") {
+        return PathBuf::from(dir);
+    }
+    let home = std::env::var_os("HOME").map_or_else(|| PathBuf::from("."), PathBuf::from);
+    home.join("Downloads")
+}
+
+/// `dir/name`, or `dir/stem-2.ext`, `-3`... when taken.
+fn free_path(dir: &Path, name: &str) -> PathBuf {
+    let first = dir.join(name);
+    if !first.exists() {
+        return first;
+    }
+    let path = Path::new(name);
+    let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("export");
+    let extension = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+    (2..).map(|n| dir.join(format!("{stem}-{n}.{extension}"))).find(|p| !p.exists()).unwrap_or(first)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn export_names_are_plain_files_of_the_three_kinds() {
+        for good in ["result.csv", "chart-2024_05.png", "chart.svg"] {
+            assert_eq!(export_name(good).unwrap(), good);
+        }
+        for bad in ["", "../x.csv", "a/b.csv", ".csv", "x.exe", "x", "résumé.csv", "a b.csv", "x.csv\n"] {
+            assert_eq!(export_name(bad).unwrap_err().code, ErrorCode::BadRequest, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn an_export_never_overwrites_a_file() {
+        let dir = tempfile_dir();
+        assert_eq!(free_path(&dir, "r.csv"), dir.join("r.csv"));
+        std::fs::write(dir.join("r.csv"), "a").unwrap();
+        assert_eq!(free_path(&dir, "r.csv"), dir.join("r-2.csv"));
+        std::fs::write(dir.join("r-2.csv"), "a").unwrap();
+        assert_eq!(free_path(&dir, "r.csv"), dir.join("r-3.csv"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    fn tempfile_dir() -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("psiq-export-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    /// The page may call every registered command but `broker_stop`, and nothing else.
+    #[test]
+    fn the_capability_lists_every_command_but_broker_stop() {
+        let capability: serde_json::Value =
+            serde_json::from_str(include_str!("../capabilities/default.json")).expect("capability JSON");
+        let granted: Vec<String> = capability["permissions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|p| p.as_str()?.strip_prefix("allow-").map(|c| c.replace('-', "_")))
+            .collect();
+        let expected: Vec<String> =
+            crate::command_names::ALL.iter().filter(|c| **c != "broker_stop").map(|c| (*c).to_owned()).collect();
+        assert_eq!(granted, expected);
+    }
+
+    #[test]
+    fn names_are_trimmed_by_nobody_and_refused_when_padded() {
+        assert!(checked_name("source name", "shop").is_ok());
+        for bad in ["", " ", " shop", "shop ", "sh\u{7}op"] {
+            assert_eq!(checked_name("source name", bad).unwrap_err().code, ErrorCode::BadRequest, "{bad:?}");
+        }
+    }
+}

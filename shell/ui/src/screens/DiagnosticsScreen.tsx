@@ -1,0 +1,263 @@
+//! Diagnostics, refreshed every 2 s: workers (pid, state, duration, peak memory, how they ended), the pool, the
+//! sandbox each worker kind runs in, stage latencies, circuit breakers and model providers; plus a lookup that
+//! narrows the workers and the audit log to one run.
+import { useState } from 'react';
+import { useQuery } from '@tanstack/react-query';
+import * as client from '../api/client';
+import type { ExitInfo, WorkerHealth } from '../api/types';
+import { ErrorBox } from '../components/ErrorBox';
+import { formatKb, formatMicros, formatMs, formatTime } from '../lib/format';
+import { AuditTable } from './HistoryScreen';
+
+function exitText(exit: ExitInfo | null): string {
+  if (!exit) return '';
+  if (exit.signal !== null) return `signal ${exit.signal_name ?? exit.signal}`;
+  if (exit.code !== null) return `exit ${exit.code}`;
+  return '';
+}
+
+function WorkersTable({ workers }: { workers: WorkerHealth[] }) {
+  return (
+    <table className="data" data-testid="diag-workers">
+      <thead>
+        <tr>
+          <th>pid</th>
+          <th>kind</th>
+          <th>source</th>
+          <th>run</th>
+          <th>state</th>
+          <th>started</th>
+          <th>duration</th>
+          <th>peak RSS</th>
+          <th>exit / signal</th>
+          <th>error</th>
+        </tr>
+      </thead>
+      <tbody>
+        {workers.map((w) => (
+          <tr key={`${w.pid}-${w.started_at_ms}`} data-testid={`diag-worker-${w.pid}`} data-state={w.state}>
+            <td>{w.pid}</td>
+            <td>{w.kind}</td>
+            <td>{w.source}</td>
+            <td>{w.run ?? ''}</td>
+            <td>
+              <span className={`badge state-${w.state}`} data-testid={`diag-worker-state-${w.pid}`}>
+                {w.state}
+              </span>
+            </td>
+            <td className="nowrap">{formatTime(w.started_at_ms)}</td>
+            <td>{formatMs(w.duration_ms)}</td>
+            <td>{formatKb(w.peak_rss_kb)}</td>
+            <td>{exitText(w.exit)}</td>
+            <td>{w.error ? <code>{w.error}</code> : ''}</td>
+          </tr>
+        ))}
+        {workers.length === 0 && (
+          <tr>
+            <td colSpan={10} className="muted">
+              No workers.
+            </td>
+          </tr>
+        )}
+      </tbody>
+    </table>
+  );
+}
+
+export function DiagnosticsScreen() {
+  const report = useQuery({ queryKey: ['diag'], queryFn: client.diag, refetchInterval: 2000 });
+  const [lookup, setLookup] = useState('');
+  const runId = lookup.trim() === '' ? null : Number(lookup.trim());
+  const validRun = runId !== null && Number.isInteger(runId) && runId >= 0;
+  const runAudit = useQuery({
+    queryKey: ['audit', 'run', runId],
+    queryFn: () =>
+      client.audit({ source: null, session: null, since_ms: null, until_ms: null, action: null, limit: 5000 }),
+    enabled: validRun,
+    refetchInterval: 2000,
+    select: (events) => events.filter((e) => e.run === runId),
+  });
+  const d = report.data;
+  const workers = (d?.workers ?? [])
+    .filter((w) => !validRun || w.run === runId)
+    .sort((a, b) => b.started_at_ms - a.started_at_ms);
+
+  return (
+    <div className="screen">
+      <header className="screen-head">
+        <h1>Diagnostics</h1>
+        <label className="inline">
+          Run
+          <input
+            data-testid="diag-run-lookup"
+            placeholder="run id"
+            inputMode="numeric"
+            value={lookup}
+            onChange={(e) => setLookup(e.target.value.replace(/[^0-9]/g, ''))}
+          />
+        </label>
+        <span className="muted small" data-testid="diag-updated">
+          {report.dataUpdatedAt ? `updated ${formatTime(report.dataUpdatedAt)}` : ''}
+        </span>
+      </header>
+      <ErrorBox error={report.error} testId="diag-error" />
+      {d && (
+        <>
+          <section>
+            <h2>Workers {validRun && <span className="muted">of run {runId}</span>}</h2>
+            <p className="muted small" data-testid="diag-pool">
+              pool: {d.pool.running} running of {d.pool.max_workers}, {d.pool.queued} queued (bound{' '}
+              {d.pool.queue_bound})
+            </p>
+            <WorkersTable workers={workers} />
+          </section>
+          {validRun && (
+            <section>
+              <h2>Audit of run {runId}</h2>
+              <ErrorBox error={runAudit.error} testId="diag-run-audit-error" />
+              <AuditTable events={runAudit.data ?? []} testId="diag-run-audit" />
+            </section>
+          )}
+          <div className="grid-2">
+            <section>
+              <h2>Stages</h2>
+              <p className="muted small">over the last {formatMs(d.window_ms)}</p>
+              <table className="data" data-testid="diag-stages">
+                <thead>
+                  <tr>
+                    <th>stage</th>
+                    <th>count</th>
+                    <th>p50</th>
+                    <th>p95</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {d.stages.map((s) => (
+                    <tr key={s.stage} data-testid={`diag-stage-${s.stage}`}>
+                      <td>{s.stage}</td>
+                      <td>{s.count}</td>
+                      <td>{formatMicros(s.p50_us)}</td>
+                      <td>{formatMicros(s.p95_us)}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </section>
+            <section>
+              <h2>Sandbox</h2>
+              <table className="data" data-testid="diag-sandbox">
+                <thead>
+                  <tr>
+                    <th>worker kind</th>
+                    <th>features</th>
+                    <th>missing</th>
+                    <th>enforce</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {d.sandbox.map((s) => (
+                    <tr key={s.kind} data-testid={`diag-sandbox-${s.kind}`}>
+                      <td>{s.kind}</td>
+                      <td>
+                        {s.report.features.map((f) => (
+                          <span key={f} className="badge ok">
+                            {f}
+                          </span>
+                        ))}
+                      </td>
+                      <td>
+                        {s.report.missing.map((f) => (
+                          <span key={f} className="badge bad">
+                            {f}
+                          </span>
+                        ))}
+                      </td>
+                      <td>{formatMicros(s.report.enforce_us)}</td>
+                    </tr>
+                  ))}
+                  {d.sandbox.length === 0 && (
+                    <tr>
+                      <td colSpan={4} className="muted">
+                        No worker has reported yet.
+                      </td>
+                    </tr>
+                  )}
+                </tbody>
+              </table>
+            </section>
+            <section>
+              <h2>Circuit breakers</h2>
+              <table className="data" data-testid="diag-breakers">
+                <thead>
+                  <tr>
+                    <th>source</th>
+                    <th>state</th>
+                    <th>failures</th>
+                    <th>retry at</th>
+                    <th>last failure</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {d.breakers.map((b) => (
+                    <tr key={b.source} data-testid={`diag-breaker-${b.source}`}>
+                      <td>{b.source}</td>
+                      <td>{b.breaker.state}</td>
+                      <td>{b.breaker.consecutive_failures}</td>
+                      <td>{formatTime(b.breaker.retry_at_ms)}</td>
+                      <td className="detail">{b.breaker.last_failure ?? ''}</td>
+                    </tr>
+                  ))}
+                  {d.breakers.length === 0 && (
+                    <tr>
+                      <td colSpan={5} className="muted">
+                        Every breaker is closed.
+                      </td>
+                    </tr>
+                  )}
+                </tbody>
+              </table>
+            </section>
+            <section>
+              <h2>Model providers</h2>
+              <table className="data" data-testid="diag-generations">
+                <thead>
+                  <tr>
+                    <th>provider</th>
+                    <th>model</th>
+                    <th>drafts</th>
+                    <th>fallbacks</th>
+                    <th>tokens in/out</th>
+                    <th>p50</th>
+                    <th>p95</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {d.generations.map((g) => (
+                    <tr key={`${g.provider}/${g.model}`}>
+                      <td>{g.provider}</td>
+                      <td>{g.model}</td>
+                      <td>{g.count}</td>
+                      <td>{g.fallbacks}</td>
+                      <td>
+                        {g.tokens_in}/{g.tokens_out}
+                      </td>
+                      <td>{formatMicros(g.p50_us)}</td>
+                      <td>{formatMicros(g.p95_us)}</td>
+                    </tr>
+                  ))}
+                  {d.generations.length === 0 && (
+                    <tr>
+                      <td colSpan={7} className="muted">
+                        No drafts in the window.
+                      </td>
+                    </tr>
+                  )}
+                </tbody>
+              </table>
+            </section>
+          </div>
+        </>
+      )}
+    </div>
+  );
+}
