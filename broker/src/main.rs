@@ -3,7 +3,10 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use polystoreiq_broker::{BrokerConfig, run};
+use polystoreiq_broker::{BrokerAllocator, BrokerConfig, run};
+
+#[global_allocator]
+static ALLOCATOR: BrokerAllocator = BrokerAllocator;
 
 fn main() -> std::process::ExitCode {
     match start() {

@@ -7,6 +7,10 @@ use anyhow::Context;
 use polystoreiq_tests::bench::{self, Bench};
 use polystoreiq_tests::guard_bench;
 
+/// The broker's allocator: the in-process measures here stand in for the broker.
+#[global_allocator]
+static ALLOCATOR: polystoreiq_broker::BrokerAllocator = polystoreiq_broker::BrokerAllocator;
+
 fn main() -> anyhow::Result<()> {
     if std::env::args().nth(1).as_deref() == Some("planner-eval") {
         return planner_eval();
