@@ -973,6 +973,14 @@ fn numeric_text(raw: &[u8]) -> Option<String> {
 
 fn query_error(err: tokio_postgres::Error) -> WorkerError {
     match err.as_db_error() {
+        // The server ended the session (an administrator's pg_terminate_backend, a shutdown): the connection is
+        // gone, not the query wrong.
+        Some(db) if session_ended(db.code().code()) => WorkerError::ConnectionLost(format!(
+            "PostgreSQL ended the session while the job ran ({} [SQLSTATE {}]); the query may have run. Run it \
+             again once the server is back",
+            db.message(),
+            db.code().code()
+        )),
         Some(db) => WorkerError::Query(format!("{}: {} [SQLSTATE {}]", db.severity(), db.message(), db.code().code())),
         // Connected already: a query may have run, so this is never retried (see `WorkerError::ConnectionLost`).
         None if err.is_closed() => WorkerError::ConnectionLost(format!(
@@ -983,9 +991,26 @@ fn query_error(err: tokio_postgres::Error) -> WorkerError {
     }
 }
 
+/// SQLSTATEs with which the server ends a session: administrator shutdown or termination (57P01), crash
+/// shutdown (57P02), cannot connect now (57P03), idle-session timeout (57P05).
+fn session_ended(sqlstate: &str) -> bool {
+    matches!(sqlstate, "57P01" | "57P02" | "57P03" | "57P05")
+}
+
 #[cfg(test)]
 mod tests {
-    use super::numeric_text;
+    use super::{numeric_text, session_ended};
+
+    #[test]
+    fn a_session_the_server_ended_is_a_lost_connection_not_a_query_error() {
+        for ended in ["57P01", "57P02", "57P03", "57P05"] {
+            assert!(session_ended(ended), "{ended}");
+        }
+        // A cancelled statement (57014) and a syntax error (42601) are the query's own.
+        for own in ["57014", "42601", "25006", "57P04"] {
+            assert!(!session_ended(own), "{own}");
+        }
+    }
 
     fn numeric(ndigits: u16, weight: i16, sign: u16, dscale: u16, digits: &[u16]) -> Vec<u8> {
         let mut out = Vec::new();
