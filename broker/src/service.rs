@@ -812,15 +812,22 @@ impl Broker {
     /// drafted for it and what became of it (rows and columns, never the rows themselves). Drafts on other sources
     /// are left out: they would ground the model in the wrong schema.
     async fn exchanges(&self, messages: &[ChatMessage], source: &str) -> Result<Vec<Exchange>, TypedError> {
-        let mut exchanges = Vec::new();
+        // Question and answer pairs, in order; only the most recent the router could send are looked up.
+        let mut pairs = Vec::new();
         let mut rest = messages;
-        while let [asked, tail @ ..] = rest {
-            rest = tail;
-            let [answer, tail @ ..] = rest else { break };
-            if asked.role != "user" || answer.role != "assistant" {
-                continue;
+        while let [asked, answer, tail @ ..] = rest {
+            if asked.role == "user" && answer.role == "assistant" {
+                pairs.push((asked, answer));
+                rest = tail;
+            } else {
+                rest = &rest[1..];
             }
-            rest = tail;
+        }
+        let mut exchanges = Vec::new();
+        for (asked, answer) in pairs.into_iter().rev() {
+            if exchanges.len() == self.router.history_turns() {
+                break;
+            }
             let question = asked.content.clone();
             let Some(draft) = answer.draft else {
                 exchanges.push(Exchange { question, query: None, outcome: answer.content.clone() });
@@ -832,6 +839,7 @@ impl Broker {
                 exchanges.push(Exchange { question, query: Some(found.query), outcome });
             }
         }
+        exchanges.reverse();
         Ok(exchanges)
     }
 

@@ -147,26 +147,8 @@ fn number_len(bytes: &[u8]) -> Option<usize> {
         }
         len += 1 + fraction;
     }
-    let ends = bytes.get(len).is_none_or(|b| {
-        matches!(
-            b,
-            b' ' | b'\t'
-                | b'\n'
-                | b'\r'
-                | b')'
-                | b','
-                | b';'
-                | b'+'
-                | b'-'
-                | b'*'
-                | b'/'
-                | b'='
-                | b'<'
-                | b'>'
-                | b'|'
-                | b':'
-        )
-    });
+    // What ends a word ends a number too, but for `(`, `.` and `!`, which could make it part of another token.
+    let ends = bytes.get(len).is_none_or(|&b| after_word(b) && !matches!(b, b'(' | b'.' | b'!'));
     ends.then_some(len)
 }
 

@@ -161,6 +161,11 @@ impl Router {
         self.options.repairs
     }
 
+    /// How many of a session's earlier exchanges a follow-up carries to the model, at most.
+    pub fn history_turns(&self) -> usize {
+        self.options.history_turns
+    }
+
     pub fn new(options: RouterOptions) -> Router {
         Router { transport: Transport::new(options.http.clone()), options, active: Mutex::default() }
     }
@@ -212,8 +217,8 @@ impl Router {
             let provider = self.provider(config, key)?.ok_or(LlmError::EmptyAnswer)?;
             let limits = PromptLimits { row_limit, token_budget: self.options.prompt_tokens };
             let prompt = prompt::build(engine, question, schema, limits);
-            // The earlier exchanges take at most a quarter of the prompt's budget, and the most recent first.
-            let history = &history[history.len().saturating_sub(self.options.history_turns)..];
+            // The earlier exchanges (the service passes at most `history_turns`) take at most a quarter of the
+            // prompt's budget, the most recent first.
             let history = &history[history.len() - prompt::recent(engine, history, self.options.prompt_tokens / 4)..];
             let (max_tokens, stream) = (self.options.max_tokens, self.options.stream);
             let request = GenerateRequest::from_prompt(engine, &prompt, history, repairs, max_tokens, stream);

@@ -5,6 +5,7 @@ import { useState } from 'react';
 import { useQuery } from '@tanstack/react-query';
 import * as client from '../api/client';
 import type { ExitInfo, WorkerHealth } from '../api/types';
+import { EmptyRow } from '../components/EmptyRow';
 import { ErrorBox } from '../components/ErrorBox';
 import { formatKb, formatMicros, formatMs, formatTime } from '../lib/format';
 import { AuditTable } from './HistoryScreen';
@@ -52,13 +53,7 @@ function WorkersTable({ workers }: { workers: WorkerHealth[] }) {
             <td>{w.error ? <code>{w.error}</code> : ''}</td>
           </tr>
         ))}
-        {workers.length === 0 && (
-          <tr>
-            <td colSpan={10} className="muted">
-              No workers.
-            </td>
-          </tr>
-        )}
+        {workers.length === 0 && <EmptyRow columns={10}>No workers.</EmptyRow>}
       </tbody>
     </table>
   );
@@ -175,13 +170,7 @@ export function DiagnosticsScreen() {
                       <td>{formatMicros(s.report.enforce_us)}</td>
                     </tr>
                   ))}
-                  {d.sandbox.length === 0 && (
-                    <tr>
-                      <td colSpan={4} className="muted">
-                        No worker has reported yet.
-                      </td>
-                    </tr>
-                  )}
+                  {d.sandbox.length === 0 && <EmptyRow columns={4}>No worker has reported yet.</EmptyRow>}
                 </tbody>
               </table>
             </section>
@@ -207,13 +196,7 @@ export function DiagnosticsScreen() {
                       <td className="detail">{b.breaker.last_failure ?? ''}</td>
                     </tr>
                   ))}
-                  {d.breakers.length === 0 && (
-                    <tr>
-                      <td colSpan={5} className="muted">
-                        Every breaker is closed.
-                      </td>
-                    </tr>
-                  )}
+                  {d.breakers.length === 0 && <EmptyRow columns={5}>Every breaker is closed.</EmptyRow>}
                 </tbody>
               </table>
             </section>
@@ -245,13 +228,7 @@ export function DiagnosticsScreen() {
                       <td>{formatMicros(g.p95_us)}</td>
                     </tr>
                   ))}
-                  {d.generations.length === 0 && (
-                    <tr>
-                      <td colSpan={7} className="muted">
-                        No drafts in the window.
-                      </td>
-                    </tr>
-                  )}
+                  {d.generations.length === 0 && <EmptyRow columns={7}>No drafts in the window.</EmptyRow>}
                 </tbody>
               </table>
             </section>
