@@ -35,6 +35,7 @@ pub fn permitted(role: Role, request: &Request) -> bool {
                 | Request::SourceRemove { .. }
                 | Request::SetLock { .. }
                 | Request::SetLlm { .. }
+                | Request::SetLimits(_)
                 | Request::Diag
                 | Request::Audit { .. }
                 | Request::Fault { .. }
@@ -287,6 +288,7 @@ mod tests {
         };
         assert!(!viewer_may(set_llm.clone()));
         assert!(permitted(Role::Owner, &set_llm));
+        assert!(!viewer_may(Request::SetLimits(Default::default())));
     }
 
     #[test]

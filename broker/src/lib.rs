@@ -13,6 +13,7 @@ pub mod guard;
 pub mod health;
 pub mod instance;
 pub mod launcher;
+pub mod limits;
 pub mod llm;
 pub mod planner;
 pub mod results;
@@ -34,30 +35,26 @@ pub use mimalloc::MiMalloc as BrokerAllocator;
 pub use service::Broker;
 
 /// Runs the broker for `config.home` until a client asks it to stop.
-pub async fn run(config: BrokerConfig) -> anyhow::Result<()> {
+pub async fn run(mut config: BrokerConfig) -> anyhow::Result<()> {
     let _lock = instance::InstanceLock::acquire(&config.home)?;
     let socket = endpoint::socket_path(&config.home);
     let listener = server::bind(&socket).with_context(|| format!("cannot listen on {}", socket.display()))?;
     tracing::info!(home = %config.home.display(), socket = %socket.display(), "broker ready");
     let store = store::Store::open(&store::database_path(&config.home))?;
-    tokio::spawn(prune_audit_daily(store.clone(), config.audit_retention));
+    limits::apply_stored(&store, &mut config).await.map_err(|err| anyhow::anyhow!("cannot read the limits: {err}"))?;
     let access = access::AccessControl::load(store.clone()).await.map_err(|err| anyhow::anyhow!("{err}"))?;
     let broker = Broker::new(config, store, access);
+    tokio::spawn(prune_audit_daily(broker.clone()));
     server::serve(listener, broker).await;
     let _ = std::fs::remove_file(&socket);
     tracing::info!("broker stopped");
     Ok(())
 }
 
-/// The audit retention policy: at start, then once a day, delete events older than `retention`.
-async fn prune_audit_daily(store: store::Store, retention: std::time::Duration) {
+/// The audit retention policy: at start, then once a day, delete events older than the retention in force.
+async fn prune_audit_daily(broker: std::sync::Arc<Broker>) {
     loop {
-        let cutoff = health::unix_ms().saturating_sub(retention.as_millis() as u64);
-        match store.call(move |db| db.prune_audit(cutoff)).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!("pruned {n} audit events older than {} days", retention.as_secs() / 86_400),
-            Err(err) => tracing::error!("cannot prune the audit log: {err}"),
-        }
+        broker.prune_audit().await;
         tokio::time::sleep(std::time::Duration::from_secs(86_400)).await;
     }
 }

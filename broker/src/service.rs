@@ -11,9 +11,9 @@ use polystoreiq_protocol::broker::{Reply, Request, RunEvent};
 use polystoreiq_protocol::secret::{Credential, UserSecret};
 use polystoreiq_protocol::types::{
     Batch, BreakerState, Capabilities, ChatMessage, CheckOutcome, DbTarget, DiagReport, DraftAttempt, DraftCheck,
-    DraftId, DraftPreview, GuardVerdict, LlmProvider, PoolStats, ResultPage, RunId, RunSummary, SchemaCache,
-    SchemaSnapshot, SessionId, SourceInfo, SourceKind, SourceSpec, SourceStatus, SourceTestReport, TableStorage,
-    WorkerKind,
+    DraftId, DraftPreview, GuardVerdict, LimitsChange, LlmProvider, PoolStats, ResultPage, RunId, RunSummary,
+    SchemaCache, SchemaSnapshot, SessionId, SourceInfo, SourceKind, SourceSpec, SourceStatus, SourceTestReport,
+    TableStorage, WorkerKind,
 };
 use polystoreiq_protocol::worker::{
     ConnectionReport, DbAction, DbJob, Fault, FileFact, FileSource, FromWorker, ImportJob, Job, QueryJob,
@@ -28,6 +28,7 @@ use crate::config::BrokerConfig;
 use crate::guard::Guardrail;
 use crate::health::unix_ms;
 use crate::launcher::WorkerLauncher;
+use crate::limits::LiveLimits;
 use crate::llm::provider::{Exchange, Repair};
 use crate::llm::router::Question;
 use crate::llm::settings::{self as llm_settings, LlmChange};
@@ -56,6 +57,8 @@ const SERVER_LIMIT_MARGIN: Duration = Duration::from_secs(10);
 
 pub struct Broker {
     config: BrokerConfig,
+    /// Row limit, timeouts and retention as the owner last set them.
+    limits: LiveLimits,
     store: Store,
     access: AccessControl,
     keyring: Result<Keyring, String>,
@@ -91,6 +94,7 @@ impl Broker {
         let supervisor = WorkerSupervisor::new(launcher, config.max_workers, config.queue_bound).with_sandbox(sandbox);
         let breakers = Breakers::new(config.breaker_threshold, config.breaker_cooldown);
         Arc::new(Broker {
+            limits: LiveLimits::new(&config),
             config,
             store,
             access,
@@ -148,7 +152,7 @@ impl Broker {
             Request::Deny { draft } => self.deny(draft).await,
             Request::Cancel { run } => self.cancel(run).await,
             Request::Result { run, offset, limit } => {
-                self.page(run, offset, limit.min(self.config.row_limit)).await.map(Reply::Page)
+                self.page(run, offset, limit.min(self.limits.row_limit())).await.map(Reply::Page)
             }
             Request::Diag => self.diag().await.map(Reply::Diag),
             Request::Shutdown => Ok(Reply::ShuttingDown),
@@ -197,6 +201,7 @@ impl Broker {
                 self.set_llm(change).await.map(Reply::Settings)
             }
             Request::LlmTest => self.test_llm().await.map(Reply::LlmTest),
+            Request::SetLimits(change) => self.set_limits(change).await.map(Reply::Settings),
         }
     }
 
@@ -742,7 +747,7 @@ impl Broker {
                 text: question,
                 schema: &schema,
                 previous: previous.as_ref(),
-                row_limit: self.config.row_limit,
+                row_limit: self.limits.row_limit(),
                 history: &history,
                 repairs: &repairs,
             };
@@ -882,7 +887,7 @@ impl Broker {
             let message = "the dry run was skipped: the source's circuit breaker is open (see `psiq source list`)";
             return DraftCheck { outcome: CheckOutcome::Inconclusive, elapsed_ms: 0, message: message.to_owned() };
         }
-        let deadline = self.config.check_deadline;
+        let deadline = self.limits.check_deadline();
         let job = match source.info.kind {
             SourceKind::Files => Ok(Job::Check(QueryJob {
                 source: FileSource { tables: source.info.files.clone(), database: source.database.clone() },
@@ -950,7 +955,32 @@ impl Broker {
     }
 
     async fn settings(&self) -> Result<polystoreiq_protocol::types::Settings, TypedError> {
-        Ok(polystoreiq_protocol::types::Settings { llm: llm_settings::load(&self.store).await?.view() })
+        Ok(self.settings_with(llm_settings::load(&self.store).await?.view()))
+    }
+
+    fn settings_with(&self, llm: polystoreiq_protocol::types::LlmSettings) -> polystoreiq_protocol::types::Settings {
+        polystoreiq_protocol::types::Settings { llm, limits: self.limits.get(), env_fixed: self.limits.env_fixed() }
+    }
+
+    async fn set_limits(&self, change: LimitsChange) -> Result<polystoreiq_protocol::types::Settings, TypedError> {
+        let detail = self.limits.change(&self.store, change).await?;
+        self.supervisor.resize(self.limits.get().max_workers as usize);
+        self.audit("settings.limits", None, None, None, None, detail).await;
+        if change.audit_retention_days.is_some() {
+            self.prune_audit().await;
+        }
+        self.settings().await
+    }
+
+    /// Deletes the audit events older than the retention in force.
+    pub async fn prune_audit(&self) {
+        let retention = self.limits.audit_retention();
+        let cutoff = unix_ms().saturating_sub(retention.as_millis() as u64);
+        match self.store.call(move |db| db.prune_audit(cutoff)).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!("pruned {n} audit events older than {} days", retention.as_secs() / 86_400),
+            Err(err) => tracing::error!("cannot prune the audit log: {err}"),
+        }
     }
 
     async fn set_llm(&self, change: LlmChange) -> Result<polystoreiq_protocol::types::Settings, TypedError> {
@@ -962,7 +992,7 @@ impl Broker {
         let config = llm_settings::save(&self.store, self.keyring(), change).await?;
         let detail = format!("{} {} {}{key_note}", config.provider.as_str(), config.model, config.endpoint);
         self.audit("settings.llm", None, None, None, None, detail.trim().to_owned()).await;
-        Ok(polystoreiq_protocol::types::Settings { llm: config.view() })
+        Ok(self.settings_with(config.view()))
     }
 
     async fn test_llm(&self) -> Result<polystoreiq_protocol::types::LlmTestReport, TypedError> {
@@ -1104,7 +1134,7 @@ impl Broker {
                 Job::Query(QueryJob {
                     source: FileSource { tables: source.info.files.clone(), database: source.database.clone() },
                     sql: runnable,
-                    row_limit: self.config.row_limit,
+                    row_limit: self.limits.row_limit(),
                     batch_rows: self.config.batch_rows,
                     limits: self.config.duck.clone(),
                 }),
@@ -1112,9 +1142,9 @@ impl Broker {
             _ => {
                 let action = DbAction::Query {
                     sql: runnable,
-                    row_limit: self.config.row_limit,
+                    row_limit: self.limits.row_limit(),
                     batch_rows: self.config.batch_rows,
-                    timeout_ms: (self.config.run_deadline + SERVER_LIMIT_MARGIN).as_millis() as u64,
+                    timeout_ms: (self.limits.run_deadline() + SERVER_LIMIT_MARGIN).as_millis() as u64,
                 };
                 match self.db_job(&source, action) {
                     Ok(job) => (source.info.kind.worker_kind(), job),
@@ -1132,7 +1162,7 @@ impl Broker {
             source: approved.source.clone(),
             kind,
             job,
-            deadline: self.config.run_deadline,
+            deadline: self.limits.run_deadline(),
             cancel,
         };
         let mut columns = Vec::new();
@@ -1237,7 +1267,7 @@ impl Broker {
             ));
         }
         let engine = source.info.kind.engine();
-        guard::limited(engine, &approved.query, self.config.row_limit.saturating_add(1))
+        guard::limited(engine, &approved.query, self.limits.row_limit().saturating_add(1))
             .map_err(|verdict| TypedError::new(ErrorCode::QueryRejected, verdict.reason))
     }
 
@@ -1325,7 +1355,7 @@ impl Broker {
             source,
             kind,
             job: Job::Fault(fault),
-            deadline: self.config.run_deadline,
+            deadline: self.limits.run_deadline(),
             cancel: CancelToken::default(),
         };
         match self.supervisor.execute_sandboxed_as(exec, policy_job.as_ref(), &mut |_| {}).await {

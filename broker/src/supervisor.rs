@@ -244,7 +244,8 @@ pub struct PoolLoad {
 pub struct WorkerSupervisor {
     launcher: WorkerLauncher,
     slots: Arc<Semaphore>,
-    max_workers: usize,
+    /// The pool's size; [`WorkerSupervisor::resize`] changes it while workers run.
+    max_workers: AtomicUsize,
     queue_bound: usize,
     queued: AtomicUsize,
     health: Arc<HealthRegistry>,
@@ -276,7 +277,7 @@ impl WorkerSupervisor {
         WorkerSupervisor {
             launcher,
             slots: Arc::new(Semaphore::new(max_workers)),
-            max_workers,
+            max_workers: AtomicUsize::new(max_workers),
             queue_bound,
             queued: AtomicUsize::new(0),
             health: Arc::new(HealthRegistry::default()),
@@ -295,11 +296,35 @@ impl WorkerSupervisor {
     }
 
     pub fn load(&self) -> PoolLoad {
+        let max_workers = self.max_workers();
         PoolLoad {
-            running: self.max_workers - self.slots.available_permits(),
+            // Right after a shrink, more slots may be free than the new size until the surplus is taken back.
+            running: max_workers.saturating_sub(self.slots.available_permits()),
             queued: self.queued.load(Ordering::SeqCst),
-            max_workers: self.max_workers,
+            max_workers,
             queue_bound: self.queue_bound,
+        }
+    }
+
+    fn max_workers(&self) -> usize {
+        self.max_workers.load(Ordering::SeqCst)
+    }
+
+    /// Changes how many workers run at once. Growing frees slots now; shrinking takes slots back as running
+    /// workers finish (none is killed), and runs that arrive meanwhile wait for a slot as usual.
+    pub fn resize(&self, workers: usize) {
+        let workers = workers.max(1);
+        let old = self.max_workers.swap(workers, Ordering::SeqCst);
+        if workers > old {
+            self.slots.add_permits(workers - old);
+        } else if workers < old {
+            let surplus = (old - workers) as u32;
+            let slots = Arc::clone(&self.slots);
+            tokio::spawn(async move {
+                if let Ok(permits) = slots.acquire_many_owned(surplus).await {
+                    permits.forget();
+                }
+            });
         }
     }
 
@@ -322,7 +347,7 @@ impl WorkerSupervisor {
     ) -> Result<Outcome, RunFailure> {
         let Ok(permit) = Arc::clone(&self.slots).try_acquire_owned() else {
             let queued = self.queued.load(Ordering::SeqCst);
-            return Err(RunFailure::Busy { running: self.max_workers, queued, retry_after_ms: 250 });
+            return Err(RunFailure::Busy { running: self.max_workers(), queued, retry_after_ms: 250 });
         };
         self.run_worker(exec, None, Some(permit), sink).await
     }
@@ -409,8 +434,9 @@ impl WorkerSupervisor {
                 // The job is complete: answer now, and let the worker exit and be reaped in the background. Its
                 // slot stays taken until then, so the pool never holds more live workers than its bound.
                 let health = Arc::clone(&self.health);
+                let reported_peak = done.peak_rss_kb;
                 tokio::spawn(async move {
-                    let (exit, peak_rss_kb) = match tokio::time::timeout(EXIT_GRACE, &mut exit_rx).await {
+                    let (exit, reaped_peak) = match tokio::time::timeout(EXIT_GRACE, &mut exit_rx).await {
                         Ok(reaped) => reaped.unwrap_or_else(|_| lost_reaper()),
                         Err(_) => {
                             kill_group(pid);
@@ -419,6 +445,9 @@ impl WorkerSupervisor {
                     };
                     let _ = tokio::time::timeout(Duration::from_millis(500), stderr_done).await;
                     drop(scratch);
+                    // The worker's own high-water mark where it reported one: `ru_maxrss` also counts the broker's
+                    // resident set at fork.
+                    let peak_rss_kb = reported_peak.unwrap_or(reaped_peak);
                     health.finished(pid, WorkerState::Finished, exit, peak_rss_kb, None);
                     drop(permit);
                 });
@@ -526,8 +555,9 @@ impl WorkerSupervisor {
         let position = self.queued.fetch_add(1, Ordering::SeqCst) + 1;
         if position > self.queue_bound {
             self.queued.fetch_sub(1, Ordering::SeqCst);
-            let retry_after_ms = 250 * (1 + (position / self.max_workers.max(1)) as u64);
-            return Err(RunFailure::Busy { running: self.max_workers, queued: position - 1, retry_after_ms });
+            let max_workers = self.max_workers();
+            let retry_after_ms = 250 * (1 + (position / max_workers.max(1)) as u64);
+            return Err(RunFailure::Busy { running: max_workers, queued: position - 1, retry_after_ms });
         }
         sink(SupervisorEvent::Queued { position: position as u32 });
         let acquired = tokio::select! {

@@ -4,14 +4,15 @@
 //! a time. Most requests get one [`BrokerMessage::Reply`]; a run first streams [`RunEvent`]s, then its reply.
 
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
 use crate::error::TypedError;
 use crate::handshake::Hello;
 use crate::secret::UserSecret;
 use crate::types::{
     AccessState, AuditEvent, AuditFilter, ChatMessage, ChatSession, DiagReport, DraftId, DraftPreview, Engine,
-    GuardVerdict, LlmProvider, LlmTestReport, ResultPage, Role, RunId, RunSummary, SchemaSnapshot, SessionId, Settings,
-    SourceInfo, SourceSpec, SourceTestReport,
+    GuardVerdict, LimitsChange, LlmProvider, LlmTestReport, ResultPage, Role, RunId, RunSummary, SchemaSnapshot,
+    SessionId, Settings, SourceInfo, SourceSpec, SourceTestReport,
 };
 use crate::worker::Fault;
 
@@ -143,6 +144,9 @@ pub enum Request {
     },
     /// Ask the configured model provider whether it answers. Answers [`Reply::LlmTest`]. Since v3.
     LlmTest,
+    /// Change the profile's limits; each is checked against its allowed range. Owner only. Answers
+    /// [`Reply::Settings`]. Since v5.
+    SetLimits(LimitsChange),
 }
 
 /// Successful answers. Appended only.
@@ -189,7 +193,7 @@ pub enum Reply {
 }
 
 /// Progress of a run. Appended only.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub enum RunEvent {
     /// The run was admitted and its worker spawned.
     Started { run: RunId, pid: u32 },

@@ -3,9 +3,10 @@
 //! Front ends branch on the code, never on the message. Codes are only appended.
 
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
 /// Stable error codes. Their `snake_case` names appear in `--json` output and never change.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     /// The request itself is invalid (bad name, missing field, out-of-range value).
@@ -134,7 +135,9 @@ impl std::fmt::Display for ErrorCode {
 }
 
 /// An error as a front end sees it: a code to branch on, a message that says what to do, and hints.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, thiserror::Error, TS)]
+// In TypeScript its data form, beside the UI's own `TypedError` class that wraps it.
+#[ts(rename = "TypedErrorData")]
 #[error("{message} [{code}]")]
 pub struct TypedError {
     pub code: ErrorCode,

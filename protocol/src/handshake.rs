@@ -9,6 +9,7 @@
 //!   cancel (`FromWorker::ServerSession`, `DbAction::Cancel`).
 //! - v4: a draft's dry run and repair attempts (`DraftPreview::check` and `attempts`, `Job::Check`,
 //!   `DbAction::Check`); the recommended chart of every result (`RunSummary::chart`).
+//! - v5: the limits the owner changes from a front end (`Settings::limits`, `Request::SetLimits`).
 
 use serde::{Deserialize, Serialize};
 
@@ -18,7 +19,7 @@ use crate::frame::FrameError;
 pub const WORKER_NONCE_ENV: &str = "POLYSTOREIQ_WORKER_NONCE";
 
 /// The protocol version this build speaks.
-pub const PROTOCOL_VERSION: u32 = 4;
+pub const PROTOCOL_VERSION: u32 = 5;
 
 /// Four bytes that open every handshake, so a stray process talking to our socket is spotted at once.
 pub const MAGIC: [u8; 4] = *b"PSIQ";

@@ -1,6 +1,7 @@
 //! Shared domain types: identifiers, sources, schema snapshots, query drafts and normalized results.
 
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
 use crate::column::{NumColumn, TextColumn};
 use crate::error::{ErrorCode, TypedError};
@@ -9,7 +10,7 @@ use crate::secret::UserSecret;
 macro_rules! id_type {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, TS)]
         pub struct $name(pub u64);
 
         impl std::fmt::Display for $name {
@@ -38,7 +39,7 @@ id_type!(
 );
 
 /// The kind of a source. Appended only.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum SourceKind {
     Files,
@@ -48,7 +49,7 @@ pub enum SourceKind {
 }
 
 /// The engine a query runs on; decides the SQL dialect (or Mongo's language).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum Engine {
     Duckdb,
@@ -79,7 +80,7 @@ impl SourceKind {
 }
 
 /// A data file format DuckDB reads.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum FileKind {
     Csv,
@@ -101,7 +102,7 @@ impl FileKind {
 }
 
 /// Where a file table's rows are read from at query time.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum TableStorage {
     /// The file itself, on every query.
@@ -111,7 +112,7 @@ pub enum TableStorage {
 }
 
 /// One table of a file source: a file, or several files matched by one glob, read as one table.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct FileTable {
     pub table: String,
     pub kind: FileKind,
@@ -132,7 +133,7 @@ pub enum SourceSpec {
 }
 
 /// Where a database source lives. Carries no secret.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct DbTarget {
     pub host: String,
     pub port: u16,
@@ -142,7 +143,7 @@ pub struct DbTarget {
 }
 
 /// TLS for a database connection, with libpq's `sslmode` meanings. Appended only.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum TlsMode {
     /// Plain TCP.
@@ -158,7 +159,7 @@ pub enum TlsMode {
 }
 
 /// Status of a source.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum SourceStatus {
     Connected,
@@ -167,7 +168,7 @@ pub enum SourceStatus {
 }
 
 /// What a source can do; the UI disables what a source cannot.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct Capabilities {
     pub sql: bool,
     pub server_side_cancel: bool,
@@ -175,7 +176,7 @@ pub struct Capabilities {
 }
 
 /// A source as the front ends see it. Never carries a secret.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
 pub struct SourceInfo {
     pub id: SourceId,
     pub name: String,
@@ -195,7 +196,7 @@ pub struct SourceInfo {
 }
 
 /// Where a source's circuit breaker is. Appended only.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum BreakerState {
     /// Runs go through.
@@ -208,7 +209,7 @@ pub enum BreakerState {
 }
 
 /// A source's circuit breaker as the front ends see it.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct BreakerStatus {
     pub state: BreakerState,
     /// Connection failures in a row (each after its retries).
@@ -220,14 +221,14 @@ pub struct BreakerStatus {
 }
 
 /// One source's breaker, for diagnostics.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct SourceBreaker {
     pub source: String,
     pub breaker: BreakerStatus,
 }
 
 /// The result of testing a source.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
 pub struct SourceTestReport {
     pub source: String,
     pub ok: bool,
@@ -237,7 +238,7 @@ pub struct SourceTestReport {
 }
 
 /// The logical type every engine's column type normalizes to. Appended only.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum LogicalType {
     Bool,
@@ -258,7 +259,7 @@ pub enum LogicalType {
 }
 
 /// A column of a table in a schema snapshot.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct ColumnInfo {
     pub name: String,
     /// The engine's own type name (`BIGINT`, `VARCHAR`, `numeric(10,2)`).
@@ -275,7 +276,7 @@ pub struct ColumnInfo {
 }
 
 /// What sampling documents found about one field.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct FieldSample {
     /// Documents sampled from the collection.
     pub documents: u32,
@@ -294,14 +295,14 @@ impl FieldSample {
 }
 
 /// How many times one type was seen.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct TypeCount {
     pub type_name: String,
     pub count: u32,
 }
 
 /// A foreign key: `columns` of this table reference `ref_columns` of `ref_table`, position by position.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct ForeignKey {
     /// The constraint's name, where the engine names it.
     pub name: Option<String>,
@@ -312,7 +313,7 @@ pub struct ForeignKey {
 }
 
 /// An index of a table or collection.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct IndexInfo {
     pub name: String,
     /// Its keys, in order; a MongoDB key that is not ascending says how (`loc: 2dsphere`, `price: -1`).
@@ -320,7 +321,7 @@ pub struct IndexInfo {
     pub unique: bool,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum TableKind {
     Table,
@@ -329,7 +330,7 @@ pub enum TableKind {
 }
 
 /// A table, view or collection.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct TableInfo {
     pub name: String,
     pub kind: TableKind,
@@ -367,7 +368,7 @@ impl TableInfo {
 }
 
 /// The metadata of one source at one moment.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct SchemaSnapshot {
     pub tables: Vec<TableInfo>,
     pub fetched_at_ms: u64,
@@ -377,7 +378,7 @@ pub struct SchemaSnapshot {
 }
 
 /// The freshness of a schema the broker answered with.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct SchemaCache {
     /// True when the answer is the stored snapshot; false when it was read from the source for this request.
     pub cached: bool,
@@ -389,7 +390,7 @@ pub struct SchemaCache {
 }
 
 /// A result column: its name and types.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct ResultColumn {
     pub name: String,
     pub db_type: String,
@@ -496,7 +497,7 @@ pub struct ResultPage {
 }
 
 /// The guardrail's verdict on a query, with a stable reason code.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct GuardVerdict {
     pub allowed: bool,
     pub code: String,
@@ -504,7 +505,7 @@ pub struct GuardVerdict {
 }
 
 /// A drafted query awaiting the user's decision. Nothing has run.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
 pub struct DraftPreview {
     pub draft: DraftId,
     pub source: String,
@@ -527,7 +528,7 @@ pub struct DraftPreview {
 }
 
 /// A draft that was set aside for a repaired one. Since v4.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
 pub struct DraftAttempt {
     pub query: String,
     pub provider: String,
@@ -536,7 +537,7 @@ pub struct DraftAttempt {
 }
 
 /// A draft's dry run: the server (or DuckDB) prepared or explained the query without running it. Since v4.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct DraftCheck {
     pub outcome: CheckOutcome,
     pub elapsed_ms: u64,
@@ -545,7 +546,7 @@ pub struct DraftCheck {
 }
 
 /// How a dry run ended. Since v4.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum CheckOutcome {
     /// The query prepared: its tables, columns and types hold.
@@ -581,7 +582,7 @@ pub struct RunSummary {
 }
 
 /// The chart the broker recommends for a result, from its shape alone. Since v4.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct ChartRecommendation {
     pub kind: ChartKind,
     /// The column along the x axis (the time, category or first measure); `None` for a table.
@@ -595,7 +596,7 @@ pub struct ChartRecommendation {
 }
 
 /// A kind of chart, or a plain table when no chart suits the result. Since v4.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum ChartKind {
     Table,
@@ -618,7 +619,7 @@ impl ChartKind {
 }
 
 /// What kind of worker a run used.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum WorkerKind {
     Duckdb,
@@ -628,7 +629,7 @@ pub enum WorkerKind {
 }
 
 /// Where a worker is in its life.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum WorkerState {
     Starting,
@@ -640,7 +641,7 @@ pub enum WorkerState {
 }
 
 /// How a worker process ended.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct ExitInfo {
     pub code: Option<i32>,
     pub signal: Option<i32>,
@@ -648,7 +649,7 @@ pub struct ExitInfo {
 }
 
 /// One worker's entry in the health registry.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
 pub struct WorkerHealth {
     pub pid: u32,
     pub kind: WorkerKind,
@@ -657,13 +658,15 @@ pub struct WorkerHealth {
     pub state: WorkerState,
     pub started_at_ms: u64,
     pub duration_ms: u64,
+    /// Peak resident set in KiB: a live worker's `VmHWM` so far; a finished one's own `VmHWM` as it reported it;
+    /// for a worker that failed, `ru_maxrss` at reaping, which also counts the broker's resident set at fork.
     pub peak_rss_kb: u64,
     pub exit: Option<ExitInfo>,
     pub error: Option<ErrorCode>,
 }
 
 /// The worker pool's occupancy.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct PoolStats {
     pub running: u32,
     pub queued: u32,
@@ -672,7 +675,7 @@ pub struct PoolStats {
 }
 
 /// Latency of one pipeline stage over the diagnostics window.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct StageStats {
     /// `generate`, `validate`, `execute`, `normalize` or `render`.
     pub stage: String,
@@ -682,7 +685,7 @@ pub struct StageStats {
 }
 
 /// The diagnostics view.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
 pub struct DiagReport {
     pub workers: Vec<WorkerHealth>,
     pub pool: PoolStats,
@@ -698,7 +701,7 @@ pub struct DiagReport {
 }
 
 /// How one model provider (and model) drafted over the diagnostics window. Since v3.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct GenerationStats {
     /// The provider configured when the question was asked (`offline`, `openai`, `anthropic`, `ollama`).
     pub provider: String,
@@ -716,7 +719,7 @@ pub struct GenerationStats {
 }
 
 /// Who drafts queries from questions. Appended only. Since v3.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum LlmProvider {
     /// The built-in planner: no model, no network.
@@ -741,7 +744,7 @@ impl LlmProvider {
 }
 
 /// The model provider settings as front ends see them: whether an API key is set, never the key. Since v3.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct LlmSettings {
     pub provider: LlmProvider,
     /// Empty for the offline planner.
@@ -753,13 +756,43 @@ pub struct LlmSettings {
 }
 
 /// The profile's settings. Since v3.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct Settings {
     pub llm: LlmSettings,
+    /// The limits in force. Since v5.
+    pub limits: Limits,
+    /// The limits a `POLYSTOREIQ_*` variable set when the broker started: the variable wins over a stored value
+    /// until the broker starts without it. Field names of [`Limits`]. Since v5.
+    pub env_fixed: Vec<String>,
+}
+
+/// The limits the owner may change, kept in the profile. Since v5.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct Limits {
+    /// Rows kept per run; a query is cut to this many and marked truncated.
+    pub row_limit: u64,
+    /// A run's worker is killed after this long.
+    pub run_timeout_ms: u64,
+    /// A draft's dry run gives up after this long and calls itself inconclusive.
+    pub check_timeout_ms: u64,
+    /// Workers running at once. A smaller pool takes effect as running workers finish.
+    pub max_workers: u32,
+    /// Audit events older than this many days are deleted.
+    pub audit_retention_days: u32,
+}
+
+/// A change of [`Limits`]: each field left out keeps its value. Since v5.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct LimitsChange {
+    pub row_limit: Option<u64>,
+    pub run_timeout_ms: Option<u64>,
+    pub check_timeout_ms: Option<u64>,
+    pub max_workers: Option<u32>,
+    pub audit_retention_days: Option<u32>,
 }
 
 /// A model provider that answered a health check. Since v3.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct LlmTestReport {
     pub provider: LlmProvider,
     pub model: String,
@@ -770,14 +803,14 @@ pub struct LlmTestReport {
 }
 
 /// The sandbox a kind of worker runs in on this machine, as its last worker reported it. Since v3.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct SandboxState {
     pub kind: WorkerKind,
     pub report: crate::worker::SandboxReport,
 }
 
 /// One entry of the append-only audit log.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct AuditEvent {
     pub id: u64,
     pub at_ms: u64,
@@ -794,7 +827,7 @@ pub struct AuditEvent {
 }
 
 /// Which audit events to list. Every field narrows; none means everything (newest `limit`).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct AuditFilter {
     pub source: Option<String>,
     pub session: Option<SessionId>,
@@ -805,7 +838,7 @@ pub struct AuditFilter {
 }
 
 /// A chat session.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct ChatSession {
     pub id: SessionId,
     pub title: String,
@@ -813,7 +846,7 @@ pub struct ChatSession {
 }
 
 /// One message of a chat session. Messages are immutable and ordered by `seq`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct ChatMessage {
     pub session: SessionId,
     pub seq: u64,
@@ -826,7 +859,7 @@ pub struct ChatMessage {
 
 /// Who is acting. An owner may do everything; a viewer may ask, approve and run, but not change sources,
 /// settings or the lock, nor open diagnostics or the audit log.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     Owner,
@@ -843,7 +876,7 @@ impl Role {
 }
 
 /// The profile lock's state as a front end sees it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct AccessState {
     pub locked: bool,
     /// The role in force while unlocked.

@@ -5,6 +5,7 @@
 //! of [`FromWorker::Done`] or [`FromWorker::Failed`], and exits.
 
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
 use crate::error::ErrorCode;
 use crate::handshake::Hello;
@@ -49,7 +50,7 @@ pub struct ResourceLimits {
 }
 
 /// What the worker enforced, reported before the job's first frame. Since v3.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct SandboxReport {
     /// The features in force, e.g. `no_new_privs`, `landlock-v6-fs`, `landlock-tcp`, `seccomp`, `rlimits`.
     pub features: Vec<String>,
@@ -254,6 +255,10 @@ pub struct JobDone {
     pub rows: u64,
     pub truncated: bool,
     pub elapsed_us: u64,
+    /// The worker's own resident high-water mark (`VmHWM`) in KiB, read just before it reports; `None` where the
+    /// platform does not say. Unlike `ru_maxrss` at reaping, it does not count the broker's memory at fork.
+    /// Since v5.
+    pub peak_rss_kb: Option<u64>,
 }
 
 /// A failure inside the worker, reported as data before it exits.

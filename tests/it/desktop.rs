@@ -7,170 +7,28 @@
 //! under `$CARGO_TARGET_DIR/polystoreiq-e2e/`. A second test shows the webview cannot call a command its
 //! capability does not list, and that a malformed payload gets an error instead of reaching the broker.
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
-use std::time::Duration;
 
+use polystoreiq_tests::desktop::App;
 use polystoreiq_tests::fixtures;
-use polystoreiq_tests::webdriver::Session;
 use serde_json::{Value, json};
 
 use crate::support::{ENDLESS_QUERY, Profile, bin_dir};
 
 const PASSPHRASE: &str = "correct-horse-e2e";
-/// How long a screen may take to show what it should, on a busy two-core machine.
-const PATIENCE: Duration = Duration::from_secs(60);
 
-/// The app in a window, driven through WebDriver; the driver and the app stop when dropped.
-struct App {
-    driver: Child,
-    session: Option<Session>,
-    shots: PathBuf,
-}
-
-impl App {
-    fn launch(p: &Profile, exports: &Path, name: &str) -> App {
-        assert!(
-            std::env::var_os("DISPLAY").is_some(),
-            "the desktop tests need a display: run them under `xvfb-run -a` (scripts/test does)"
-        );
-        let app = bin_dir().join("polystoreiq");
-        assert!(app.exists(), "{} is not built; run `cargo build --workspace --bins`", app.display());
-        let (port, native) = (free_port(), free_port());
-        let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| bin_dir().join(".."), PathBuf::from);
-        let shots = target.join("polystoreiq-e2e").join(name);
-        std::fs::create_dir_all(&shots).unwrap();
-        let log = std::fs::File::create(shots.join("tauri-driver.log")).unwrap();
-        #[allow(clippy::disallowed_methods)] // The test drives the real driver binary.
-        let driver = Command::new(tauri_driver())
-            .args(["--port", &port.to_string(), "--native-port", &native.to_string()])
-            .env("POLYSTOREIQ_HOME", p.home.path())
-            .env("POLYSTOREIQ_EXPORT_DIR", exports)
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .expect("tauri-driver starts (scripts/setup installs it)");
-        let capabilities = json!({
-            "browserName": "wry",
-            "tauri:options": { "application": app.to_string_lossy() },
-        });
-        let mut last = None;
-        let mut session = None;
-        for _ in 0..100 {
-            match Session::start(port, capabilities.clone()) {
-                Ok(started) => {
-                    session = Some(started);
-                    break;
-                }
-                Err(err) => last = Some(err),
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        let session = session.unwrap_or_else(|| panic!("no WebDriver session: {last:?}"));
-        App { driver, session: Some(session), shots }
-    }
-
-    fn ui(&self) -> &Session {
-        self.session.as_ref().expect("a session")
-    }
-
-    fn testid(id: &str) -> String {
-        format!("[data-testid=\"{id}\"]")
-    }
-
-    /// Waits for the element `id`; on failure the panic shows the page.
-    fn find(&self, id: &str) -> polystoreiq_tests::webdriver::Element {
-        self.ui().wait_for(&App::testid(id), PATIENCE).unwrap_or_else(|err| {
-            let page = self.ui().source().unwrap_or_default();
-            let _ = self.ui().screenshot().map(|png| std::fs::write(self.shots.join("failure.png"), png));
-            panic!("{err}; the page: {page}")
-        })
-    }
-
-    /// Clicks the (newest) element `id`, once it can be clicked: a button may be disabled for a moment (Cancel,
-    /// until the run has an id) or below the fold (the thread grows).
-    fn click(&self, id: &str) {
-        let started = std::time::Instant::now();
-        loop {
-            let element = self.find(id);
-            let reveal = format!(
-                "const all = document.querySelectorAll('{}'); const last = all[all.length - 1]; \
-                 last.scrollIntoView({{block: 'center'}}); return !last.disabled;",
-                App::testid(id)
-            );
-            let enabled = self.ui().execute(&reveal, vec![]).map(|v| v == json!(true)).unwrap_or(false);
-            match self.ui().click(&element) {
-                Ok(()) if enabled => return,
-                Ok(()) => {}
-                Err(err) if started.elapsed() > PATIENCE => panic!("click {id}: {err}"),
-                Err(_) => {}
-            }
-            assert!(started.elapsed() < PATIENCE, "{id} stayed disabled");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    fn type_into(&self, id: &str, text: &str) {
-        let element = self.find(id);
-        self.ui().type_into(&element, text).unwrap_or_else(|e| panic!("type into {id}: {e}"));
-    }
-
-    fn wait(&self, id: &str) {
-        self.find(id);
-    }
-
-    fn text_until(&self, id: &str, done: impl Fn(&str) -> bool) -> String {
-        self.ui().wait_text(&App::testid(id), PATIENCE, done).unwrap_or_else(|err| {
-            let page = self.ui().source().unwrap_or_default();
-            let _ = self.ui().screenshot().map(|png| std::fs::write(self.shots.join("failure.png"), png));
-            panic!("{err}; the page: {page}")
-        })
-    }
-
-    /// Waits until `n` elements carry the test id `id` (a new draft card has rendered, say).
-    fn wait_count(&self, id: &str, n: u64) {
-        let script = format!("return document.querySelectorAll('{}').length", App::testid(id));
-        let started = std::time::Instant::now();
-        while self.ui().execute(&script, vec![]).unwrap().as_u64() != Some(n) {
-            assert!(started.elapsed() < PATIENCE, "{id} never appeared {n} times");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    /// Saves a screenshot of the window as `<step>.png` and checks it is a PNG.
-    fn shot(&self, step: &str) {
-        let png = self.ui().screenshot().unwrap();
-        assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "the screenshot of {step} is not a PNG");
-        std::fs::write(self.shots.join(format!("{step}.png")), png).unwrap();
-    }
-
-    /// Calls a command the way the page does, through Tauri's IPC, and returns `{ok}` or `{err}`.
-    fn invoke(&self, command: &str, args: Value) -> Value {
-        let script = "const [command, args, done] = arguments;
-            window.__TAURI_INTERNALS__.invoke(command, args)
-              .then(ok => done({ ok: ok === undefined ? null : ok }), err => done({ err: err }));";
-        self.ui().execute_async(script, vec![json!(command), args]).unwrap()
-    }
-}
-
-impl Drop for App {
-    fn drop(&mut self) {
-        if let Some(session) = self.session.take() {
-            let _ = session.end();
-        }
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
-    }
-}
-
-fn tauri_driver() -> PathBuf {
-    let cargo_bin = std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo/bin/tauri-driver"));
-    cargo_bin.filter(|p| p.exists()).unwrap_or_else(|| PathBuf::from("tauri-driver"))
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+/// The app on profile `p`, exporting into `exports`; screenshots under `$CARGO_TARGET_DIR/polystoreiq-e2e/<name>`.
+fn launch(p: &Profile, exports: &Path, name: &str) -> App {
+    assert!(
+        std::env::var_os("DISPLAY").is_some(),
+        "the desktop tests need a display: run them under `xvfb-run -a` (scripts/test does)"
+    );
+    let app = bin_dir().join("polystoreiq");
+    assert!(app.exists(), "{} is not built; run `cargo build --workspace --bins`", app.display());
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| bin_dir().join(".."), PathBuf::from);
+    let shots = target.join("polystoreiq-e2e").join(name);
+    let env = [("POLYSTOREIQ_HOME", p.home.path().as_os_str()), ("POLYSTOREIQ_EXPORT_DIR", exports.as_os_str())];
+    App::launch(&app, &env, &shots).unwrap_or_else(|err| panic!("{err:#}"))
 }
 
 /// A locked profile with the demo files written (not yet a source).
@@ -193,7 +51,7 @@ fn audit_count(p: &Profile, action: &str) -> usize {
 fn the_main_journey_through_the_desktop_app() {
     let p = locked_profile();
     let exports = tempfile::tempdir().unwrap();
-    let app = App::launch(&p, exports.path(), "journey");
+    let app = launch(&p, exports.path(), "journey");
 
     // Locked: only the lock screen shows, until the passphrase is given.
     app.wait("unlock-secret");
@@ -238,6 +96,13 @@ fn the_main_journey_through_the_desktop_app() {
     assert!(kind.contains("pie"), "three shares of a total are drawn as a pie: {kind}");
     app.shot("04-result");
     assert_eq!(audit_count(&p, "run.approve"), 1);
+    // The page reports how long the result took to show: the diagnostics' `render` stage.
+    let started = std::time::Instant::now();
+    let rendered = |diag: &Value| diag["stages"].as_array().unwrap().iter().any(|s| s["stage"] == "render");
+    while !rendered(&p.ok(&["diag"])) {
+        assert!(started.elapsed() < std::time::Duration::from_secs(30), "no render time reached the broker");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
 
     // Switching the chart re-renders what is loaded; nothing runs again.
     app.click("chart-kind-bar");
@@ -279,13 +144,26 @@ fn the_main_journey_through_the_desktop_app() {
     app.click("nav-diagnostics");
     app.text_until(&format!("diag-worker-{pid}"), |t| t.contains("cancelled"));
     app.shot("07-diagnostics");
+
+    // Settings: a limit out of range gets the broker's typed error and changes nothing; a valid one is kept.
+    app.click("nav-settings");
+    app.wait("limit-row_limit");
+    app.type_into("limit-row_limit", "0");
+    app.click("limits-save");
+    let refused = app.text_until("limits-error", |t| t.contains("between 1 and"));
+    assert!(refused.contains("bad_request"), "{refused}");
+    app.type_into("limit-row_limit", "2500");
+    app.click("limits-save");
+    app.wait("limits-saved");
+    app.shot("08-settings");
+    assert_eq!(p.ok(&["settings", "show"])["limits"]["row_limit"], 2500);
 }
 
 #[test]
 fn the_webview_reaches_only_listed_commands_with_checked_payloads() {
     let p = locked_profile();
     let exports = tempfile::tempdir().unwrap();
-    let app = App::launch(&p, exports.path(), "security");
+    let app = launch(&p, exports.path(), "security");
     app.wait("unlock-secret");
 
     // Registered in the shell but granted to no webview: refused before it reaches the broker.
@@ -306,8 +184,10 @@ fn the_webview_reaches_only_listed_commands_with_checked_payloads() {
     // A well-formed payload that breaks the shell's rules: a typed error.
     let huge = app.invoke("result_page", json!({ "run": 1, "offset": 0, "limit": 1_000_000 }));
     assert_eq!(huge["err"]["code"], "bad_request", "{huge}");
-    let outside = app.invoke("export_file", json!({ "name": "../../etc/evil.csv", "data": [1, 2, 3] }));
+    let outside = app.invoke_bytes("export_file", b"a,b\n", json!({ "x-export-name": "../../etc/evil.csv" }));
     assert_eq!(outside["err"]["code"], "bad_request", "{outside}");
+    let unnamed = app.invoke_bytes("export_file", b"a,b\n", json!({}));
+    assert_eq!(unnamed["err"]["code"], "bad_request", "{unnamed}");
     assert_eq!(std::fs::read_dir(exports.path()).unwrap().count(), 0, "an export was written");
     // While locked, the broker refuses the listed commands too.
     let locked = app.invoke("sources", json!({}));

@@ -7,6 +7,7 @@ mod dry_run;
 mod files;
 mod guard;
 mod layers;
+mod limits;
 mod llm;
 mod metadata;
 mod mongo;

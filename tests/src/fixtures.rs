@@ -92,3 +92,19 @@ pub fn write_lineitem(dir: &Path, rows: u64, parquet: bool, csv: bool, json: boo
     }
     Ok(())
 }
+
+/// Writes `<name>.parquet`: a time series of `rows` readings, one a minute from 2024-01-01 00:00 (`ts` TIMESTAMP,
+/// `value` DOUBLE: a daily wave plus deterministic noise). The desktop UI benchmark charts and scrolls it.
+pub fn write_series(dir: &Path, name: &str, rows: u64) -> duckdb::Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| duckdb::Error::ToSqlConversionFailure(Box::new(e)))?;
+    let conn = Connection::open_in_memory()?;
+    conn.execute_batch(HASH_MACRO)?;
+    let target = dir.join(format!("{name}.parquet")).to_string_lossy().replace('\'', "''");
+    conn.execute_batch(&format!(
+        "COPY (
+           SELECT TIMESTAMP '2024-01-01 00:00:00' + to_minutes(i) AS ts,
+                  round(100 + 20 * sin(2 * pi() * i / 1440) + (h(i, 'v') % 1000) / 100.0, 3) AS value
+           FROM range(0, {rows}) t(i) ORDER BY i
+         ) TO '{target}' (FORMAT parquet);"
+    ))
+}

@@ -108,6 +108,11 @@ impl Session {
         self.call("POST", "/execute/async", Some(&json!({ "script": script, "args": args })))
     }
 
+    /// How long an asynchronous script may run before the driver gives up on it (WebDriver's default is 30 s).
+    pub fn set_script_timeout(&self, limit: Duration) -> anyhow::Result<()> {
+        self.call("POST", "/timeouts", Some(&json!({ "script": limit.as_millis() as u64 }))).map(drop)
+    }
+
     /// The window's screenshot, PNG bytes.
     pub fn screenshot(&self) -> anyhow::Result<Vec<u8>> {
         let encoded = self.call("GET", "/screenshot", None)?;

@@ -52,7 +52,7 @@ pub fn import<W: Write>(job: &ImportJob, out: &mut FrameSink<W>) -> Result<JobDo
     }
     out.emit(&FromWorker::Files(file_facts(&job.source)?))?;
     out.emit(&FromWorker::Schema(schema))?;
-    Ok(JobDone { rows: 0, truncated: false, elapsed_us: started.elapsed().as_micros() as u64 })
+    Ok(crate::done(0, false, started))
 }
 
 /// Size, modification time and SHA-256 of every file of the source, as provenance for the app state.
@@ -170,7 +170,7 @@ pub fn stream_query(
     if pending_rows > 0 {
         emit(FromWorker::Batch(Batch { columns: pending }))?;
     }
-    Ok(JobDone { rows: total, truncated, elapsed_us: started.elapsed().as_micros() as u64 })
+    Ok(crate::done(total, truncated, started))
 }
 
 /// DuckDB's Arrow iterator panics on a fetch error (a bad value deep in a CSV, an out-of-memory): turn that

@@ -36,14 +36,16 @@ pub(crate) fn inject<W: Write>(fault: Fault, out: &mut FrameSink<W>) -> Result<J
             let _ = raw.write_all(&[0xff, 0xff, 0xff, 0x7f, b'g', b'a', b'r', b'b', b'a', b'g', b'e']);
             let _ = raw.flush();
             std::thread::sleep(std::time::Duration::from_secs(30));
-            Ok(JobDone { rows: 0, truncated: false, elapsed_us: 0 })
+            Ok(JobDone { rows: 0, truncated: false, elapsed_us: 0, peak_rss_kb: None })
         }
         Fault::Exit(code) => std::process::exit(code),
         Fault::Sleep { ms } => {
             std::thread::sleep(std::time::Duration::from_millis(ms));
-            Ok(JobDone { rows: 0, truncated: false, elapsed_us: ms * 1000 })
+            Ok(JobDone { rows: 0, truncated: false, elapsed_us: ms * 1000, peak_rss_kb: None })
         }
-        Fault::Probe(probe) => self::probe(probe).map(|()| JobDone { rows: 1, truncated: false, elapsed_us: 0 }),
+        Fault::Probe(probe) => {
+            self::probe(probe).map(|()| JobDone { rows: 1, truncated: false, elapsed_us: 0, peak_rss_kb: None })
+        }
     }
 }
 

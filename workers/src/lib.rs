@@ -33,5 +33,5 @@ pub use serve::{serve, take_spawn_nonce};
 
 /// A finished job's report: `rows` sent, whether the row limit cut them, and the time since `started`.
 fn done(rows: u64, truncated: bool, started: std::time::Instant) -> JobDone {
-    JobDone { rows, truncated, elapsed_us: started.elapsed().as_micros() as u64 }
+    JobDone { rows, truncated, elapsed_us: started.elapsed().as_micros() as u64, peak_rss_kb: None }
 }

@@ -32,6 +32,8 @@ pub fn serve<R: Read, W: Write + Send>(mut input: R, output: W, nonce: Nonce) ->
             return ExitCode::from(3);
         }
     };
+    // Opened before the sandbox, which may not let the worker open procfs later; read again at the end.
+    let mut memory = PeakMemory::open();
     // The sandbox goes up before the job opens anything: no data, no connection, no thread yet.
     let sandboxed = match policy {
         Some(policy) => sandbox::enforce(&policy, &job).map(Some),
@@ -57,7 +59,10 @@ pub fn serve<R: Read, W: Write + Send>(mut input: R, output: W, nonce: Nonce) ->
         Err(payload) => Err(WorkerError::Panic(panic_message(payload.as_ref()))),
     };
     let (last, code) = match result {
-        Ok(done) => (FromWorker::Done(done), 0),
+        Ok(mut done) => {
+            done.peak_rss_kb = memory.peak_kb();
+            (FromWorker::Done(done), 0)
+        }
         Err(err) => (FromWorker::Failed(err), 1),
     };
     if let Err(err) = out.send(&last) {
@@ -128,6 +133,27 @@ impl<W: Write> FrameSink<W> {
     #[cfg(debug_assertions)]
     pub(crate) fn raw(&mut self) -> &mut BufWriter<W> {
         &mut self.out
+    }
+}
+
+/// The worker's own peak resident set, from `/proc/self/status` (Linux). The file is opened once, before the sandbox,
+/// and read again from the start at the end: procfs regenerates it on every read from offset 0.
+struct PeakMemory(Option<std::fs::File>);
+
+impl PeakMemory {
+    fn open() -> PeakMemory {
+        PeakMemory(std::fs::File::open("/proc/self/status").ok())
+    }
+
+    /// `VmHWM` in KiB, if this platform reports it.
+    fn peak_kb(&mut self) -> Option<u64> {
+        use std::io::Seek;
+        let file = self.0.as_mut()?;
+        file.rewind().ok()?;
+        let mut status = String::new();
+        file.read_to_string(&mut status).ok()?;
+        let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
+        line.split_whitespace().nth(1)?.parse().ok()
     }
 }
 

@@ -160,15 +160,15 @@ fn version_mismatch_says_both_versions() {
 
 /// This build speaks v4: its handshake says so in the pinned layout, and a v3 peer is refused by version.
 #[test]
-fn this_build_speaks_version_4_and_refuses_version_3() {
-    assert_eq!(PROTOCOL_VERSION, 4);
+fn this_build_speaks_version_5_and_refuses_version_4() {
+    assert_eq!(PROTOCOL_VERSION, 5);
     let ours = Hello::new(PeerRole::Client, Nonce([0; 16]));
-    let expected: Vec<u8> = [&b"PSIQ"[..], &[4], &[2], &[0; 16]].concat();
+    let expected: Vec<u8> = [&b"PSIQ"[..], &[5], &[2], &[0; 16]].concat();
     assert_eq!(codec::encode(&ours).unwrap(), expected);
 
-    let v3 = Hello { version: 3, ..ours };
-    let checked = v3.check(PeerRole::Client, Some(Nonce([0; 16])));
-    assert!(matches!(checked, Err(FrameError::VersionMismatch { ours: 4, theirs: 3 })), "{checked:?}");
+    let v4 = Hello { version: 4, ..ours };
+    let checked = v4.check(PeerRole::Client, Some(Nonce([0; 16])));
+    assert!(matches!(checked, Err(FrameError::VersionMismatch { ours: 5, theirs: 4 })), "{checked:?}");
 }
 
 #[test]

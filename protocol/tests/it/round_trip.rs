@@ -201,7 +201,7 @@ fn every_enum_strategy_covers_every_variant() {
 
     assert_covers::<ClientMessage>("ClientMessage", arb::client_message(), 2);
     assert_covers::<BrokerMessage>("BrokerMessage", arb::broker_message(), 3);
-    assert_covers::<Request>("Request", arb::request(), 28);
+    assert_covers::<Request>("Request", arb::request(), 29);
     assert_covers::<Reply>("Reply", arb::reply(), 22);
     // `Result` always has its two variants; serde words its refusal differently, so only coverage is checked.
     assert_produces_every_variant::<Result<Reply, TypedError>>("Result<Reply, TypedError>", arb::reply_result(), 2);
@@ -312,8 +312,20 @@ fn v3_variants_are_appended_after_v2() {
         endpoint: String::new(),
         api_key_set: true,
     };
-    let settings = Reply::Settings(polystoreiq_protocol::types::Settings { llm });
-    assert_eq!(codec::encode(&settings).unwrap(), [20, 3, 0, 0, 1]);
+    let limits = polystoreiq_protocol::types::Limits {
+        row_limit: 1,
+        run_timeout_ms: 2,
+        check_timeout_ms: 3,
+        max_workers: 4,
+        audit_retention_days: 5,
+    };
+    let env_fixed = vec!["row_limit".to_owned()];
+    let settings = Reply::Settings(polystoreiq_protocol::types::Settings { llm, limits, env_fixed });
+    // v5 appended the limits, then the names the environment fixed, after the model provider's fields.
+    let mut expected = vec![20, 3, 0, 0, 1, 1, 2, 3, 4, 5, 1, 9];
+    expected.extend_from_slice(b"row_limit");
+    assert_eq!(codec::encode(&settings).unwrap(), expected);
+    assert_eq!(codec::encode(&Request::SetLimits(Default::default())).unwrap(), [28, 0, 0, 0, 0, 0]);
     assert_eq!(codec::encode(&TlsMode::VerifyFull).unwrap(), [3]);
     assert_eq!(codec::encode(&BreakerState::HalfOpen).unwrap(), [2]);
 

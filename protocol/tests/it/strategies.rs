@@ -13,10 +13,11 @@ use polystoreiq_protocol::types::{
     AccessState, AuditEvent, AuditFilter, Batch, BreakerState, BreakerStatus, Capabilities, ChartKind,
     ChartRecommendation, ChatMessage, ChatSession, CheckOutcome, ColumnInfo, ColumnValues, DbTarget, DiagReport,
     DraftAttempt, DraftCheck, DraftId, DraftPreview, Engine, ExitInfo, FieldSample, FileKind, FileTable, ForeignKey,
-    GenerationStats, GuardVerdict, IndexInfo, LlmProvider, LlmSettings, LlmTestReport, LogicalType, PoolStats,
-    ResultColumn, ResultPage, Role, RunId, RunSummary, SandboxState, SchemaCache, SchemaSnapshot, SessionId, Settings,
-    SourceBreaker, SourceId, SourceInfo, SourceKind, SourceSpec, SourceStatus, SourceTestReport, StageStats, TableInfo,
-    TableKind, TableStorage, TlsMode, TypeCount, WorkerHealth, WorkerKind, WorkerState,
+    GenerationStats, GuardVerdict, IndexInfo, Limits, LimitsChange, LlmProvider, LlmSettings, LlmTestReport,
+    LogicalType, PoolStats, ResultColumn, ResultPage, Role, RunId, RunSummary, SandboxState, SchemaCache,
+    SchemaSnapshot, SessionId, Settings, SourceBreaker, SourceId, SourceInfo, SourceKind, SourceSpec, SourceStatus,
+    SourceTestReport, StageStats, TableInfo, TableKind, TableStorage, TlsMode, TypeCount, WorkerHealth, WorkerKind,
+    WorkerState,
 };
 use polystoreiq_protocol::worker::{
     ConnectionReport, DbAction, DbJob, DuckLimits, Fault, FileFact, FileSource, FromWorker, ImportJob, Job, JobDone,
@@ -546,10 +547,36 @@ pub fn llm_provider() -> BoxedStrategy<LlmProvider> {
     select(&[LlmProvider::Offline, LlmProvider::Openai, LlmProvider::Anthropic, LlmProvider::Ollama][..]).boxed()
 }
 
+fn limits() -> BoxedStrategy<Limits> {
+    (u64_wide(), u64_wide(), u64_wide(), u32_wide(), u32_wide())
+        .prop_map(|(row_limit, run_timeout_ms, check_timeout_ms, max_workers, audit_retention_days)| Limits {
+            row_limit,
+            run_timeout_ms,
+            check_timeout_ms,
+            max_workers,
+            audit_retention_days,
+        })
+        .boxed()
+}
+
+fn limits_change() -> BoxedStrategy<LimitsChange> {
+    (of(u64_wide()), of(u64_wide()), of(u64_wide()), of(u32_wide()), of(u32_wide()))
+        .prop_map(|(row_limit, run_timeout_ms, check_timeout_ms, max_workers, audit_retention_days)| LimitsChange {
+            row_limit,
+            run_timeout_ms,
+            check_timeout_ms,
+            max_workers,
+            audit_retention_days,
+        })
+        .boxed()
+}
+
 fn settings() -> BoxedStrategy<Settings> {
-    (llm_provider(), text(), text(), any::<bool>())
-        .prop_map(|(provider, model, endpoint, api_key_set)| Settings {
+    (llm_provider(), text(), text(), any::<bool>(), limits(), few(text()))
+        .prop_map(|(provider, model, endpoint, api_key_set, limits, env_fixed)| Settings {
             llm: LlmSettings { provider, model, endpoint, api_key_set },
+            limits,
+            env_fixed,
         })
         .boxed()
 }
@@ -659,6 +686,7 @@ pub fn request() -> BoxedStrategy<Request> {
             }
         ),
         Just(Request::LlmTest),
+        limits_change().prop_map(Request::SetLimits),
     ]
     .boxed()
 }
@@ -901,11 +929,14 @@ pub fn from_worker() -> BoxedStrategy<FromWorker> {
         schema_snapshot().prop_map(FromWorker::Schema),
         few(result_column()).prop_map(FromWorker::Columns),
         batch().prop_map(FromWorker::Batch),
-        (u64_wide(), any::<bool>(), u64_wide()).prop_map(|(rows, truncated, elapsed_us)| FromWorker::Done(JobDone {
-            rows,
-            truncated,
-            elapsed_us
-        })),
+        (u64_wide(), any::<bool>(), u64_wide(), of(u64_wide())).prop_map(
+            |(rows, truncated, elapsed_us, peak_rss_kb)| FromWorker::Done(JobDone {
+                rows,
+                truncated,
+                elapsed_us,
+                peak_rss_kb
+            })
+        ),
         worker_error().prop_map(FromWorker::Failed),
         few(file_fact()).prop_map(FromWorker::Files),
         connection_report().prop_map(FromWorker::Tested),

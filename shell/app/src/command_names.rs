@@ -26,7 +26,13 @@ pub const ALL: &[&str] = &[
     "deny",
     "cancel",
     "result_page",
+    "render_time",
     "diag",
     "audit",
+    "settings",
+    "set_llm",
+    "llm_test",
+    "set_limits",
+    "set_lock",
     "export_file",
 ];

@@ -9,12 +9,14 @@ use polystoreiq_client::BrokerClient;
 use polystoreiq_protocol::broker::{Reply, Request, RunEvent};
 use polystoreiq_protocol::secret::UserSecret;
 use polystoreiq_protocol::types::{
-    AccessState, AuditEvent, AuditFilter, ChatMessage, ChatSession, DbTarget, DiagReport, DraftId, DraftPreview, RunId,
-    SchemaSnapshot, SessionId, SourceInfo, SourceKind, SourceSpec, SourceTestReport, TlsMode,
+    AccessState, AuditEvent, AuditFilter, ChatMessage, ChatSession, DbTarget, DiagReport, DraftId, DraftPreview,
+    LimitsChange, LlmProvider, LlmTestReport, Role, RunId, SchemaSnapshot, SessionId, Settings, SourceInfo, SourceKind,
+    SourceSpec, SourceTestReport, TlsMode,
 };
 use polystoreiq_protocol::{ErrorCode, TypedError};
+use serde::Deserialize;
 use tauri::State;
-use tauri::ipc::Channel;
+use tauri::ipc::{Channel, InvokeBody, Request as IpcRequest};
 
 use crate::view::{BrokerStatus, PageView, RunView};
 
@@ -23,6 +25,8 @@ use crate::view::{BrokerStatus, PageView, RunView};
 const MAX_PAGE_ROWS: u64 = 5_000;
 /// The largest export the shell writes.
 const MAX_EXPORT_BYTES: usize = 256 << 20;
+/// The header that names an export's file.
+const EXPORT_NAME_HEADER: &str = "x-export-name";
 
 /// The shell's state: which profile it serves.
 pub struct Shell {
@@ -148,6 +152,45 @@ pub async fn source_add_files(
     expect_reply!(call(&shell, request).await?, Reply::Source(info) => info)
 }
 
+/// What `source_add_database` takes, named as the page passes its arguments.
+// Gathered in a struct so that its TypeScript shape is generated (see `bindings`); Tauri names a command's
+// arguments in camelCase on the JavaScript side, hence `rename_all`.
+#[derive(Debug, ts_rs::TS)]
+#[ts(rename_all = "camelCase")]
+pub struct DatabaseSourceArgs {
+    pub name: String,
+    /// Any kind but `files`.
+    #[ts(type = "Exclude<SourceKind, 'files'>")]
+    pub kind: SourceKind,
+    pub host: String,
+    pub port: u16,
+    pub database: String,
+    pub user: String,
+    /// Null or empty: none.
+    pub password: Option<String>,
+    pub tls: TlsMode,
+}
+
+impl DatabaseSourceArgs {
+    /// The broker request, or why the arguments are refused.
+    fn into_request(self) -> Result<Request, TypedError> {
+        let DatabaseSourceArgs { name, kind, host, port, database, user, password, tls } = self;
+        let name = checked_name("source name", &name)?;
+        if kind == SourceKind::Files {
+            return Err(bad_request("a files source is added with its files, not a server"));
+        }
+        let host = checked_name("host", &host)?;
+        let database = checked_name("database", &database)?;
+        if port == 0 {
+            return Err(bad_request("the port must be between 1 and 65535"));
+        }
+        let target = DbTarget { host, port, database, user: user.trim().to_owned(), tls };
+        let password = password.filter(|p| !p.is_empty()).map(UserSecret::new);
+        Ok(Request::SourceAdd { name, spec: SourceSpec::Database { kind, target, password } })
+    }
+}
+
+/// Takes the fields of [`DatabaseSourceArgs`] as separate arguments: the page calls it with that object spread.
 #[tauri::command]
 #[allow(clippy::too_many_arguments)]
 pub async fn source_add_database(
@@ -161,18 +204,7 @@ pub async fn source_add_database(
     password: Option<String>,
     tls: TlsMode,
 ) -> Result<SourceInfo, TypedError> {
-    let name = checked_name("source name", &name)?;
-    if kind == SourceKind::Files {
-        return Err(bad_request("a files source is added with its files, not a server"));
-    }
-    let host = checked_name("host", &host)?;
-    let database = checked_name("database", &database)?;
-    if port == 0 {
-        return Err(bad_request("the port must be between 1 and 65535"));
-    }
-    let target = DbTarget { host, port, database, user: user.trim().to_owned(), tls };
-    let password = password.filter(|p| !p.is_empty()).map(UserSecret::new);
-    let request = Request::SourceAdd { name, spec: SourceSpec::Database { kind, target, password } };
+    let request = DatabaseSourceArgs { name, kind, host, port, database, user, password, tls }.into_request()?;
     expect_reply!(call(&shell, request).await?, Reply::Source(info) => info)
 }
 
@@ -274,6 +306,14 @@ pub async fn result_page(shell: State<'_, Shell>, run: u64, offset: u64, limit: 
     expect_reply!(call(&shell, request).await?, Reply::Page(page) => page.into())
 }
 
+/// The page reports how long a run's result took to show (its answer to the painted first rows), for the
+/// diagnostics' `render` stage.
+#[tauri::command]
+pub async fn render_time(shell: State<'_, Shell>, run: u64, micros: u64) -> Result<(), TypedError> {
+    let request = Request::RenderTime { run: RunId(run), micros };
+    expect_reply!(call(&shell, request).await?, Reply::Recorded => ())
+}
+
 #[tauri::command]
 pub async fn diag(shell: State<'_, Shell>) -> Result<DiagReport, TypedError> {
     expect_reply!(call(&shell, Request::Diag).await?, Reply::Diag(report) => report)
@@ -284,11 +324,80 @@ pub async fn audit(shell: State<'_, Shell>, filter: AuditFilter) -> Result<Vec<A
     expect_reply!(call(&shell, Request::Audit { filter }).await?, Reply::Audit(events) => events)
 }
 
-/// Writes an export (the displayed dataset as CSV, the current chart as PNG or SVG) into the export directory
-/// (`POLYSTOREIQ_EXPORT_DIR`, else `~/Downloads`), never over an existing file, and returns its path.
 #[tauri::command]
-pub async fn export_file(name: String, data: Vec<u8>) -> Result<String, TypedError> {
-    let name = export_name(&name)?;
+pub async fn settings(shell: State<'_, Shell>) -> Result<Settings, TypedError> {
+    expect_reply!(call(&shell, Request::Settings).await?, Reply::Settings(settings) => settings)
+}
+
+/// Chooses the model provider. Empty `model` and `endpoint` keep the provider's last (else default) ones; the API key
+/// goes to the OS keyring through the broker and never comes back.
+#[tauri::command]
+pub async fn set_llm(
+    shell: State<'_, Shell>,
+    provider: LlmProvider,
+    model: Option<String>,
+    endpoint: Option<String>,
+    api_key: Option<String>,
+    clear_api_key: bool,
+) -> Result<Settings, TypedError> {
+    let model = optional_text("model", model)?;
+    let endpoint = optional_text("endpoint", endpoint)?;
+    let api_key = api_key.filter(|key| !key.is_empty()).map(UserSecret::new);
+    if api_key.is_some() && clear_api_key {
+        return Err(bad_request("either set an API key or clear it, not both"));
+    }
+    let request = Request::SetLlm { provider, model, endpoint, api_key, clear_api_key };
+    expect_reply!(call(&shell, request).await?, Reply::Settings(settings) => settings)
+}
+
+#[tauri::command]
+pub async fn llm_test(shell: State<'_, Shell>) -> Result<LlmTestReport, TypedError> {
+    expect_reply!(call(&shell, Request::LlmTest).await?, Reply::LlmTest(report) => report)
+}
+
+/// Changes the profile's limits; the broker checks each against its range.
+#[tauri::command]
+pub async fn set_limits(shell: State<'_, Shell>, change: LimitsChange) -> Result<Settings, TypedError> {
+    expect_reply!(call(&shell, Request::SetLimits(change)).await?, Reply::Settings(settings) => settings)
+}
+
+/// Sets the owner's passphrase or the viewer's PIN, or removes it when `secret` is null.
+#[tauri::command]
+pub async fn set_lock(shell: State<'_, Shell>, role: Role, secret: Option<String>) -> Result<AccessState, TypedError> {
+    if secret.as_deref() == Some("") {
+        return Err(bad_request("enter the new passphrase or PIN, or remove it"));
+    }
+    let request = Request::SetLock { role, secret: secret.map(UserSecret::new) };
+    expect_reply!(call(&shell, request).await?, Reply::Access(state) => state)
+}
+
+/// A text field left empty means "keep it": `None`. Otherwise trimmed, and refused with control characters.
+fn optional_text(what: &str, value: Option<String>) -> Result<Option<String>, TypedError> {
+    let Some(value) = value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()) else { return Ok(None) };
+    if value.chars().any(char::is_control) {
+        return Err(bad_request(format!("the {what} has control characters")));
+    }
+    Ok(Some(value))
+}
+
+/// Writes an export (the displayed dataset as CSV, the current chart as PNG or SVG) into the export directory
+/// (`POLYSTOREIQ_EXPORT_DIR`, else `~/Downloads`), never over an existing file, and returns its path. The bytes
+/// come as the request's raw body and the file name in the `x-export-name` header, so a large export is never a
+/// JSON array of numbers.
+#[tauri::command]
+pub async fn export_file(request: IpcRequest<'_>) -> Result<String, TypedError> {
+    let name = request
+        .headers()
+        .get(EXPORT_NAME_HEADER)
+        .and_then(|value| value.to_str().ok())
+        .ok_or_else(|| bad_request(format!("an export names its file in the {EXPORT_NAME_HEADER} header")))?;
+    let name = export_name(name)?;
+    let data = match request.body() {
+        InvokeBody::Raw(bytes) => bytes.clone(),
+        // A webview that cannot send raw bytes sends them as a JSON array.
+        InvokeBody::Json(value) => Vec::<u8>::deserialize(value)
+            .map_err(|_| bad_request("an export's body is its bytes, raw or as an array of bytes"))?,
+    };
     if data.is_empty() || data.len() > MAX_EXPORT_BYTES {
         return Err(bad_request(format!("an export holds 1 byte to {} MiB", MAX_EXPORT_BYTES >> 20)));
     }

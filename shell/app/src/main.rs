@@ -5,6 +5,8 @@
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 #[cfg(test)]
+mod bindings;
+#[cfg(test)]
 mod command_names;
 mod commands;
 mod view;
@@ -41,8 +43,14 @@ fn main() {
             commands::deny,
             commands::cancel,
             commands::result_page,
+            commands::render_time,
             commands::diag,
             commands::audit,
+            commands::settings,
+            commands::set_llm,
+            commands::llm_test,
+            commands::set_limits,
+            commands::set_lock,
             commands::export_file,
         ])
         .run(tauri::generate_context!());

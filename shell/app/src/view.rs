@@ -2,18 +2,26 @@
 //! message. The cells read as `psiq --json result` prints them (numbers, strings, booleans, null).
 
 use polystoreiq_client::render;
-use polystoreiq_protocol::types::{ChartRecommendation, ResultColumn, ResultPage, RunSummary};
+use polystoreiq_protocol::types::{ChartRecommendation, DraftId, ResultColumn, ResultPage, RunId, RunSummary};
 use serde::Serialize;
 use serde_json::Value;
+use ts_rs::TS;
+
+/// One result cell as `psiq --json result` prints it: a number, string, boolean or null.
+// A newtype struct: serde writes the bare value, never an object around it.
+#[derive(Debug, Serialize, TS)]
+#[ts(type = "string | number | boolean | null")]
+pub struct Cell(Value);
 
 /// One page of a run's rows.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, TS)]
 pub struct PageView {
+    #[ts(as = "RunId")]
     pub run: u64,
     pub offset: u64,
     pub columns: Vec<ResultColumn>,
     /// Row-major cells, in column order.
-    pub rows: Vec<Vec<Value>>,
+    pub rows: Vec<Vec<Cell>>,
     pub total_rows: u64,
     pub truncated: bool,
 }
@@ -21,7 +29,7 @@ pub struct PageView {
 impl From<ResultPage> for PageView {
     fn from(page: ResultPage) -> PageView {
         let rows = (0..page.rows.row_count())
-            .map(|row| page.rows.columns.iter().map(|column| render::json_value(column, row)).collect())
+            .map(|row| page.rows.columns.iter().map(|column| Cell(render::json_value(column, row))).collect())
             .collect();
         PageView {
             run: page.run.0,
@@ -35,9 +43,11 @@ impl From<ResultPage> for PageView {
 }
 
 /// A finished run: its summary, its first page and the recommended chart.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, TS)]
 pub struct RunView {
+    #[ts(as = "RunId")]
     pub run: u64,
+    #[ts(as = "DraftId")]
     pub draft: u64,
     pub source: String,
     pub rows: u64,
@@ -63,7 +73,7 @@ impl From<RunSummary> for RunView {
 }
 
 /// Whether the broker is there, for the first screen and the "broker is down" screen.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, TS)]
 pub struct BrokerStatus {
     pub running: bool,
     pub home: String,

@@ -14,7 +14,8 @@ use polystoreiq_client::BrokerClient;
 use polystoreiq_protocol::broker::{Reply, Request, RunEvent};
 use polystoreiq_protocol::secret::UserSecret;
 use polystoreiq_protocol::types::{
-    AuditFilter, DbTarget, DraftId, Engine, LlmProvider, Role, RunId, SessionId, SourceKind, SourceSpec, TlsMode,
+    AuditFilter, DbTarget, DraftId, Engine, LimitsChange, LlmProvider, Role, RunId, SessionId, SourceKind, SourceSpec,
+    TlsMode,
 };
 use polystoreiq_protocol::worker::{Fault, Probe};
 use polystoreiq_protocol::{ErrorCode, TypedError};
@@ -304,6 +305,25 @@ enum SettingsCommand {
     },
     /// Ask the configured model provider whether it answers (and whether it knows the model).
     Test,
+    /// Change the profile's limits. Row limit, timeouts and retention apply at once; the worker count when the
+    /// broker restarts. A `POLYSTOREIQ_*` variable set when the broker started wins over these.
+    Limits {
+        /// Rows kept per run (1 to 1000000).
+        #[arg(long)]
+        row_limit: Option<u64>,
+        /// A run's worker is killed after this many seconds (1 to 86400).
+        #[arg(long)]
+        run_timeout_s: Option<u64>,
+        /// A draft's dry run gives up after this many milliseconds (100 to 120000).
+        #[arg(long)]
+        check_timeout_ms: Option<u64>,
+        /// Workers running at once (1 to 64).
+        #[arg(long)]
+        max_workers: Option<u32>,
+        /// Audit events older than this many days are deleted (1 to 36500).
+        #[arg(long)]
+        audit_retention_days: Option<u32>,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -444,6 +464,22 @@ fn run(cli: Cli, out: &Output) -> Result<(), TypedError> {
             };
             let api_key = if api_key_stdin { Some(read_secret()?) } else { None };
             out.reply(client.call(Request::SetLlm { provider, model, endpoint, api_key, clear_api_key })?)
+        }
+        Command::Settings(SettingsCommand::Limits {
+            row_limit,
+            run_timeout_s,
+            check_timeout_ms,
+            max_workers,
+            audit_retention_days,
+        }) => {
+            let change = LimitsChange {
+                row_limit,
+                run_timeout_ms: run_timeout_s.map(|s| s.saturating_mul(1000)),
+                check_timeout_ms,
+                max_workers,
+                audit_retention_days,
+            };
+            out.reply(client.call(Request::SetLimits(change))?)
         }
         Command::DebugFault { source, fault, path, host, number } => {
             out.reply(client.call(Request::Fault { source, fault: fault.fault(path, host, number) })?)

@@ -180,6 +180,15 @@ impl Output {
                     println!("endpoint:     {}", llm.endpoint);
                     println!("api key:      {}", if llm.api_key_set { "set (in the OS keyring)" } else { "not set" });
                 }
+                let limits = &settings.limits;
+                let fixed = |field: &str| {
+                    if settings.env_fixed.iter().any(|f| f == field) { " (set by the environment)" } else { "" }
+                };
+                println!("row limit:    {} rows{}", limits.row_limit, fixed("row_limit"));
+                println!("run timeout:  {} s{}", limits.run_timeout_ms / 1000, fixed("run_timeout_ms"));
+                println!("dry run:      {} ms{}", limits.check_timeout_ms, fixed("check_timeout_ms"));
+                println!("workers:      {}{}", limits.max_workers, fixed("max_workers"));
+                println!("audit kept:   {} days{}", limits.audit_retention_days, fixed("audit_retention_days"));
             }
             Reply::LlmTest(report) => println!(
                 "{} ({}) at {}: {} ({} ms)",

@@ -14,6 +14,7 @@ import {
 import { useMutation, useQuery, useQueryClient, type QueryClient } from '@tanstack/react-query';
 import * as client from './api/client';
 import { TypedError } from './api/client';
+import * as timing from './lib/timing';
 import { BrokerDown } from './screens/BrokerDown';
 import { ChatScreen } from './screens/ChatScreen';
 import { DiagnosticsScreen } from './screens/DiagnosticsScreen';
@@ -86,7 +87,12 @@ function Gate() {
       resetChat();
       void queryClient.invalidateQueries({ queryKey: ['access'] });
     });
-    return () => client.onLocked(null);
+    // A result's render time feeds the diagnostics' `render` stage; a report that fails only loses a sample.
+    timing.onRenderTime((run, micros) => void client.renderTime(run, micros).catch(() => undefined));
+    return () => {
+      client.onLocked(null);
+      timing.onRenderTime(null);
+    };
   }, [queryClient]);
 
   if (access.isPending) {

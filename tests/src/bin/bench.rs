@@ -1,4 +1,5 @@
 //! `polystoreiq-bench DIR`: measures the worker path and prints Markdown tables for BENCHMARKS.md.
+//! With a display (`xvfb-run -a`), the run ends with the desktop UI (`POLYSTOREIQ_BENCH_ONLY_UI=1`: only that).
 //! `polystoreiq-bench planner-eval`: runs the offline planner's evaluation set and prints its accuracy report.
 
 use std::path::PathBuf;
@@ -19,6 +20,9 @@ fn main() -> anyhow::Result<()> {
     std::fs::create_dir_all(&dir)?;
     if std::env::var_os("POLYSTOREIQ_BENCH_ONLY_PLANNER").is_some() {
         return planner_section(&dir);
+    }
+    if std::env::var_os("POLYSTOREIQ_BENCH_ONLY_UI").is_some() {
+        return ui_section(&dir);
     }
     bench::prepare(&dir).context("writing benchmark data")?;
     let worker = std::env::current_exe()?.with_file_name("polystoreiq-worker");
@@ -59,6 +63,29 @@ fn main() -> anyhow::Result<()> {
     if std::env::var_os("POLYSTOREIQ_BENCH_ONLY_THROUGHPUT").is_none() {
         database_section(&dir)?;
         planner_section(&dir)?;
+        ui_section(&dir)?;
+    }
+    Ok(())
+}
+
+/// The desktop UI in the real release app, driven through `tauri-driver`: chart render, Approve to the first rows,
+/// scrolling the results table. Needs a display.
+fn ui_section(dir: &std::path::Path) -> anyhow::Result<()> {
+    println!("\n### Desktop UI\n");
+    if std::env::var_os("DISPLAY").is_none() {
+        println!("Skipped: no display (run `polystoreiq-bench` under `xvfb-run -a` to measure the desktop UI).");
+        return Ok(());
+    }
+    let bin_dir = std::env::current_exe()?.parent().context("the binaries' directory")?.to_path_buf();
+    println!("{}", polystoreiq_tests::ui_bench::METHOD);
+    for (compositing, label) in [
+        (true, "As shipped: WebKitGTK composites through GL (under Xvfb, Mesa's software renderer)"),
+        (false, "Compositing off (`WEBKIT_DISABLE_COMPOSITING_MODE=1`): WebKitGTK paints the page itself"),
+    ] {
+        let rows = polystoreiq_tests::ui_bench::section(&bin_dir, dir, 10, 30, compositing)?;
+        println!("\n{label}:\n");
+        println!("| measure | p50 | p95 | max | sample | target |\n|---|---|---|---|---|---|");
+        print!("{rows}");
     }
     Ok(())
 }

@@ -1,6 +1,6 @@
 //! One typed function per Tauri command of the shell (see the UI contract). Every rejection becomes a TypedError
 //! with the broker's stable code; the page branches on the code, never on the message.
-import { Channel, invoke } from '@tauri-apps/api/core';
+import { Channel, invoke, type InvokeArgs, type InvokeOptions } from '@tauri-apps/api/core';
 import type {
   AccessState,
   AuditEvent,
@@ -12,12 +12,17 @@ import type {
   DiagReport,
   DraftId,
   DraftPreview,
+  LimitsChange,
+  LlmProvider,
+  LlmTestReport,
   PageView,
+  Role,
   RunEvent,
   RunId,
   RunView,
   SchemaSnapshot,
   SessionId,
+  Settings,
   SourceInfo,
   SourceTestReport,
   TypedErrorData,
@@ -56,9 +61,9 @@ export function onLocked(listener: LockedListener | null): void {
   lockedListener = listener;
 }
 
-async function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
+async function call<T>(command: string, args?: InvokeArgs, options?: InvokeOptions): Promise<T> {
   try {
-    return await invoke<T>(command, args);
+    return await invoke<T>(command, args, options);
   } catch (raw) {
     const error = TypedError.from(raw);
     if (error.code === 'locked' && command !== 'unlock' && lockedListener) lockedListener();
@@ -105,9 +110,37 @@ export const cancel = (runId: RunId) => call<null>('cancel', { run: runId });
 export const resultPage = (runId: RunId, offset: number, limit: number) =>
   call<PageView>('result_page', { run: runId, offset, limit: Math.min(limit, 5000) });
 
+export const settings = () => call<Settings>('settings');
+export interface LlmChoice {
+  provider: LlmProvider;
+  /** Empty keeps the provider's last (else default) model. */
+  model: string;
+  endpoint: string;
+  /** Empty keeps the stored key. */
+  apiKey: string;
+  clearApiKey: boolean;
+}
+export const setLlm = (choice: LlmChoice) =>
+  call<Settings>('set_llm', {
+    provider: choice.provider,
+    model: choice.model || null,
+    endpoint: choice.endpoint || null,
+    apiKey: choice.apiKey || null,
+    clearApiKey: choice.clearApiKey,
+  });
+export const llmTest = () => call<LlmTestReport>('llm_test');
+export const setLimits = (change: LimitsChange) => call<Settings>('set_limits', { change });
+/** Sets the owner's passphrase or the viewer's PIN; `null` removes it. */
+export const setLock = (role: Role, secret: string | null) => call<AccessState>('set_lock', { role, secret });
+
+/** Reports how long a run's result took to show, for the diagnostics' `render` stage. */
+export const renderTime = (runId: RunId, micros: number) =>
+  call<null>('render_time', { run: runId, micros: Math.max(0, Math.round(micros)) });
+
 export const diag = () => call<DiagReport>('diag');
 export const audit = (filter: AuditFilter) => call<AuditEvent[]>('audit', { filter });
 
-/** Writes bytes into the user's export directory; answers the absolute path written. */
+/** Writes bytes into the user's export directory; answers the absolute path written. The bytes travel as the
+ * request's raw body, the file name in a header. */
 export const exportFile = (name: string, data: Uint8Array) =>
-  call<string>('export_file', { name, data: Array.from(data) });
+  call<string>('export_file', data, { headers: { 'x-export-name': name } });

@@ -1,12 +1,13 @@
 //! A finished run's result: row count, the virtualized table, the chart, more pages on demand, and exports (CSV of
 //! the rows as displayed, PNG/SVG of the chart) written by the shell into the export directory.
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import type { SortingState } from '@tanstack/react-table';
 import * as client from '../api/client';
 import type { Cell, ChartKind, RunView } from '../api/types';
 import { toCsv, utf8 } from '../lib/csv';
 import { formatMs, plural } from '../lib/format';
 import { sortRows } from '../lib/sort';
+import { resultShown } from '../lib/timing';
 import { ChartPanel } from './ChartPanel';
 import { ErrorBox } from './ErrorBox';
 import { ResultsTable } from './ResultsTable';
@@ -23,6 +24,9 @@ export function ResultsPanel({ view }: { view: RunView }) {
   const [error, setError] = useState<unknown>(null);
   const [loading, setLoading] = useState(false);
   const base = `run-${view.run}`;
+
+  // The first rows are committed (table and chart): measure until they are painted.
+  useEffect(() => resultShown(view.run, view.first_page.rows.length), [view]);
 
   const save = async (name: string, data: Uint8Array) => {
     setError(null);

@@ -21,6 +21,17 @@ describe('buildChartOption', () => {
     expect(series('scatter').map((s) => s.type)).toEqual(['scatter']);
   });
 
+  it('draws scatter and bar in large mode, in one frame; a line stays a line', () => {
+    type Bulk = { large?: boolean; largeThreshold?: number; progressive?: number };
+    const many: Cell[][] = Array.from({ length: 10_000 }, (_, i) => [`r${i}`, String(i), i]);
+    for (const kind of ['scatter', 'bar'] as const) {
+      const [s] = buildChartOption(kind, columns, many, { x: 'region', y: ['revenue'] })!.series as Bulk[];
+      expect(s).toMatchObject({ large: true, largeThreshold: 2000, progressive: 0 });
+    }
+    const [line] = buildChartOption('line', columns, many, { x: 'region', y: ['revenue'] })!.series as Bulk[];
+    expect(line.large).toBeUndefined();
+  });
+
   it('has no chart for the table kind', () => {
     expect(buildChartOption('table', columns, rows, null)).toBeNull();
   });

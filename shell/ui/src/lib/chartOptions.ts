@@ -12,6 +12,12 @@ export interface ChartAxes {
 }
 
 /** Chooses the columns to plot: the recommendation's where they exist, else the first label and the numbers. */
+/** Above this many points, scatter and bar series draw in ECharts' large mode (one path, not an element a point). */
+export const LARGE = 2000;
+/** Large mode, and the whole series in one frame: progressive rendering draws a 10k-point scatter 400 points a frame,
+ * which under software rendering took seconds (BENCHMARKS.md). */
+const BULK = { large: true, largeThreshold: LARGE, progressive: 0 } as const;
+
 export function chooseAxes(
   kind: ChartKind,
   columns: readonly ResultColumn[],
@@ -95,8 +101,9 @@ export function buildChartOption(
       series: y.map((column) => ({
         type: 'scatter' as const,
         name: columns[column].name,
-        symbolSize: 7,
+        symbolSize: rows.length > LARGE ? 4 : 7,
         data: rows.map((row, i) => [numericX ? toNumber(row[x]) : xLabels[i], toNumber(row[column])]),
+        ...BULK,
       })),
     };
   }
@@ -113,7 +120,7 @@ export function buildChartOption(
       type: kind,
       name: columns[column].name,
       data: rows.map((row) => toNumber(row[column])),
-      ...(kind === 'line' ? { showSymbol: rows.length <= 200, connectNulls: false } : {}),
+      ...(kind === 'line' ? { showSymbol: rows.length <= 200, connectNulls: false } : BULK),
     })),
   } as EChartsOption;
 }

@@ -5,6 +5,7 @@ import { useSyncExternalStore } from 'react';
 import * as client from '../api/client';
 import { TypedError } from '../api/client';
 import type { DraftId, DraftPreview, RunEvent, RunId, RunView, SessionId } from '../api/types';
+import * as timing from '../lib/timing';
 
 export type RunStatus = 'running' | 'finished' | 'cancelled' | 'failed';
 
@@ -151,6 +152,7 @@ export async function approveDraft(id: DraftId): Promise<void> {
   const entry = state.drafts[id];
   const token = entry?.preview.token;
   if (!entry || !token || entry.run?.status === 'running') return;
+  const approvedAt = timing.approvePressed(id);
   const run: RunState = {
     status: 'running',
     runId: null,
@@ -165,6 +167,7 @@ export async function approveDraft(id: DraftId): Promise<void> {
   updateDraft(id, (e) => ({ ...e, run, actionError: null }));
   try {
     const view = await client.run(token, (event) => applyEvent(id, event));
+    timing.runAnswered(view.run, approvedAt);
     updateRun(id, (r) => ({
       ...r,
       status: 'finished',
