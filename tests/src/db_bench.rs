@@ -268,7 +268,7 @@ struct Fetch {
     first_batch: Duration,
     /// The worker's peak resident set, `VmHWM` (through a worker only).
     peak_rss_kb: u64,
-    /// `ru_maxrss` of the reaped worker, as the health registry shows it (through a worker only).
+    /// The worker's peak RSS as the health registry shows it once the worker is reaped (through a worker only).
     reaped_rss_kb: u64,
 }
 
@@ -476,7 +476,7 @@ impl DbBench {
             .map_err(|failure| anyhow::anyhow!("{} through a worker: {failure}", engine.name()))?;
         let elapsed = started.elapsed();
         ensure!(outcome.done.rows == rows, "the worker counted {} rows, its batches held {rows}", outcome.done.rows);
-        // The worker is reaped in the background after `Done`; `ru_maxrss` arrives with the reaping.
+        // The worker is reaped in the background after `Done`; the registry's figure is final with the reaping.
         let waiting = Instant::now();
         let reaped_rss_kb = loop {
             let finished = self
@@ -636,10 +636,10 @@ impl DbBench {
              | engine | worker / driver | worker / connector in-process | worker / CLI | target |\n\
              |---|---|---|---|---|\n{ratios}\n\
              The worker's peak RSS (`VmHWM` from `/proc`, read at every frame), p50 of 3 runs per row (of {reps} \
-             for the first): bounded by the batch size, not by the result size. `ru_maxrss` at reaping, which the \
-             health registry reports as the worker's peak RSS, also counts the parent's resident set at fork \
-             (Linux carries the forked copy's high-water mark across `exec`), here this benchmark process's.\n\n\
-             | engine | result rows | batch rows | worker peak RSS | `ru_maxrss` at reaping |\n\
+             for the first): bounded by the batch size, not by the result size. The health registry's figure, which \
+             diagnostics show, is the `VmHWM` the worker reports in its `JobDone` (not `ru_maxrss` at reaping, \
+             which also counts the parent's resident set at fork).\n\n\
+             | engine | result rows | batch rows | worker peak RSS | health registry's peak RSS |\n\
              |---|---|---|---|---|\n{memory}",
             servers.join(" and ")
         ))
