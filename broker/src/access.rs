@@ -36,6 +36,7 @@ pub fn permitted(role: Role, request: &Request) -> bool {
                 | Request::SetLock { .. }
                 | Request::SetLlm { .. }
                 | Request::SetLimits(_)
+                | Request::RunTrace { .. }
                 | Request::Diag
                 | Request::Audit { .. }
                 | Request::Fault { .. }

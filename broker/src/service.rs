@@ -202,6 +202,13 @@ impl Broker {
             }
             Request::LlmTest => self.test_llm().await.map(Reply::LlmTest),
             Request::SetLimits(change) => self.set_limits(change).await.map(Reply::Settings),
+            Request::RunTrace { run } => {
+                let trace = self.store.call(move |db| db.run_trace(run)).await?;
+                let trace_id = trace.ok_or_else(|| TypedError::new(ErrorCode::RunNotFound, format!("no run {run}")))?;
+                let id = trace_id.clone();
+                let stages = self.store.call(move |db| db.trace_stages(&id)).await?;
+                Ok(Reply::Trace(polystoreiq_protocol::types::RunTrace { run, trace_id, stages }))
+            }
         }
     }
 

@@ -11,7 +11,7 @@ use std::time::Duration;
 use polystoreiq_protocol::types::{
     AuditEvent, AuditFilter, BreakerStatus, Capabilities, ChatMessage, ChatSession, DbTarget, DraftId, DraftPreview,
     FileTable, GenerationStats, RunId, SchemaSnapshot, SessionId, SourceId, SourceInfo, SourceKind, SourceStatus,
-    StageStats, TableInfo,
+    StageStats, TableInfo, TraceStage,
 };
 use polystoreiq_protocol::{ErrorCode, TypedError};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, params};
@@ -943,6 +943,21 @@ impl Db {
             .conn
             .query_row("SELECT trace_id FROM runs WHERE id = ?1", [run.0 as i64], |row| row.get(0))
             .optional()?)
+    }
+
+    /// The stages timed under `trace`, oldest first.
+    pub fn trace_stages(&mut self, trace: &str) -> Result<Vec<TraceStage>, StoreError> {
+        let mut statement = self
+            .conn
+            .prepare("SELECT stage, at_ms, duration_us FROM telemetry WHERE trace_id = ?1 ORDER BY at_ms, id")?;
+        let stages = statement.query_map([trace], |row| {
+            Ok(TraceStage {
+                stage: row.get(0)?,
+                at_ms: row.get::<_, i64>(1)? as u64,
+                duration_us: row.get::<_, i64>(2)? as u64,
+            })
+        })?;
+        Ok(stages.collect::<Result<_, _>>()?)
     }
 
     /// p50 and p95 per stage over the events since `since_ms`.

@@ -11,8 +11,8 @@ use crate::handshake::Hello;
 use crate::secret::UserSecret;
 use crate::types::{
     AccessState, AuditEvent, AuditFilter, ChatMessage, ChatSession, DiagReport, DraftId, DraftPreview, Engine,
-    GuardVerdict, LimitsChange, LlmProvider, LlmTestReport, ResultPage, Role, RunId, RunSummary, SchemaSnapshot,
-    SessionId, Settings, SourceInfo, SourceSpec, SourceTestReport,
+    GuardVerdict, LimitsChange, LlmProvider, LlmTestReport, ResultPage, Role, RunId, RunSummary, RunTrace,
+    SchemaSnapshot, SessionId, Settings, SourceInfo, SourceSpec, SourceTestReport,
 };
 use crate::worker::Fault;
 
@@ -147,6 +147,10 @@ pub enum Request {
     /// Change the profile's limits; each is checked against its allowed range. Owner only. Answers
     /// [`Reply::Settings`]. Since v5.
     SetLimits(LimitsChange),
+    /// The timed stages of one run's trace. Owner only. Answers [`Reply::Trace`]. Since v5.
+    RunTrace {
+        run: RunId,
+    },
 }
 
 /// Successful answers. Appended only.
@@ -190,6 +194,8 @@ pub enum Reply {
     Settings(Settings),
     /// Since v3.
     LlmTest(LlmTestReport),
+    /// Since v5.
+    Trace(RunTrace),
 }
 
 /// Progress of a run. Appended only.

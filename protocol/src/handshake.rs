@@ -9,7 +9,8 @@
 //!   cancel (`FromWorker::ServerSession`, `DbAction::Cancel`).
 //! - v4: a draft's dry run and repair attempts (`DraftPreview::check` and `attempts`, `Job::Check`,
 //!   `DbAction::Check`); the recommended chart of every result (`RunSummary::chart`).
-//! - v5: the limits the owner changes from a front end (`Settings::limits`, `Request::SetLimits`).
+//! - v5: the limits the owner changes from a front end (`Settings::limits`, `Request::SetLimits`); a worker's own
+//!   peak RSS in `JobDone`; a run's trace (`Request::RunTrace`).
 
 use serde::{Deserialize, Serialize};
 

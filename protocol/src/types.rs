@@ -674,6 +674,25 @@ pub struct PoolStats {
     pub queue_bound: u32,
 }
 
+/// One timed stage of a run's trace. Since v5.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct TraceStage {
+    /// `generate`, `validate`, `execute`, `normalize` or `render`.
+    pub stage: String,
+    /// When the stage ended.
+    pub at_ms: u64,
+    pub duration_us: u64,
+}
+
+/// Every stage timed under a run's trace id (its execution, normalisation and render; its draft's stages are timed
+/// under the draft's), oldest first. Since v5.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct RunTrace {
+    pub run: RunId,
+    pub trace_id: String,
+    pub stages: Vec<TraceStage>,
+}
+
 /// Latency of one pipeline stage over the diagnostics window.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct StageStats {

@@ -144,6 +144,12 @@ fn the_main_journey_through_the_desktop_app() {
     app.click("nav-diagnostics");
     app.text_until(&format!("diag-worker-{pid}"), |t| t.contains("cancelled"));
     app.shot("07-diagnostics");
+    // Looking up the finished run shows its trace, stage by stage.
+    let approved = p.ok(&["audit", "--action", "run.approve"]);
+    let first_run = approved[0]["run"].as_u64().expect("the approved run's id").to_string();
+    app.type_into("diag-run-lookup", &first_run);
+    app.text_until("diag-trace-execute", |t| t.contains("execute"));
+    app.text_until("diag-trace-render", |t| t.contains("render"));
 
     // Settings: a limit out of range gets the broker's typed error and changes nothing; a valid one is kept.
     app.click("nav-settings");

@@ -294,7 +294,7 @@ fn every_run_has_a_trace_and_diag_shows_stage_percentiles() {
         assert!(s["p95_us"].as_u64().unwrap() >= s["p50_us"].as_u64().unwrap(), "{s}");
     }
     let db = p.database();
-    let traces: Vec<String> = strings(&db, "SELECT trace_id FROM runs");
+    let traces: Vec<String> = strings(&db, "SELECT trace_id FROM runs ORDER BY id");
     assert_eq!(traces.len(), 3);
     for trace in &traces {
         let stages: i64 = db
@@ -302,4 +302,11 @@ fn every_run_has_a_trace_and_diag_shows_stage_percentiles() {
             .unwrap();
         assert_eq!(stages, 3, "execute, normalize and the CLI's render share the run's trace id");
     }
+    // A run looked up by id shows its trace, stage by stage.
+    let run = strings(&db, "SELECT CAST(max(id) AS TEXT) FROM runs").remove(0);
+    let trace = p.ok(&["trace", &run]);
+    assert_eq!(trace["trace_id"].as_str(), Some(traces.last().unwrap().as_str()), "{trace}");
+    let names: Vec<&str> = trace["stages"].as_array().unwrap().iter().map(|s| s["stage"].as_str().unwrap()).collect();
+    assert_eq!(names, ["execute", "normalize", "render"], "{trace}");
+    assert_eq!(p.err(&["trace", "999999"])["code"], "run_not_found");
 }

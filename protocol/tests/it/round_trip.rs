@@ -201,8 +201,8 @@ fn every_enum_strategy_covers_every_variant() {
 
     assert_covers::<ClientMessage>("ClientMessage", arb::client_message(), 2);
     assert_covers::<BrokerMessage>("BrokerMessage", arb::broker_message(), 3);
-    assert_covers::<Request>("Request", arb::request(), 29);
-    assert_covers::<Reply>("Reply", arb::reply(), 22);
+    assert_covers::<Request>("Request", arb::request(), 30);
+    assert_covers::<Reply>("Reply", arb::reply(), 23);
     // `Result` always has its two variants; serde words its refusal differently, so only coverage is checked.
     assert_produces_every_variant::<Result<Reply, TypedError>>("Result<Reply, TypedError>", arb::reply_result(), 2);
     assert_covers::<RunEvent>("RunEvent", arb::run_event(), 3);

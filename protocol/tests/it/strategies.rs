@@ -14,10 +14,10 @@ use polystoreiq_protocol::types::{
     ChartRecommendation, ChatMessage, ChatSession, CheckOutcome, ColumnInfo, ColumnValues, DbTarget, DiagReport,
     DraftAttempt, DraftCheck, DraftId, DraftPreview, Engine, ExitInfo, FieldSample, FileKind, FileTable, ForeignKey,
     GenerationStats, GuardVerdict, IndexInfo, Limits, LimitsChange, LlmProvider, LlmSettings, LlmTestReport,
-    LogicalType, PoolStats, ResultColumn, ResultPage, Role, RunId, RunSummary, SandboxState, SchemaCache,
+    LogicalType, PoolStats, ResultColumn, ResultPage, Role, RunId, RunSummary, RunTrace, SandboxState, SchemaCache,
     SchemaSnapshot, SessionId, Settings, SourceBreaker, SourceId, SourceInfo, SourceKind, SourceSpec, SourceStatus,
-    SourceTestReport, StageStats, TableInfo, TableKind, TableStorage, TlsMode, TypeCount, WorkerHealth, WorkerKind,
-    WorkerState,
+    SourceTestReport, StageStats, TableInfo, TableKind, TableStorage, TlsMode, TraceStage, TypeCount, WorkerHealth,
+    WorkerKind, WorkerState,
 };
 use polystoreiq_protocol::worker::{
     ConnectionReport, DbAction, DbJob, DuckLimits, Fault, FileFact, FileSource, FromWorker, ImportJob, Job, JobDone,
@@ -687,6 +687,7 @@ pub fn request() -> BoxedStrategy<Request> {
         ),
         Just(Request::LlmTest),
         limits_change().prop_map(Request::SetLimits),
+        run_id().prop_map(|run| Request::RunTrace { run }),
     ]
     .boxed()
 }
@@ -717,6 +718,10 @@ pub fn reply() -> BoxedStrategy<Reply> {
         guard_verdict().prop_map(Reply::Verdict),
         settings().prop_map(Reply::Settings),
         llm_test_report().prop_map(Reply::LlmTest),
+        (run_id(), text(), few((text(), u64_wide(), u64_wide()).boxed())).prop_map(|(run, trace_id, stages)| {
+            let stages = stages.into_iter().map(|(stage, at_ms, duration_us)| TraceStage { stage, at_ms, duration_us });
+            Reply::Trace(RunTrace { run, trace_id, stages: stages.collect() })
+        }),
     ]
     .boxed()
 }

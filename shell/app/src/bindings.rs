@@ -92,7 +92,13 @@ fn generate() -> String {
     b.add::<ResultColumn>().add::<GuardVerdict>().add::<DraftAttempt>().add::<DraftCheck>().add::<DraftPreview>();
     b.add::<RunEvent>().add::<ChartRecommendation>();
     // Diagnostics.
-    b.add::<ExitInfo>().add::<WorkerHealth>().add::<PoolStats>().add::<StageStats>().add::<SandboxReport>();
+    b.add::<ExitInfo>()
+        .add::<WorkerHealth>()
+        .add::<PoolStats>()
+        .add::<StageStats>()
+        .add::<TraceStage>()
+        .add::<RunTrace>()
+        .add::<SandboxReport>();
     b.add::<SandboxState>().add::<GenerationStats>().add::<DiagReport>();
     // Settings, audit, chat, access.
     b.add::<LlmSettings>().add::<Limits>().add::<LimitsChange>().add::<Settings>().add::<LlmTestReport>();

@@ -28,6 +28,7 @@ pub const ALL: &[&str] = &[
     "result_page",
     "render_time",
     "diag",
+    "run_trace",
     "audit",
     "settings",
     "set_llm",

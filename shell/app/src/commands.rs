@@ -10,8 +10,8 @@ use polystoreiq_protocol::broker::{Reply, Request, RunEvent};
 use polystoreiq_protocol::secret::UserSecret;
 use polystoreiq_protocol::types::{
     AccessState, AuditEvent, AuditFilter, ChatMessage, ChatSession, DbTarget, DiagReport, DraftId, DraftPreview,
-    LimitsChange, LlmProvider, LlmTestReport, Role, RunId, SchemaSnapshot, SessionId, Settings, SourceInfo, SourceKind,
-    SourceSpec, SourceTestReport, TlsMode,
+    LimitsChange, LlmProvider, LlmTestReport, Role, RunId, RunTrace, SchemaSnapshot, SessionId, Settings, SourceInfo,
+    SourceKind, SourceSpec, SourceTestReport, TlsMode,
 };
 use polystoreiq_protocol::{ErrorCode, TypedError};
 use serde::Deserialize;
@@ -312,6 +312,11 @@ pub async fn result_page(shell: State<'_, Shell>, run: u64, offset: u64, limit: 
 pub async fn render_time(shell: State<'_, Shell>, run: u64, micros: u64) -> Result<(), TypedError> {
     let request = Request::RenderTime { run: RunId(run), micros };
     expect_reply!(call(&shell, request).await?, Reply::Recorded => ())
+}
+
+#[tauri::command]
+pub async fn run_trace(shell: State<'_, Shell>, run: u64) -> Result<RunTrace, TypedError> {
+    expect_reply!(call(&shell, Request::RunTrace { run: RunId(run) }).await?, Reply::Trace(trace) => trace)
 }
 
 #[tauri::command]

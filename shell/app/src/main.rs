@@ -45,6 +45,7 @@ fn main() {
             commands::result_page,
             commands::render_time,
             commands::diag,
+            commands::run_trace,
             commands::audit,
             commands::settings,
             commands::set_llm,

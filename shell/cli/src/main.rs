@@ -87,6 +87,8 @@ enum Command {
     },
     /// Worker health, pool occupancy and per-stage latency.
     Diag,
+    /// The timed stages of one run (draft, dry run, execution, normalisation, render), from its trace.
+    Trace { run: u64 },
     /// The audit log, oldest first. TIME is unix milliseconds, an ISO date (2026-11-22 or
     /// 2026-11-22T10:00:00Z), or an age such as 90s, 15m, 2h, 7d.
     Audit {
@@ -428,6 +430,7 @@ fn run(cli: Cli, out: &Output) -> Result<(), TypedError> {
         Command::Result { run, format } => output::result(&mut client, RunId(run), format, out),
         Command::Guard { engine } => guard(&mut client, engine),
         Command::Diag => out.reply(client.call(Request::Diag)?),
+        Command::Trace { run } => out.reply(client.call(Request::RunTrace { run: RunId(run) })?),
         Command::Audit { source, session, since, until, action, limit } => {
             let filter = AuditFilter {
                 source,

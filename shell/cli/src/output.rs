@@ -190,6 +190,13 @@ impl Output {
                 println!("workers:      {}{}", limits.max_workers, fixed("max_workers"));
                 println!("audit kept:   {} days{}", limits.audit_retention_days, fixed("audit_retention_days"));
             }
+            Reply::Trace(trace) => {
+                println!("run {} (trace {})", trace.run, trace.trace_id);
+                for stage in &trace.stages {
+                    let at = render::format_timestamp(stage.at_ms as i64 * 1000);
+                    println!("  {at}  {:<10} {:>10.1} ms", stage.stage, stage.duration_us as f64 / 1000.0);
+                }
+            }
             Reply::LlmTest(report) => println!(
                 "{} ({}) at {}: {} ({} ms)",
                 report.provider.as_str(),

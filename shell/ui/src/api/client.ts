@@ -19,6 +19,7 @@ import type {
   Role,
   RunEvent,
   RunId,
+  RunTrace,
   RunView,
   SchemaSnapshot,
   SessionId,
@@ -138,6 +139,7 @@ export const renderTime = (runId: RunId, micros: number) =>
   call<null>('render_time', { run: runId, micros: Math.max(0, Math.round(micros)) });
 
 export const diag = () => call<DiagReport>('diag');
+export const runTrace = (runId: RunId) => call<RunTrace>('run_trace', { run: runId });
 export const audit = (filter: AuditFilter) => call<AuditEvent[]>('audit', { filter });
 
 /** Writes bytes into the user's export directory; answers the absolute path written. The bytes travel as the

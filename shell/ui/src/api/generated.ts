@@ -564,6 +564,31 @@ export type StageStats = {
 };
 
 /**
+ * One timed stage of a run's trace. Since v5.
+ */
+export type TraceStage = {
+  /**
+   * `generate`, `validate`, `execute`, `normalize` or `render`.
+   */
+  stage: string;
+  /**
+   * When the stage ended.
+   */
+  at_ms: number;
+  duration_us: number;
+};
+
+/**
+ * Every stage timed under a run's trace id (its execution, normalisation and render; its draft's stages are timed
+ * under the draft's), oldest first. Since v5.
+ */
+export type RunTrace = {
+  run: RunId;
+  trace_id: string;
+  stages: Array<TraceStage>;
+};
+
+/**
  * What the worker enforced, reported before the job's first frame. Since v3.
  */
 export type SandboxReport = {

@@ -4,7 +4,7 @@
 import { useState } from 'react';
 import { useQuery } from '@tanstack/react-query';
 import * as client from '../api/client';
-import type { ExitInfo, WorkerHealth } from '../api/types';
+import type { ExitInfo, RunTrace, StageStats, WorkerHealth } from '../api/types';
 import { EmptyRow } from '../components/EmptyRow';
 import { ErrorBox } from '../components/ErrorBox';
 import { formatKb, formatMicros, formatMs, formatTime } from '../lib/format';
@@ -15,6 +15,96 @@ function exitText(exit: ExitInfo | null): string {
   if (exit.signal !== null) return `signal ${exit.signal_name ?? exit.signal}`;
   if (exit.code !== null) return `exit ${exit.code}`;
   return '';
+}
+
+/** The design's latency budgets: a chart of up to 10k points renders in p95 1.5 s; the first response (drafting, the
+ * dry run, the query and its normalisation) comes in p95 5 s. */
+const STAGE_BUDGET_MS: Record<string, number> = { render: 1500 };
+const FIRST_RESPONSE_BUDGET_MS = 5000;
+const FIRST_RESPONSE_STAGES = ['generate', 'validate', 'execute', 'normalize'];
+
+function Budget({ p95Us, budgetMs }: { p95Us: number; budgetMs: number | undefined }) {
+  if (budgetMs === undefined) return <span className="muted small">part of the first response</span>;
+  const within = p95Us <= budgetMs * 1000;
+  return (
+    <span className={`badge ${within ? 'ok' : 'bad'}`} data-within={within}>
+      {within ? 'within' : 'over'} {formatMs(budgetMs)}
+    </span>
+  );
+}
+
+/** The first response's p95, bounded above by the sum of its stages' p95s, against its 5 s budget. */
+function FirstResponseRow({ stages }: { stages: StageStats[] }) {
+  const parts = stages.filter((s) => FIRST_RESPONSE_STAGES.includes(s.stage));
+  if (parts.length === 0) return null;
+  const sum = parts.reduce((total, s) => total + s.p95_us, 0);
+  return (
+    <tr data-testid="diag-first-response">
+      <td>first response (sum of p95s)</td>
+      <td />
+      <td />
+      <td>{formatMicros(sum)}</td>
+      <td>
+        <Budget p95Us={sum} budgetMs={FIRST_RESPONSE_BUDGET_MS} />
+      </td>
+    </tr>
+  );
+}
+
+/** Recent failures (failed or timed-out workers, newest first) per source, from the health registry. */
+function FailuresBySource({ workers }: { workers: WorkerHealth[] }) {
+  const failed = workers.filter((w) => w.state === 'failed' || w.state === 'timed_out');
+  const bySource = new Map<string, WorkerHealth[]>();
+  for (const w of [...failed].sort((a, b) => b.started_at_ms - a.started_at_ms)) {
+    bySource.set(w.source, [...(bySource.get(w.source) ?? []), w]);
+  }
+  return (
+    <table className="data" data-testid="diag-failures">
+      <thead>
+        <tr>
+          <th>source</th>
+          <th>failures</th>
+          <th>latest</th>
+          <th>error</th>
+        </tr>
+      </thead>
+      <tbody>
+        {[...bySource].map(([source, list]) => (
+          <tr key={source} data-testid={`diag-failures-${source}`}>
+            <td>{source}</td>
+            <td>{list.length}</td>
+            <td className="nowrap">{formatTime(list[0].started_at_ms)}</td>
+            <td>{list[0].error ? <code>{list[0].error}</code> : exitText(list[0].exit)}</td>
+          </tr>
+        ))}
+        {bySource.size === 0 && <EmptyRow columns={4}>No recent failures.</EmptyRow>}
+      </tbody>
+    </table>
+  );
+}
+
+function TraceTable({ trace }: { trace: RunTrace }) {
+  return (
+    <table className="data" data-testid="diag-run-trace">
+      <thead>
+        <tr>
+          <th>stage</th>
+          <th>ended</th>
+          <th>duration</th>
+        </tr>
+      </thead>
+      <tbody>
+        {trace.stages.map((s, i) => (
+          <tr key={`${s.stage}-${i}`} data-testid={`diag-trace-${s.stage}`}>
+            <td>{s.stage}</td>
+            <td className="nowrap">{formatTime(s.at_ms)}</td>
+            <td>{formatMicros(s.duration_us)}</td>
+          </tr>
+        ))}
+        {trace.stages.length === 0 && <EmptyRow columns={3}>Nothing timed yet.</EmptyRow>}
+      </tbody>
+    </table>
+  );
 }
 
 function WorkersTable({ workers }: { workers: WorkerHealth[] }) {
@@ -72,6 +162,12 @@ export function DiagnosticsScreen() {
     refetchInterval: 2000,
     select: (events) => events.filter((e) => e.run === runId),
   });
+  const trace = useQuery({
+    queryKey: ['trace', runId],
+    queryFn: () => client.runTrace(runId as number),
+    enabled: validRun,
+    refetchInterval: 2000,
+  });
   const d = report.data;
   const workers = (d?.workers ?? [])
     .filter((w) => !validRun || w.run === runId)
@@ -108,6 +204,22 @@ export function DiagnosticsScreen() {
           </section>
           {validRun && (
             <section>
+              <h2>Trace of run {runId}</h2>
+              {trace.data && (
+                <p className="muted small" data-testid="diag-trace-id">
+                  trace <code>{trace.data.trace_id}</code>
+                </p>
+              )}
+              <ErrorBox error={trace.error} testId="diag-run-trace-error" />
+              {trace.data && <TraceTable trace={trace.data} />}
+            </section>
+          )}
+          <section>
+            <h2>Recent failures by source</h2>
+            <FailuresBySource workers={d.workers} />
+          </section>
+          {validRun && (
+            <section>
               <h2>Audit of run {runId}</h2>
               <ErrorBox error={runAudit.error} testId="diag-run-audit-error" />
               <AuditTable events={runAudit.data ?? []} testId="diag-run-audit" />
@@ -124,6 +236,7 @@ export function DiagnosticsScreen() {
                     <th>count</th>
                     <th>p50</th>
                     <th>p95</th>
+                    <th>p95 budget</th>
                   </tr>
                 </thead>
                 <tbody>
@@ -133,8 +246,12 @@ export function DiagnosticsScreen() {
                       <td>{s.count}</td>
                       <td>{formatMicros(s.p50_us)}</td>
                       <td>{formatMicros(s.p95_us)}</td>
+                      <td>
+                        <Budget p95Us={s.p95_us} budgetMs={STAGE_BUDGET_MS[s.stage]} />
+                      </td>
                     </tr>
                   ))}
+                  <FirstResponseRow stages={d.stages} />
                 </tbody>
               </table>
             </section>
