@@ -109,9 +109,7 @@ fn is_final(state: WorkerState) -> bool {
 
 /// `VmHWM` of a live process, in KiB.
 fn live_peak_rss_kb(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
+    polystoreiq_protocol::worker::vm_hwm_kb(&std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?)
 }
 
 pub fn unix_ms() -> u64 {

@@ -76,8 +76,10 @@ impl Knob {
         format!("limits.{}", self.field)
     }
 
+    /// Whether the variable set this limit: present and a whole number, as `BrokerConfig::from_env` reads it (it
+    /// ignores any other value, and so does this).
     fn fixed_by_env(&self) -> bool {
-        std::env::var_os(self.env).is_some()
+        std::env::var(self.env).is_ok_and(|value| value.trim().parse::<u64>().is_ok())
     }
 
     fn check(&self, value: u64) -> Result<u64, TypedError> {

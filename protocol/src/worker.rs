@@ -261,6 +261,12 @@ pub struct JobDone {
     pub peak_rss_kb: Option<u64>,
 }
 
+/// `VmHWM` in KiB from the text of a Linux `/proc/<pid>/status`: the figure [`JobDone::peak_rss_kb`] carries and the
+/// health registry shows for a live worker. Parsing only; the caller reads the file.
+pub fn vm_hwm_kb(status: &str) -> Option<u64> {
+    status.lines().find_map(|line| line.strip_prefix("VmHWM:"))?.split_whitespace().next()?.parse().ok()
+}
+
 /// A failure inside the worker, reported as data before it exits.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 pub enum WorkerError {
@@ -306,5 +312,16 @@ impl WorkerError {
             WorkerError::Tls(_) => ErrorCode::TlsFailed,
             WorkerError::ConnectionLost(_) => ErrorCode::ConnectionLost,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn vm_hwm_is_read_from_its_line_in_kib() {
+        let status = "Name:\tpolystoreiq-wor\nVmPeak:\t  123456 kB\nVmHWM:\t   20480 kB\nVmRSS:\t   19000 kB\n";
+        assert_eq!(super::vm_hwm_kb(status), Some(20480));
+        assert_eq!(super::vm_hwm_kb("Name:\tx\nVmRSS:\t1 kB\n"), None);
+        assert_eq!(super::vm_hwm_kb("VmHWM:\tlots kB\n"), None);
     }
 }

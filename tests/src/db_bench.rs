@@ -274,8 +274,7 @@ struct Fetch {
 
 /// `VmHWM` of a live process: the peak resident set of its program image since `exec`, in KiB.
 fn vm_hwm_kb(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status.lines().find_map(|l| l.strip_prefix("VmHWM:"))?.split_whitespace().next()?.parse().ok()
+    polystoreiq_protocol::worker::vm_hwm_kb(&std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?)
 }
 
 /// One lineitem row as an application holds it: every value converted into a Rust value.

@@ -152,8 +152,7 @@ impl PeakMemory {
         file.rewind().ok()?;
         let mut status = String::new();
         file.read_to_string(&mut status).ok()?;
-        let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
-        line.split_whitespace().nth(1)?.parse().ok()
+        polystoreiq_protocol::worker::vm_hwm_kb(&status)
     }
 }
 

@@ -109,26 +109,8 @@ function ProviderCard({ settings, owner, onSaved }: { settings: Settings; owner:
       </label>
       {online && (
         <>
-          <label>
-            Model
-            <input
-              data-testid="llm-model"
-              value={switching ? '' : model}
-              placeholder={switching ? "the provider's last or default model" : ''}
-              disabled={!owner || switching}
-              onChange={(e) => setModel(e.target.value)}
-            />
-          </label>
-          <label>
-            Endpoint
-            <input
-              data-testid="llm-endpoint"
-              value={switching ? '' : endpoint}
-              placeholder={switching ? "the provider's last or default endpoint" : ''}
-              disabled={!owner || switching}
-              onChange={(e) => setEndpoint(e.target.value)}
-            />
-          </label>
+          <ProviderField what="model" value={model} switching={switching} owner={owner} onChange={setModel} />
+          <ProviderField what="endpoint" value={endpoint} switching={switching} owner={owner} onChange={setEndpoint} />
           {switching && <p className="muted small">Save to switch; then adjust the model and endpoint.</p>}
           <label>
             API key
@@ -174,6 +156,29 @@ function ProviderCard({ settings, owner, onSaved }: { settings: Settings; owner:
       )}
       <ErrorBox error={save.error ?? test.error} testId="llm-error" />
     </form>
+  );
+}
+
+/** The model or endpoint of the saved provider; empty while switching, when the new provider's own applies. */
+function ProviderField(props: {
+  what: 'model' | 'endpoint';
+  value: string;
+  switching: boolean;
+  owner: boolean;
+  onChange: (value: string) => void;
+}) {
+  const { what, value, switching, owner, onChange } = props;
+  return (
+    <label>
+      {what === 'model' ? 'Model' : 'Endpoint'}
+      <input
+        data-testid={`llm-${what}`}
+        value={switching ? '' : value}
+        placeholder={switching ? `the provider's last or default ${what}` : ''}
+        disabled={!owner || switching}
+        onChange={(e) => onChange(e.target.value)}
+      />
+    </label>
   );
 }
 
