@@ -65,6 +65,14 @@ impl Engine {
         DbJob { kind, target: self.target(), password: None, action }
     }
 
+    /// The server's processes, by the name they run under (`/proc/PID/comm`).
+    fn server_comm(self) -> &'static str {
+        match self {
+            Engine::Postgres => "postgres",
+            Engine::Mariadb => "mariadbd",
+        }
+    }
+
     fn worker_kind(self) -> WorkerKind {
         match self {
             Engine::Postgres => WorkerKind::Postgres,
@@ -544,6 +552,7 @@ impl DbBench {
         let mut out = String::new();
         let mut ratios = String::new();
         let mut memory = String::new();
+        let mut cpu_table = String::new();
         let mut servers = Vec::new();
         for engine in [Engine::Postgres, Engine::Mariadb] {
             let load = engine.ensure_loaded(&csv, &expected)?;
@@ -553,11 +562,19 @@ impl DbBench {
             runtime.block_on(self.through_worker(engine, SELECT_ALL, BATCH_ROWS))?;
             self.driver(engine)?;
             let mut samples: [Vec<Fetch>; 4] = Default::default();
+            let mut cpu: [Vec<CpuSpent>; 4] = Default::default();
             for _ in 0..reps {
-                samples[0].push(runtime.block_on(self.through_worker(engine, SELECT_ALL, BATCH_ROWS))?);
-                samples[1].push(self.driver(engine)?);
-                samples[2].push(Self::connector(engine)?);
-                samples[3].push(Self::cli(engine)?);
+                let runs: [&dyn Fn() -> anyhow::Result<Fetch>; 4] = [
+                    &|| runtime.block_on(self.through_worker(engine, SELECT_ALL, BATCH_ROWS)),
+                    &|| self.driver(engine),
+                    &|| Self::connector(engine),
+                    &|| Self::cli(engine),
+                ];
+                for (i, run) in runs.iter().enumerate() {
+                    let before = CpuClock::now(engine);
+                    samples[i].push(run()?);
+                    cpu[i].push(CpuClock::now(engine).since(before));
+                }
             }
             for sample in &samples {
                 ensure!(sample.iter().all(|f| f.rows == ROWS), "a fetch from {} missed rows", engine.name());
@@ -578,6 +595,7 @@ impl DbBench {
                 }),
                 format!("{cli} (text format)"),
             ];
+            let short = ["through a worker", driver_name, "worker connector in-process", "command-line client"];
             let mut p50s = Vec::new();
             for (i, (path, sample)) in paths.iter().zip(&samples).enumerate() {
                 let total = Stats::of(sample.iter().map(|f| f.elapsed).collect());
@@ -588,6 +606,17 @@ impl DbBench {
                     ms(Stats::of(sample.iter().map(|f| f.first_batch).collect()).p50)
                 };
                 p50s.push(total.p50);
+                let p50 = |part: fn(&CpuSpent) -> Duration| ms(Stats::of(cpu[i].iter().map(part).collect()).p50);
+                let _ = writeln!(
+                    cpu_table,
+                    "| {} | {} | {} | {} | {} | {} |",
+                    engine.name(),
+                    short[i],
+                    p50(|c| c.this),
+                    p50(|c| c.children),
+                    p50(|c| c.server),
+                    p50(|c| c.this + c.children + c.server),
+                );
                 let _ = writeln!(
                     out,
                     "| {} | {path} | {} | {} | {:.0} | {first} | {} runs |",
@@ -634,6 +663,12 @@ impl DbBench {
              The worker's rows/s divided by each other path's (1.00x: as fast; above: faster).\n\n\
              | engine | worker / driver | worker / connector in-process | worker / CLI | target |\n\
              |---|---|---|---|---|\n{ratios}\n\
+             CPU time per run, p50 by column, from `getrusage` (this process: the broker's side of a worker, or the \
+             in-process driver; its reaped children: the worker, or the command-line client) and from `/proc` (the \
+             server's processes, with their reaped children: PostgreSQL's backend for the connection). Two cores \
+             serve all three.\n\n\
+             | engine | path | this process | worker or client | server | total |\n|---|---|---|---|---|---|\n\
+             {cpu_table}\n\
              The worker's peak RSS (`VmHWM` from `/proc`, read at every frame), p50 of 3 runs per row (of {reps} \
              for the first): bounded by the batch size, not by the result size. The health registry's figure, which \
              diagnostics show, is the `VmHWM` the worker reports in its `JobDone` (not `ru_maxrss` at reaping, \
@@ -643,6 +678,71 @@ impl DbBench {
             servers.join(" and ")
         ))
     }
+}
+
+/// CPU time used so far by this process, by its reaped children (workers, command-line clients), and by the
+/// server's processes.
+#[derive(Clone, Copy)]
+struct CpuClock {
+    this: Duration,
+    children: Duration,
+    server: Duration,
+}
+
+/// CPU time of one path's run, split by who spent it.
+#[derive(Clone, Copy, Default)]
+struct CpuSpent {
+    this: Duration,
+    children: Duration,
+    server: Duration,
+}
+
+impl CpuClock {
+    fn now(engine: Engine) -> CpuClock {
+        CpuClock {
+            this: rusage(libc::RUSAGE_SELF),
+            children: rusage(libc::RUSAGE_CHILDREN),
+            server: server_cpu(engine.server_comm()),
+        }
+    }
+
+    fn since(self, earlier: CpuClock) -> CpuSpent {
+        CpuSpent {
+            this: self.this.saturating_sub(earlier.this),
+            children: self.children.saturating_sub(earlier.children),
+            server: self.server.saturating_sub(earlier.server),
+        }
+    }
+}
+
+/// User plus system time of `who` (`RUSAGE_SELF` or `RUSAGE_CHILDREN`).
+fn rusage(who: libc::c_int) -> Duration {
+    // SAFETY: zeroed rusage is a valid value; getrusage fills it.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: a valid pointer to a local.
+    unsafe { libc::getrusage(who, &mut usage) };
+    let time = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    time(usage.ru_utime) + time(usage.ru_stime)
+}
+
+/// User plus system time of every process named `comm`, with their reaped children's: a PostgreSQL backend's time
+/// moves into the postmaster's children's time when it exits, so the sum stays whole across connections.
+fn server_cpu(comm: &str) -> Duration {
+    // SAFETY: sysconf has no preconditions.
+    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
+    let mut total = 0u64;
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { continue };
+        // pid (comm) state ppid ...: the name is in parentheses and may hold spaces.
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else { continue };
+        if &stat[open + 1..close] != comm {
+            continue;
+        }
+        // After the name: state is field 3; utime, stime, cutime, cstime are fields 14 to 17.
+        let fields: Vec<&str> = stat[close + 1..].split_whitespace().collect();
+        total += fields.get(11..15).into_iter().flatten().filter_map(|f| f.parse::<u64>().ok()).sum::<u64>();
+    }
+    Duration::from_millis(total * 1000 / ticks)
 }
 
 fn median(mut sample: Vec<u64>) -> u64 {

@@ -4,7 +4,9 @@
 
 use std::io::Write;
 
-use polystoreiq_protocol::worker::{Fault, JobDone, Probe, WorkerError};
+#[cfg(debug_assertions)]
+use polystoreiq_protocol::worker::Probe;
+use polystoreiq_protocol::worker::{Fault, JobDone, WorkerError};
 
 use crate::serve::FrameSink;
 

@@ -7,6 +7,12 @@
 use std::os::fd::AsFd;
 use std::process::ExitCode;
 
+/// The broker's allocator (mimalloc): a connector allocates a few times per row (the driver's row, each text
+/// value), and on 1M rows the system allocator cost the worker a tenth of its speed against the same driver
+/// in the broker's process (BENCHMARKS.md, database connectors). DuckDB's own memory is C++ and unaffected.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let Some(nonce) = polystoreiq_workers::take_spawn_nonce() else {
         eprintln!("polystoreiq-worker runs only when the PolyStoreIQ broker starts it; it does nothing on its own.");

@@ -524,7 +524,7 @@ fn push_value(column: &mut ColumnValues, wire: &Column, meta: &ResultColumn, val
             meta.db_type
         ))
     };
-    if value == Value::NULL {
+    if matches!(value, Value::NULL) {
         push_null(column);
         return Ok(());
     }
@@ -568,12 +568,16 @@ fn push_value(column: &mut ColumnValues, wire: &Column, meta: &ResultColumn, val
                 Value::Bytes(bytes) if wire.column_type() == ColumnType::MYSQL_TYPE_BIT => {
                     bits_value(&bytes).ok_or_else(bad)?.to_string()
                 }
-                Value::Bytes(bytes) => String::from_utf8(bytes).map_err(|_| {
-                    WorkerError::Query(format!(
-                        "column {name} holds bytes that are not UTF-8 text; convert it in the query, e.g. \
-                         CONVERT({name} USING utf8mb4), or CAST({name} AS BINARY) to see the bytes"
-                    ))
-                })?,
+                // The common case, copied once: from the driver's bytes into the column.
+                Value::Bytes(bytes) => {
+                    out.push(Some(std::str::from_utf8(&bytes).map_err(|_| {
+                        WorkerError::Query(format!(
+                            "column {name} holds bytes that are not UTF-8 text; convert it in the query, e.g. \
+                             CONVERT({name} USING utf8mb4), or CAST({name} AS BINARY) to see the bytes"
+                        ))
+                    })?));
+                    return Ok(());
+                }
                 Value::Int(i) => i.to_string(),
                 Value::UInt(u) => u.to_string(),
                 Value::Time(negative, days, h, m, s, us) => time_text(negative, days, h, m, s, us, wire.decimals()),

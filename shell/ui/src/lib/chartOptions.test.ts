@@ -21,8 +21,8 @@ describe('buildChartOption', () => {
     expect(series('scatter').map((s) => s.type)).toEqual(['scatter']);
   });
 
-  it('draws scatter and bar in large mode, in one frame; a line stays a line', () => {
-    type Bulk = { large?: boolean; largeThreshold?: number; progressive?: number };
+  it('draws scatter and bar in large mode, in one frame; a long line is sampled', () => {
+    type Bulk = { large?: boolean; largeThreshold?: number; progressive?: number; sampling?: string };
     const many: Cell[][] = Array.from({ length: 10_000 }, (_, i) => [`r${i}`, String(i), i]);
     for (const kind of ['scatter', 'bar'] as const) {
       const [s] = buildChartOption(kind, columns, many, { x: 'region', y: ['revenue'] })!.series as Bulk[];
@@ -30,6 +30,10 @@ describe('buildChartOption', () => {
     }
     const [line] = buildChartOption('line', columns, many, { x: 'region', y: ['revenue'] })!.series as Bulk[];
     expect(line.large).toBeUndefined();
+    expect(line).toMatchObject({ sampling: 'lttb', progressive: 0 });
+    const [short] = buildChartOption('line', columns, many.slice(0, 2000), { x: 'region', y: ['revenue'] })!
+      .series as Bulk[];
+    expect(short.sampling).toBeUndefined();
   });
 
   it('has no chart for the table kind', () => {

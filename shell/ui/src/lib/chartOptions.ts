@@ -11,13 +11,16 @@ export interface ChartAxes {
   y: number[];
 }
 
-/** Chooses the columns to plot: the recommendation's where they exist, else the first label and the numbers. */
 /** Above this many points, scatter and bar series draw in ECharts' large mode (one path, not an element a point). */
 export const LARGE = 2000;
 /** Large mode, and the whole series in one frame: progressive rendering draws a 10k-point scatter 400 points a frame,
  * which under software rendering took seconds (BENCHMARKS.md). */
 const BULK = { large: true, largeThreshold: LARGE, progressive: 0 } as const;
+/** A line over more than `LARGE` points: drawn in one frame, through the points that keep its shape (largest triangle
+ * three buckets) rather than every one of them; 100k points otherwise took over a second and gigabytes to draw. */
+const LONG_LINE = { sampling: 'lttb', progressive: 0 } as const;
 
+/** Chooses the columns to plot: the recommendation's where they exist, else the first label and the numbers. */
 export function chooseAxes(
   kind: ChartKind,
   columns: readonly ResultColumn[],
@@ -120,7 +123,9 @@ export function buildChartOption(
       type: kind,
       name: columns[column].name,
       data: rows.map((row) => toNumber(row[column])),
-      ...(kind === 'line' ? { showSymbol: rows.length <= 200, connectNulls: false } : BULK),
+      ...(kind === 'line'
+        ? { showSymbol: rows.length <= 200, connectNulls: false, ...(rows.length > LARGE ? LONG_LINE : {}) }
+        : BULK),
     })),
   } as EChartsOption;
 }
