@@ -202,13 +202,7 @@ impl Broker {
             }
             Request::LlmTest => self.test_llm().await.map(Reply::LlmTest),
             Request::SetLimits(change) => self.set_limits(change).await.map(Reply::Settings),
-            Request::RunTrace { run } => {
-                let trace = self.store.call(move |db| db.run_trace(run)).await?;
-                let trace_id = trace.ok_or_else(|| TypedError::new(ErrorCode::RunNotFound, format!("no run {run}")))?;
-                let id = trace_id.clone();
-                let stages = self.store.call(move |db| db.trace_stages(&id)).await?;
-                Ok(Reply::Trace(polystoreiq_protocol::types::RunTrace { run, trace_id, stages }))
-            }
+            Request::RunTrace { run } => self.run_trace(run).await.map(Reply::Trace),
         }
     }
 
@@ -959,6 +953,20 @@ impl Broker {
         if generation.provider != LlmProvider::Offline {
             self.audit("llm.generate", Some(source), session, draft, None, generation.describe(trace)).await;
         }
+    }
+
+    /// The timed stages of `run`'s trace, oldest first.
+    async fn run_trace(&self, run: RunId) -> Result<polystoreiq_protocol::types::RunTrace, TypedError> {
+        let found = self
+            .store
+            .call(move |db| match db.run_trace(run)? {
+                Some(trace_id) => Ok(Some((db.trace_stages(&trace_id)?, trace_id))),
+                None => Ok(None),
+            })
+            .await?;
+        let (stages, trace_id) =
+            found.ok_or_else(|| TypedError::new(ErrorCode::RunNotFound, format!("no run {run}")))?;
+        Ok(polystoreiq_protocol::types::RunTrace { run, trace_id, stages })
     }
 
     async fn settings(&self) -> Result<polystoreiq_protocol::types::Settings, TypedError> {

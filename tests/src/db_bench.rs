@@ -562,7 +562,7 @@ impl DbBench {
             runtime.block_on(self.through_worker(engine, SELECT_ALL, BATCH_ROWS))?;
             self.driver(engine)?;
             let mut samples: [Vec<Fetch>; 4] = Default::default();
-            let mut cpu: [Vec<CpuSpent>; 4] = Default::default();
+            let mut cpu: [Vec<Cpu>; 4] = Default::default();
             for _ in 0..reps {
                 let runs: [&dyn Fn() -> anyhow::Result<Fetch>; 4] = [
                     &|| runtime.block_on(self.through_worker(engine, SELECT_ALL, BATCH_ROWS)),
@@ -571,9 +571,9 @@ impl DbBench {
                     &|| Self::cli(engine),
                 ];
                 for (i, run) in runs.iter().enumerate() {
-                    let before = CpuClock::now(engine);
+                    let before = Cpu::now(engine);
                     samples[i].push(run()?);
-                    cpu[i].push(CpuClock::now(engine).since(before));
+                    cpu[i].push(Cpu::now(engine).since(before));
                 }
             }
             for sample in &samples {
@@ -606,7 +606,7 @@ impl DbBench {
                     ms(Stats::of(sample.iter().map(|f| f.first_batch).collect()).p50)
                 };
                 p50s.push(total.p50);
-                let p50 = |part: fn(&CpuSpent) -> Duration| ms(Stats::of(cpu[i].iter().map(part).collect()).p50);
+                let p50 = |part: fn(&Cpu) -> Duration| ms(Stats::of(cpu[i].iter().map(part).collect()).p50);
                 let _ = writeln!(
                     cpu_table,
                     "| {} | {} | {} | {} | {} | {} |",
@@ -680,34 +680,26 @@ impl DbBench {
     }
 }
 
-/// CPU time used so far by this process, by its reaped children (workers, command-line clients), and by the
-/// server's processes.
-#[derive(Clone, Copy)]
-struct CpuClock {
-    this: Duration,
-    children: Duration,
-    server: Duration,
-}
-
-/// CPU time of one path's run, split by who spent it.
+/// CPU time of this process, of its reaped children (workers, command-line clients) and of the server's processes:
+/// used so far ([`Cpu::now`]), or spent between two readings ([`Cpu::since`]).
 #[derive(Clone, Copy, Default)]
-struct CpuSpent {
+struct Cpu {
     this: Duration,
     children: Duration,
     server: Duration,
 }
 
-impl CpuClock {
-    fn now(engine: Engine) -> CpuClock {
-        CpuClock {
+impl Cpu {
+    fn now(engine: Engine) -> Cpu {
+        Cpu {
             this: rusage(libc::RUSAGE_SELF),
             children: rusage(libc::RUSAGE_CHILDREN),
             server: server_cpu(engine.server_comm()),
         }
     }
 
-    fn since(self, earlier: CpuClock) -> CpuSpent {
-        CpuSpent {
+    fn since(self, earlier: Cpu) -> Cpu {
+        Cpu {
             this: self.this.saturating_sub(earlier.this),
             children: self.children.saturating_sub(earlier.children),
             server: self.server.saturating_sub(earlier.server),

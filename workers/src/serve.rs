@@ -112,9 +112,9 @@ fn run_job<W: Write + Send>(job: Job, out: &mut FrameSink<W>) -> Result<JobDone,
 const FRAMES_IN_FLIGHT: usize = 1;
 
 /// Runs `job` while a second thread writes its frames, in order, to `out`: a database connector converts the next
-/// rows while the last batch is copied into the pipe, which on two cores is the difference between being as fast
-/// as the driver in-process and a tenth slower. A write that fails (the broker is gone or cancelled us) stops the
-/// job at its next frame, and its error is the one reported.
+/// rows while the last batch is copied into the pipe (BENCHMARKS.md, database connectors, 2026-12-05 night). A
+/// write that fails (the broker is gone or cancelled us) stops the job at its next frame, and its error is the one
+/// reported.
 fn pipelined<W: Write + Send>(
     out: &mut FrameSink<W>,
     job: impl FnOnce(&mut dyn FnMut(FromWorker) -> Result<(), WorkerError>) -> Result<JobDone, WorkerError>,
@@ -183,5 +183,69 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
         s.clone()
     } else {
         "unknown panic".to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use polystoreiq_protocol::worker::ServerSession;
+
+    fn done(rows: u64) -> JobDone {
+        JobDone { rows, truncated: false, elapsed_us: 0, peak_rss_kb: None }
+    }
+
+    #[test]
+    fn pipelined_frames_arrive_in_order_and_the_jobs_result_is_returned() {
+        let mut written = Vec::new();
+        let mut out = FrameSink { out: BufWriter::new(&mut written) };
+        let result = pipelined(&mut out, |emit| {
+            for id in 0..100 {
+                emit(FromWorker::ServerSession(ServerSession::Mysql { connection_id: id }))?;
+            }
+            Ok(done(100))
+        });
+        assert_eq!(result.unwrap(), done(100));
+        drop(out);
+        let mut input = written.as_slice();
+        for id in 0..100 {
+            match read_frame::<_, FromWorker>(&mut input).unwrap() {
+                FromWorker::ServerSession(ServerSession::Mysql { connection_id }) => assert_eq!(connection_id, id),
+                other => panic!("frame {id}: {other:?}"),
+            }
+        }
+        assert!(input.is_empty(), "nothing after the job's frames");
+    }
+
+    /// A pipe whose reader is gone.
+    struct Closed;
+
+    impl Write for Closed {
+        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+            Err(std::io::ErrorKind::BrokenPipe.into())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Err(std::io::ErrorKind::BrokenPipe.into())
+        }
+    }
+
+    #[test]
+    fn a_failed_write_stops_the_job_and_is_the_error_reported() {
+        let mut out = FrameSink { out: BufWriter::new(Closed) };
+        let mut emitted = 0u64;
+        let result = pipelined(&mut out, |emit| {
+            // A job that would emit forever: only a failing emit stops it.
+            loop {
+                emit(FromWorker::ServerSession(ServerSession::Mysql { connection_id: emitted }))?;
+                emitted += 1;
+            }
+        });
+        match result {
+            Err(WorkerError::Internal(message)) => {
+                assert!(message.contains("cannot write to the broker"), "{message}")
+            }
+            other => panic!("expected the write's error, got {other:?}"),
+        }
+        assert!(emitted <= 1 + FRAMES_IN_FLIGHT as u64, "the job ran on after the write failed: {emitted} frames");
     }
 }

@@ -307,8 +307,8 @@ enum SettingsCommand {
     },
     /// Ask the configured model provider whether it answers (and whether it knows the model).
     Test,
-    /// Change the profile's limits. Row limit, timeouts and retention apply at once; the worker count when the
-    /// broker restarts. A `POLYSTOREIQ_*` variable set when the broker started wins over these.
+    /// Change the profile's limits. Each applies at once (a smaller worker count as running workers finish) and is
+    /// kept across restarts. A `POLYSTOREIQ_*` variable set when the broker started wins over these.
     Limits {
         /// Rows kept per run (1 to 1000000).
         #[arg(long)]
