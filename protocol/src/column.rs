@@ -51,6 +51,28 @@ impl<T: Packed> Serialize for PackedVec<T> {
     }
 }
 
+/// The values `bytes` packs (a whole number of `T::WIDTH`-byte values), copied at once: a broker decodes every
+/// column of every batch through here.
+#[cfg(target_endian = "little")]
+fn unpack<T: Packed>(bytes: &[u8]) -> Vec<T> {
+    let len = bytes.len() / T::WIDTH;
+    let mut values = Vec::<T>::with_capacity(len);
+    // SAFETY: `values` has room for `len` values, which is exactly `bytes.len()` bytes, and the two buffers are
+    // distinct. `Packed` is implemented only for primitive integers and floats: every bit pattern is a valid value,
+    // and on a little-endian target a value's memory is its little-endian encoding, so after the copy the first
+    // `len` values are initialized with what `T::read` would have returned for each chunk.
+    unsafe {
+        std::ptr::copy_nonoverlapping(bytes.as_ptr(), values.as_mut_ptr().cast::<u8>(), len * T::WIDTH);
+        values.set_len(len);
+    }
+    values
+}
+
+#[cfg(not(target_endian = "little"))]
+fn unpack<T: Packed>(bytes: &[u8]) -> Vec<T> {
+    bytes.chunks_exact(T::WIDTH).map(T::read).collect()
+}
+
 impl<'de, T: Packed> Deserialize<'de> for PackedVec<T> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct Bytes<T>(std::marker::PhantomData<T>);
@@ -63,7 +85,7 @@ impl<'de, T: Packed> Deserialize<'de> for PackedVec<T> {
                 if !bytes.len().is_multiple_of(T::WIDTH) {
                     return Err(E::invalid_length(bytes.len(), &self));
                 }
-                Ok(PackedVec(bytes.chunks_exact(T::WIDTH).map(T::read).collect()))
+                Ok(PackedVec(unpack(bytes)))
             }
         }
         deserializer.deserialize_bytes(Bytes(std::marker::PhantomData))
@@ -79,6 +101,16 @@ pub struct NumColumn<T: Packed> {
 }
 
 impl<T: Packed> NumColumn<T> {
+    /// An empty column with room for `rows` values, `nulls` of them NULL, before it grows.
+    pub fn with_capacity(rows: usize, nulls: usize) -> Self {
+        NumColumn { values: PackedVec(Vec::with_capacity(rows)), nulls: PackedVec(Vec::with_capacity(nulls)) }
+    }
+
+    /// How many NULL rows it holds.
+    pub fn null_count(&self) -> usize {
+        self.nulls.0.len()
+    }
+
     pub fn len(&self) -> usize {
         self.values.0.len()
     }
@@ -144,6 +176,30 @@ pub struct TextColumn {
 }
 
 impl TextColumn {
+    /// An empty column with room for `rows` values of `bytes` bytes in all, `nulls` of them NULL, before it grows.
+    pub fn with_capacity(rows: usize, bytes: usize, nulls: usize) -> Self {
+        TextColumn {
+            data: String::with_capacity(bytes),
+            ends: PackedVec(Vec::with_capacity(rows)),
+            nulls: PackedVec(Vec::with_capacity(nulls)),
+        }
+    }
+
+    /// How many NULL rows it holds.
+    pub fn null_count(&self) -> usize {
+        self.nulls.0.len()
+    }
+
+    /// The bytes of all its values together.
+    pub fn byte_len(&self) -> usize {
+        self.data.len()
+    }
+
+    /// The bytes its values can take before it grows.
+    pub fn byte_capacity(&self) -> usize {
+        self.data.capacity()
+    }
+
     pub fn len(&self) -> usize {
         self.ends.0.len()
     }

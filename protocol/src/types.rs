@@ -442,6 +442,34 @@ impl ColumnValues {
         }
     }
 
+    /// An empty column of the representation of `logical`, with room for `rows` rows before it grows.
+    pub fn with_rows(logical: LogicalType, rows: usize) -> ColumnValues {
+        match ColumnValues::empty_for(logical) {
+            ColumnValues::Bool(_) => ColumnValues::Bool(Vec::with_capacity(rows)),
+            ColumnValues::Int(_) => ColumnValues::Int(NumColumn::with_capacity(rows, 0)),
+            ColumnValues::Float(_) => ColumnValues::Float(NumColumn::with_capacity(rows, 0)),
+            ColumnValues::Text(_) => ColumnValues::Text(TextColumn::with_capacity(rows, 0, 0)),
+            ColumnValues::Date(_) => ColumnValues::Date(NumColumn::with_capacity(rows, 0)),
+            ColumnValues::Timestamp(_) => ColumnValues::Timestamp(NumColumn::with_capacity(rows, 0)),
+            ColumnValues::Bytes(_) => ColumnValues::Bytes(Vec::with_capacity(rows)),
+        }
+    }
+
+    /// An empty column of the same representation with room for as many rows, NULLs and text bytes as this one
+    /// holds: the next batch of a result is usually shaped like the last, so it fills without regrowing.
+    pub fn sized_like(&self) -> ColumnValues {
+        let rows = self.len();
+        match self {
+            ColumnValues::Bool(_) => ColumnValues::Bool(Vec::with_capacity(rows)),
+            ColumnValues::Int(c) => ColumnValues::Int(NumColumn::with_capacity(rows, c.null_count())),
+            ColumnValues::Float(c) => ColumnValues::Float(NumColumn::with_capacity(rows, c.null_count())),
+            ColumnValues::Text(c) => ColumnValues::Text(TextColumn::with_capacity(rows, c.byte_len(), c.null_count())),
+            ColumnValues::Date(c) => ColumnValues::Date(NumColumn::with_capacity(rows, c.null_count())),
+            ColumnValues::Timestamp(c) => ColumnValues::Timestamp(NumColumn::with_capacity(rows, c.null_count())),
+            ColumnValues::Bytes(_) => ColumnValues::Bytes(Vec::with_capacity(rows)),
+        }
+    }
+
     /// An empty column of the same representation.
     pub fn empty_like(&self) -> ColumnValues {
         match self {

@@ -274,7 +274,7 @@ struct Fetch {
     elapsed: Duration,
     /// From the start to the first batch of rows.
     first_batch: Duration,
-    /// The worker's peak resident set, `VmHWM` (through a worker only).
+    /// The worker's peak resident set, `VmHWM` (through a worker watched for it only).
     peak_rss_kb: u64,
     /// The worker's peak RSS as the health registry shows it once the worker is reaped (through a worker only).
     reaped_rss_kb: u64,
@@ -453,8 +453,15 @@ impl DbBench {
     }
 
     /// The query through a worker of the broker's supervisor, as the broker runs it (sandbox policy, spare worker,
-    /// frames decoded by the supervisor), with the worker's peak RSS.
-    async fn through_worker(&self, engine: Engine, sql: &str, batch_rows: u32) -> anyhow::Result<Fetch> {
+    /// frames decoded by the supervisor). With `watch_rss`, the worker's peak RSS is read from `/proc` at every
+    /// frame; timed runs leave it out, as reading `/proc` on the consumer's thread is not the broker's work.
+    async fn through_worker(
+        &self,
+        engine: Engine,
+        sql: &str,
+        batch_rows: u32,
+        watch_rss: bool,
+    ) -> anyhow::Result<Fetch> {
         let exec = Execution {
             run: None,
             source: format!("bench-{}", engine.name()),
@@ -475,7 +482,9 @@ impl DbBench {
                         rows += batch.row_count() as u64;
                     }
                     // The worker's high-water mark so far; after its last batch it only reports the end.
-                    peak_rss_kb = peak_rss_kb.max(vm_hwm_kb(pid).unwrap_or(0));
+                    if watch_rss {
+                        peak_rss_kb = peak_rss_kb.max(vm_hwm_kb(pid).unwrap_or(0));
+                    }
                 }
                 _ => {}
             })
@@ -559,13 +568,13 @@ impl DbBench {
             eprintln!("{} table lineitem in {DATABASE}: {load}", engine.name());
             servers.push(format!("{} {}", engine.name(), engine.version()?));
             // One untimed read of each kind warms the server's cache and this process's allocator.
-            runtime.block_on(self.through_worker(engine, SELECT_ALL, BATCH_ROWS))?;
+            runtime.block_on(self.through_worker(engine, SELECT_ALL, BATCH_ROWS, false))?;
             self.driver(engine)?;
             let mut samples: [Vec<Fetch>; 4] = Default::default();
             let mut cpu: [Vec<Cpu>; 4] = Default::default();
             for _ in 0..reps {
                 let runs: [&dyn Fn() -> anyhow::Result<Fetch>; 4] = [
-                    &|| runtime.block_on(self.through_worker(engine, SELECT_ALL, BATCH_ROWS)),
+                    &|| runtime.block_on(self.through_worker(engine, SELECT_ALL, BATCH_ROWS, false)),
                     &|| self.driver(engine),
                     &|| Self::connector(engine),
                     &|| Self::cli(engine),
@@ -635,17 +644,18 @@ impl DbBench {
                 p50s[2].as_secs_f64() / p50s[0].as_secs_f64(),
                 p50s[3].as_secs_f64() / p50s[0].as_secs_f64(),
             );
-            let rss = median(samples[0].iter().map(|f| f.peak_rss_kb).collect());
-            let reaped = median(samples[0].iter().map(|f| f.reaped_rss_kb).collect());
-            let _ = writeln!(memory, "| {} | {ROWS} | {BATCH_ROWS} | {} | {} |", engine.name(), mib(rss), mib(reaped));
             // Peak RSS against the batch size (10x smaller and larger) and the result size (10x and 10^6x smaller).
-            for (rows, batch_rows) in
-                [(ROWS, BATCH_ROWS / 10), (ROWS, BATCH_ROWS * 10), (ROWS / 10, BATCH_ROWS), (1, BATCH_ROWS)]
-            {
+            for (rows, batch_rows) in [
+                (ROWS, BATCH_ROWS),
+                (ROWS, BATCH_ROWS / 10),
+                (ROWS, BATCH_ROWS * 10),
+                (ROWS / 10, BATCH_ROWS),
+                (1, BATCH_ROWS),
+            ] {
                 let sql = if rows == ROWS { SELECT_ALL.to_owned() } else { format!("{SELECT_ALL} LIMIT {rows}") };
                 let (mut kb, mut reaped) = (Vec::new(), Vec::new());
                 for _ in 0..3 {
-                    let fetch = runtime.block_on(self.through_worker(engine, &sql, batch_rows))?;
+                    let fetch = runtime.block_on(self.through_worker(engine, &sql, batch_rows, true))?;
                     ensure!(fetch.rows == rows, "{sql} returned {} rows", fetch.rows);
                     kb.push(fetch.peak_rss_kb);
                     reaped.push(fetch.reaped_rss_kb);
@@ -669,8 +679,8 @@ impl DbBench {
              serve all three.\n\n\
              | engine | path | this process | worker or client | server | total |\n|---|---|---|---|---|---|\n\
              {cpu_table}\n\
-             The worker's peak RSS (`VmHWM` from `/proc`, read at every frame), p50 of 3 runs per row (of {reps} \
-             for the first): bounded by the batch size, not by the result size. The health registry's figure, which \
+             The worker's peak RSS (`VmHWM` from `/proc`, read at every frame), p50 of 3 runs per row, apart from \
+             the timed runs above (which do not read `/proc`): bounded by the batch size, not by the result size. The health registry's figure, which \
              diagnostics show, is the `VmHWM` the worker reports in its `JobDone` (not `ru_maxrss` at reaping, \
              which also counts the parent's resident set at fork).\n\n\
              | engine | result rows | batch rows | worker peak RSS | health registry's peak RSS |\n\

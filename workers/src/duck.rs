@@ -12,8 +12,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use duckdb::{AccessMode, Config, Connection};
 use polystoreiq_protocol::types::{
-    Batch, ColumnInfo, ColumnValues, FileKind, FileTable, LogicalType, SchemaSnapshot, TableInfo, TableKind,
-    TableStorage,
+    ColumnInfo, FileKind, FileTable, LogicalType, SchemaSnapshot, TableInfo, TableKind, TableStorage,
 };
 use polystoreiq_protocol::worker::{
     DuckLimits, FileFact, FileSource, FromWorker, ImportJob, JobDone, QueryJob, WorkerError,
@@ -21,6 +20,7 @@ use polystoreiq_protocol::worker::{
 use sha2::{Digest, Sha256};
 
 use crate::arrow_map;
+use crate::batch::Batcher;
 use crate::serve::FrameSink;
 
 /// Validates the files, ingests the tables stored in the source's database, and reports the schema.
@@ -131,10 +131,7 @@ pub fn stream_query(
     let columns = arrow_map::result_columns(&batches.get_schema());
     emit(FromWorker::Columns(columns.clone()))?;
 
-    let batch_rows = job.batch_rows.max(1) as usize;
-    let fresh = || columns.iter().map(|c| ColumnValues::empty_for(c.logical)).collect::<Vec<_>>();
-    let mut pending = fresh();
-    let mut pending_rows = 0usize;
+    let mut batch = Batcher::new(columns.iter().map(|c| c.logical), job.batch_rows as usize);
     let mut total: u64 = 0;
     let mut truncated = false;
     let mut batches = batches;
@@ -151,15 +148,10 @@ pub fn stream_query(
         let take = rows.min(room);
         let mut offset = 0;
         while offset < take {
-            let n = (take - offset).min(batch_rows - pending_rows);
-            arrow_map::append_rows(&record, offset, n, &mut pending);
-            pending_rows += n;
+            let n = (take - offset).min(batch.room());
+            arrow_map::append_rows(&record, offset, n, batch.columns());
             offset += n;
-            if pending_rows == batch_rows {
-                let columns = std::mem::replace(&mut pending, fresh());
-                emit(FromWorker::Batch(Batch { columns }))?;
-                pending_rows = 0;
-            }
+            batch.added(n, emit)?;
         }
         total += take as u64;
         if take < rows {
@@ -167,9 +159,7 @@ pub fn stream_query(
             break;
         }
     }
-    if pending_rows > 0 {
-        emit(FromWorker::Batch(Batch { columns: pending }))?;
-    }
+    batch.finish(emit)?;
     Ok(crate::done(total, truncated, started))
 }
 

@@ -7,6 +7,7 @@
 #![deny(clippy::print_stdout)]
 
 pub mod arrow_map;
+mod batch;
 pub mod duck;
 mod fault;
 pub mod mongo;

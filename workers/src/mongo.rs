@@ -21,6 +21,7 @@
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use crate::batch::Batcher;
 use crate::done;
 use futures_util::TryStreamExt;
 use mongodb::bson::oid::ObjectId;
@@ -830,10 +831,10 @@ async fn run_query(
             let truncated = values.len() as u64 > limits.rows;
             let kept = &values[..values.len().min(limits.rows as usize)];
             let column = Column::infer(field, kept.iter().map(Some));
-            let mut table = Table::new(vec![column]);
+            let mut table = Table::new(vec![column], limits.batch);
             emit(FromWorker::Columns(table.result_columns()))?;
             for value in kept {
-                table.push_row(std::slice::from_ref(&Some(value)), limits.batch, emit)?;
+                table.push_row(std::slice::from_ref(&Some(value)), emit)?;
             }
             table.finish(emit)?;
             Ok(done(table.total, truncated, started))
@@ -884,12 +885,12 @@ async fn stream(
         .enumerate()
         .map(|(i, name)| Column::infer(name, rows.iter().map(|row: &Vec<Option<&Bson>>| row[i])))
         .collect();
-    let mut table = Table::new(columns);
+    let mut table = Table::new(columns, limits.batch);
     table.shape = shape;
     emit(FromWorker::Columns(table.result_columns()))?;
     let more = !truncated && first.len() == limits.batch;
     for row in &rows {
-        table.push_row(row, limits.batch, emit)?;
+        table.push_row(row, emit)?;
     }
     drop(rows);
     drop(first);
@@ -899,7 +900,7 @@ async fn stream(
                 truncated = true;
                 break;
             }
-            table.push_document(&doc, limits.batch, emit)?;
+            table.push_document(&doc, emit)?;
         }
     }
     table.finish(emit)?;
@@ -1037,17 +1038,17 @@ struct Table {
     columns: Vec<Column>,
     /// Where a document's fields go (empty for `distinct`, whose rows are built by the caller).
     shape: Shape,
-    pending: Vec<ColumnValues>,
-    pending_rows: usize,
+    batch: Batcher,
     total: u64,
     /// Values of fields that are not columns.
     dropped: u64,
 }
 
 impl Table {
-    fn new(columns: Vec<Column>) -> Table {
-        let pending = columns.iter().map(|c| ColumnValues::empty_for(c.logical)).collect();
-        Table { columns, shape: Shape::default(), pending, pending_rows: 0, total: 0, dropped: 0 }
+    /// An empty table of `columns`, sent `batch_rows` rows at a time.
+    fn new(columns: Vec<Column>, batch_rows: usize) -> Table {
+        let batch = Batcher::new(columns.iter().map(|c| c.logical), batch_rows);
+        Table { columns, shape: Shape::default(), batch, total: 0, dropped: 0 }
     }
 
     fn result_columns(&self) -> Vec<ResultColumn> {
@@ -1060,39 +1061,27 @@ impl Table {
     fn push_document(
         &mut self,
         doc: &Document,
-        batch: usize,
         emit: &mut dyn FnMut(FromWorker) -> Result<(), WorkerError>,
     ) -> Result<(), WorkerError> {
         let mut row: Vec<Option<&Bson>> = vec![None; self.columns.len()];
         self.shape.route(doc, &mut row, &mut self.dropped);
-        self.push_row(&row, batch, emit)
+        self.push_row(&row, emit)
     }
 
     fn push_row(
         &mut self,
         row: &[Option<&Bson>],
-        batch: usize,
         emit: &mut dyn FnMut(FromWorker) -> Result<(), WorkerError>,
     ) -> Result<(), WorkerError> {
-        for ((column, out), value) in self.columns.iter().zip(self.pending.iter_mut()).zip(row) {
+        for ((column, out), value) in self.columns.iter().zip(self.batch.columns()).zip(row) {
             push_value(out, column, *value, self.total)?;
         }
-        self.pending_rows += 1;
         self.total += 1;
-        if self.pending_rows == batch {
-            let fresh = self.columns.iter().map(|c| ColumnValues::empty_for(c.logical)).collect();
-            emit(FromWorker::Batch(Batch { columns: std::mem::replace(&mut self.pending, fresh) }))?;
-            self.pending_rows = 0;
-        }
-        Ok(())
+        self.batch.added(1, emit)
     }
 
     fn finish(&mut self, emit: &mut dyn FnMut(FromWorker) -> Result<(), WorkerError>) -> Result<(), WorkerError> {
-        if self.pending_rows > 0 {
-            emit(FromWorker::Batch(Batch { columns: std::mem::take(&mut self.pending) }))?;
-            self.pending_rows = 0;
-        }
-        Ok(())
+        self.batch.finish(emit)
     }
 }
 

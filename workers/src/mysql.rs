@@ -11,12 +11,13 @@
 
 use std::time::{Duration, Instant};
 
+use crate::batch::Batcher;
 use crate::done;
 use futures_util::TryStreamExt;
 use mysql_async::consts::{ColumnFlags, ColumnType};
 use mysql_async::prelude::{FromValue, Queryable};
 use mysql_async::{Column, Conn, DriverError, IoError, OptsBuilder, Row, SslOpts, Value};
-use polystoreiq_protocol::types::{Batch, ColumnValues, DbTarget, LogicalType, ResultColumn, SourceKind, TlsMode};
+use polystoreiq_protocol::types::{ColumnValues, DbTarget, LogicalType, ResultColumn, SourceKind, TlsMode};
 use polystoreiq_protocol::worker::{
     ConnectionReport, DbAction, DbJob, FromWorker, JobDone, ServerSession, WorkerError,
 };
@@ -350,27 +351,20 @@ async fn query(
         return Err(cast_error(&column.name, &column.db_type));
     }
     emit(FromWorker::Columns(columns.clone()))?;
-    let fresh = || columns.iter().map(|c| ColumnValues::empty_for(c.logical)).collect::<Vec<_>>();
-    let mut pending = fresh();
-    let (mut pending_rows, mut total, mut truncated) = (0usize, 0u64, false);
+    let mut batch = Batcher::new(columns.iter().map(|c| c.logical), batch_rows as usize);
+    let (mut total, mut truncated) = (0u64, false);
     while let Some(row) = rows.try_next().await.map_err(query_error)? {
         if total == row_limit {
             truncated = true;
             break;
         }
-        for (i, (value, column)) in row.unwrap().into_iter().zip(pending.iter_mut()).enumerate() {
+        for (i, (value, column)) in row.unwrap().into_iter().zip(batch.columns()).enumerate() {
             push_value(column, &wire[i], &columns[i], value)?;
         }
-        pending_rows += 1;
         total += 1;
-        if pending_rows == batch_rows.max(1) as usize {
-            emit(FromWorker::Batch(Batch { columns: std::mem::replace(&mut pending, fresh()) }))?;
-            pending_rows = 0;
-        }
+        batch.added(1, emit)?;
     }
-    if pending_rows > 0 {
-        emit(FromWorker::Batch(Batch { columns: pending }))?;
-    }
+    batch.finish(emit)?;
     drop(rows);
     drop(result);
     if !truncated {

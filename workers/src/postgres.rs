@@ -7,9 +7,10 @@
 
 use std::time::{Duration, Instant};
 
+use crate::batch::Batcher;
 use crate::done;
 use futures_util::{TryStreamExt, pin_mut};
-use polystoreiq_protocol::types::{Batch, ColumnValues, DbTarget, LogicalType, ResultColumn, SourceKind, TlsMode};
+use polystoreiq_protocol::types::{ColumnValues, DbTarget, LogicalType, ResultColumn, SourceKind, TlsMode};
 use polystoreiq_protocol::worker::{
     ConnectionReport, DbAction, DbJob, FromWorker, JobDone, ServerSession, WorkerError,
 };
@@ -243,28 +244,21 @@ async fn query(
     emit(FromWorker::Columns(columns.clone()))?;
     let rows = client.query_raw(&statement, std::iter::empty::<&str>()).await.map_err(query_error)?;
     pin_mut!(rows);
-    let fresh = || columns.iter().map(|c| ColumnValues::empty_for(c.logical)).collect::<Vec<_>>();
-    let mut pending = fresh();
-    let (mut pending_rows, mut total, mut truncated) = (0usize, 0u64, false);
+    let mut batch = Batcher::new(columns.iter().map(|c| c.logical), batch_rows as usize);
+    let (mut total, mut truncated) = (0u64, false);
     while let Some(row) = rows.try_next().await.map_err(query_error)? {
         if total == row_limit {
             truncated = true;
             break;
         }
-        for (i, (ty, column)) in types.iter().zip(pending.iter_mut()).enumerate() {
+        for (i, (ty, column)) in types.iter().zip(batch.columns()).enumerate() {
             let raw: Option<Raw<'_>> = row.try_get(i).map_err(query_error)?;
             push_value(column, ty, raw.map(|r| r.0), &columns[i].name)?;
         }
-        pending_rows += 1;
         total += 1;
-        if pending_rows == batch_rows.max(1) as usize {
-            emit(FromWorker::Batch(Batch { columns: std::mem::replace(&mut pending, fresh()) }))?;
-            pending_rows = 0;
-        }
+        batch.added(1, emit)?;
     }
-    if pending_rows > 0 {
-        emit(FromWorker::Batch(Batch { columns: pending }))?;
-    }
+    batch.finish(emit)?;
     let _ = client.execute("ROLLBACK", &[]).await;
     Ok(done(total, truncated, started))
 }

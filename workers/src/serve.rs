@@ -21,10 +21,14 @@ pub fn take_spawn_nonce() -> Option<Nonce> {
     Nonce::from_hex(&value)
 }
 
+/// Room for a whole batch frame of the default size (8192 rows of ten columns is about 650 KiB), so each frame
+/// leaves in one write to the pipe rather than one per column; the pages are touched only as far as frames fill them.
+const FRAME_BUFFER: usize = 1 << 20;
+
 /// Serves one job. Returns the process exit code: 0 when the job finished, 1 when it failed and said so,
 /// 3 when the broker's handshake was refused.
 pub fn serve<R: Read, W: Write + Send>(mut input: R, output: W, nonce: Nonce) -> ExitCode {
-    let mut out = FrameSink { out: BufWriter::with_capacity(64 * 1024, output) };
+    let mut out = FrameSink { out: BufWriter::with_capacity(FRAME_BUFFER, output) };
     let (policy, job) = match handshake(&mut input, &mut out, nonce) {
         Ok(received) => received,
         Err(err) => {
