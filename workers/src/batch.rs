@@ -6,10 +6,10 @@
 use polystoreiq_protocol::types::{Batch, ColumnValues, LogicalType};
 use polystoreiq_protocol::worker::{FromWorker, WorkerError};
 
+use crate::Emit;
+
 /// The first batch reserves room for at most this many rows: a one-row result must not reserve a full batch.
 const FIRST_RESERVE_ROWS: usize = 1024;
-
-pub(crate) type Emit<'a> = dyn FnMut(FromWorker) -> Result<(), WorkerError> + 'a;
 
 /// The batch being filled.
 pub(crate) struct Batcher {

@@ -19,6 +19,7 @@ use polystoreiq_protocol::worker::{
 };
 use sha2::{Digest, Sha256};
 
+use crate::Emit;
 use crate::arrow_map;
 use crate::batch::Batcher;
 use crate::serve::FrameSink;
@@ -120,10 +121,7 @@ pub fn check(job: &QueryJob) -> Result<JobDone, WorkerError> {
 
 /// Runs one query and hands its columns, then its batches, to `emit`. The worker's job and the in-process
 /// benchmark baseline share this function.
-pub fn stream_query(
-    job: &QueryJob,
-    emit: &mut dyn FnMut(FromWorker) -> Result<(), WorkerError>,
-) -> Result<JobDone, WorkerError> {
+pub fn stream_query(job: &QueryJob, emit: &mut Emit<'_>) -> Result<JobDone, WorkerError> {
     let started = Instant::now();
     let conn = open(&job.source, &job.limits)?;
     let mut stmt = conn.prepare(&job.sql).map_err(query_error)?;

@@ -29,7 +29,11 @@ fn block_on<F: Future>(job: F) -> Result<F::Output, WorkerError> {
 
 use std::future::Future;
 
-use polystoreiq_protocol::worker::{JobDone, WorkerError};
+use polystoreiq_protocol::worker::{FromWorker, JobDone, WorkerError};
+
+/// Where a job hands its frames, in order: the worker's pipe (through its frame writer), or a test's or a
+/// benchmark's collector. An error means the frames can no longer go anywhere, and the job stops.
+pub type Emit<'a> = dyn FnMut(FromWorker) -> Result<(), WorkerError> + 'a;
 pub use serve::{serve, take_spawn_nonce};
 
 /// A finished job's report: `rows` sent, whether the row limit cut them, and the time since `started`.

@@ -22,7 +22,7 @@ use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::batch::Batcher;
-use crate::done;
+use crate::{Emit, done};
 use futures_util::TryStreamExt;
 use mongodb::bson::oid::ObjectId;
 use mongodb::bson::spec::BinarySubtype;
@@ -72,7 +72,7 @@ const WRITE_ACTIONS: [&str; 14] = [
 ];
 
 /// Runs one database job, handing its frames to `emit`.
-pub fn run(job: &DbJob, emit: &mut dyn FnMut(FromWorker) -> Result<(), WorkerError>) -> Result<JobDone, WorkerError> {
+pub fn run(job: &DbJob, emit: &mut Emit<'_>) -> Result<JobDone, WorkerError> {
     if job.kind != SourceKind::Mongodb {
         return Err(WorkerError::Refused(format!("the MongoDB connector cannot run a {:?} job", job.kind)));
     }
@@ -778,7 +778,7 @@ async fn run_query(
     query: Query,
     limits: &Limits,
     comment: &str,
-    emit: &mut dyn FnMut(FromWorker) -> Result<(), WorkerError>,
+    emit: &mut Emit<'_>,
     started: Instant,
 ) -> Result<JobDone, WorkerError> {
     let coll = server.db.collection::<Document>(&query.collection);
@@ -847,7 +847,7 @@ async fn stream(
     server: &Server<'_>,
     mut cursor: Cursor<Document>,
     limits: &Limits,
-    emit: &mut dyn FnMut(FromWorker) -> Result<(), WorkerError>,
+    emit: &mut Emit<'_>,
     started: Instant,
 ) -> Result<JobDone, WorkerError> {
     let mut first = Vec::new();
@@ -1058,21 +1058,13 @@ impl Table {
             .collect()
     }
 
-    fn push_document(
-        &mut self,
-        doc: &Document,
-        emit: &mut dyn FnMut(FromWorker) -> Result<(), WorkerError>,
-    ) -> Result<(), WorkerError> {
+    fn push_document(&mut self, doc: &Document, emit: &mut Emit<'_>) -> Result<(), WorkerError> {
         let mut row: Vec<Option<&Bson>> = vec![None; self.columns.len()];
         self.shape.route(doc, &mut row, &mut self.dropped);
         self.push_row(&row, emit)
     }
 
-    fn push_row(
-        &mut self,
-        row: &[Option<&Bson>],
-        emit: &mut dyn FnMut(FromWorker) -> Result<(), WorkerError>,
-    ) -> Result<(), WorkerError> {
+    fn push_row(&mut self, row: &[Option<&Bson>], emit: &mut Emit<'_>) -> Result<(), WorkerError> {
         for ((column, out), value) in self.columns.iter().zip(self.batch.columns()).zip(row) {
             push_value(out, column, *value, self.total)?;
         }
@@ -1080,7 +1072,7 @@ impl Table {
         self.batch.added(1, emit)
     }
 
-    fn finish(&mut self, emit: &mut dyn FnMut(FromWorker) -> Result<(), WorkerError>) -> Result<(), WorkerError> {
+    fn finish(&mut self, emit: &mut Emit<'_>) -> Result<(), WorkerError> {
         self.batch.finish(emit)
     }
 }

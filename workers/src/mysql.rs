@@ -12,7 +12,7 @@
 use std::time::{Duration, Instant};
 
 use crate::batch::Batcher;
-use crate::done;
+use crate::{Emit, done};
 use futures_util::TryStreamExt;
 use mysql_async::consts::{ColumnFlags, ColumnType};
 use mysql_async::prelude::{FromValue, Queryable};
@@ -32,7 +32,7 @@ const TIMEOUT_GRACE: Duration = Duration::from_secs(1);
 const BINARY_CHARSET: u16 = 63;
 
 /// Runs one database job, handing its frames to `emit`.
-pub fn run(job: &DbJob, emit: &mut dyn FnMut(FromWorker) -> Result<(), WorkerError>) -> Result<JobDone, WorkerError> {
+pub fn run(job: &DbJob, emit: &mut Emit<'_>) -> Result<JobDone, WorkerError> {
     if job.kind != SourceKind::Mysql {
         return Err(WorkerError::Refused(format!("the MySQL connector cannot run a {:?} job", job.kind)));
     }
@@ -331,7 +331,7 @@ async fn query(
     row_limit: u64,
     batch_rows: u32,
     timeout_ms: u64,
-    emit: &mut dyn FnMut(FromWorker) -> Result<(), WorkerError>,
+    emit: &mut Emit<'_>,
     started: Instant,
 ) -> Result<JobDone, WorkerError> {
     let statement = prepare_read_only(session, sql, timeout_ms).await?;

@@ -8,7 +8,7 @@
 use std::time::{Duration, Instant};
 
 use crate::batch::Batcher;
-use crate::done;
+use crate::{Emit, done};
 use futures_util::{TryStreamExt, pin_mut};
 use polystoreiq_protocol::types::{ColumnValues, DbTarget, LogicalType, ResultColumn, SourceKind, TlsMode};
 use polystoreiq_protocol::worker::{
@@ -25,7 +25,7 @@ mod metadata;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Runs one database job, handing its frames to `emit`.
-pub fn run(job: &DbJob, emit: &mut dyn FnMut(FromWorker) -> Result<(), WorkerError>) -> Result<JobDone, WorkerError> {
+pub fn run(job: &DbJob, emit: &mut Emit<'_>) -> Result<JobDone, WorkerError> {
     if job.kind != SourceKind::Postgres {
         return Err(WorkerError::Refused(format!("no {:?} connector in this worker yet", job.kind)));
     }
@@ -228,7 +228,7 @@ async fn query(
     row_limit: u64,
     batch_rows: u32,
     timeout_ms: u64,
-    emit: &mut dyn FnMut(FromWorker) -> Result<(), WorkerError>,
+    emit: &mut Emit<'_>,
     started: Instant,
 ) -> Result<JobDone, WorkerError> {
     read_only(client, timeout_ms).await?;

@@ -9,7 +9,7 @@ use polystoreiq_protocol::types::SourceKind;
 use polystoreiq_protocol::worker::{FromWorker, Job, JobDone, SandboxPolicy, ToWorker, WorkerError};
 use polystoreiq_protocol::{FrameError, Hello, Nonce, PeerRole, read_frame};
 
-use crate::{duck, fault, mongo, mysql, postgres, sandbox};
+use crate::{Emit, duck, fault, mongo, mysql, postgres, sandbox};
 
 use polystoreiq_protocol::handshake::WORKER_NONCE_ENV;
 
@@ -121,7 +121,7 @@ const FRAMES_IN_FLIGHT: usize = 1;
 /// reported.
 fn pipelined<W: Write + Send>(
     out: &mut FrameSink<W>,
-    job: impl FnOnce(&mut dyn FnMut(FromWorker) -> Result<(), WorkerError>) -> Result<JobDone, WorkerError>,
+    job: impl FnOnce(&mut Emit<'_>) -> Result<JobDone, WorkerError>,
 ) -> Result<JobDone, WorkerError> {
     std::thread::scope(|scope| {
         let (frames, pending) = std::sync::mpsc::sync_channel::<FromWorker>(FRAMES_IN_FLIGHT);
@@ -137,8 +137,8 @@ fn pipelined<W: Write + Send>(
     })
 }
 
-/// Where a job's frames go: stdout. Small writes are buffered; a column's bulk bytes (larger than the buffer)
-/// go straight to the pipe, never copied into an intermediate frame.
+/// Where a job's frames go: stdout. A frame up to [`FRAME_BUFFER`] is gathered and leaves in one write; a column's
+/// bytes larger than that go straight to the pipe, never copied into an intermediate frame.
 pub struct FrameSink<W: Write> {
     out: BufWriter<W>,
 }
