@@ -17,7 +17,7 @@ use polystoreiq_protocol::handshake::WORKER_NONCE_ENV;
 
 /// Starts workers. Keeps one spare worker started ahead of time (when `warm` is on), so a run does not wait
 /// for the executable and libduckdb to load: the spare has exec'd and waits for its handshake, holding no data
-/// and no secret until a run claims it.
+/// and no secret until a run claims it. The next spare starts when that run ends.
 pub struct WorkerLauncher {
     spec: LaunchSpec,
     warm: bool,
@@ -66,10 +66,9 @@ impl WorkerLauncher {
     }
 
     /// Hands out a worker: the spare if one is ready and alive, else a fresh one. The caller owns reaping it
-    /// (see the supervisor).
+    /// (see the supervisor) and calls [`WorkerLauncher::refill`] when its run ends.
     pub fn launch(&self) -> io::Result<LaunchedWorker> {
         let spare = self.spare.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take();
-        self.refill();
         match spare {
             Some(worker) if is_waiting(worker.pid) => Ok(worker),
             Some(dead) => {
@@ -80,8 +79,16 @@ impl WorkerLauncher {
         }
     }
 
-    /// Starts a new spare in the background if warm workers are on and none is waiting.
-    fn refill(&self) {
+    /// The spare worker's pid, if one is waiting.
+    pub fn spare_pid(&self) -> Option<u32> {
+        self.spare.lock().unwrap_or_else(std::sync::PoisonError::into_inner).as_ref().map(|w| w.pid)
+    }
+
+    /// Starts a new spare in the background if warm workers are on and none is waiting. The supervisor calls this
+    /// when a run ends, not when one starts: loading the executable and libduckdb costs about 12 ms of CPU, which
+    /// would otherwise be taken from the run that has just claimed the last spare (BENCHMARKS.md, database
+    /// connectors, 2026-12-06, later).
+    pub fn refill(&self) {
         if !self.warm {
             return;
         }
@@ -170,6 +177,16 @@ fn child_setup(address_space: u64) -> io::Result<()> {
     // SAFETY: a plain syscall on this process's own descriptor table.
     unsafe {
         libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, libc::CLOSE_RANGE_CLOEXEC);
+    }
+    // No transparent huge pages for a worker (the setting survives exec). Its allocator asks for them, and each
+    // one is a 2 MiB page zeroed at first touch: a worker lives for one job, so that first touch is most of what
+    // huge pages would cost it, and a machine whose free memory is not backed yet (a virtual machine) took about
+    // 5 ms per page, several per job, before the first batch (BENCHMARKS.md, database connectors, 2026-12-06,
+    // later). Best effort: an older kernel without the option keeps the default.
+    #[cfg(target_os = "linux")]
+    // SAFETY: a plain prctl on this process, with the arguments the call defines.
+    unsafe {
+        libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
     }
     setrlimit(Resource::RLIMIT_CORE, 0, 0).map_err(io::Error::from)?;
     if address_space > 0 {

@@ -291,6 +291,10 @@ impl WorkerSupervisor {
         self
     }
 
+    pub fn launcher(&self) -> &WorkerLauncher {
+        &self.launcher
+    }
+
     pub fn health(&self) -> &HealthRegistry {
         &self.health
     }
@@ -428,6 +432,8 @@ impl WorkerSupervisor {
                 },
             }
         };
+        // The next spare starts now that this run no longer needs the CPU for its start.
+        self.launcher.refill();
 
         let stop = match ending {
             Ending::Done(done) => {
@@ -573,6 +579,12 @@ impl WorkerSupervisor {
     }
 }
 
+/// The pump's read buffer. Small frames (handshake, progress, the end) arrive several to one read; the bulk of a
+/// batch frame, larger than this, is read straight into the frame's payload, since `BufReader` hands a large read
+/// to the pipe once its buffer is empty. A buffer as large as a batch (1 MiB until 2026-12-06) copied every byte
+/// once more on the way.
+const PUMP_BUFFER: usize = 64 * 1024;
+
 /// Handshake, job, then every frame until the job's end, forwarded to the async side.
 fn pump(
     mut stdin: std::process::ChildStdin,
@@ -581,7 +593,7 @@ fn pump(
     request: ToWorker,
     tx: &mpsc::UnboundedSender<Pumped>,
 ) {
-    let mut stdout = BufReader::with_capacity(1 << 20, stdout);
+    let mut stdout = BufReader::with_capacity(PUMP_BUFFER, stdout);
     let handshake = (|| {
         write_frame(&mut stdin, &ToWorker::Hello(Hello::new(PeerRole::Broker, nonce)))?;
         match read_frame::<_, FromWorker>(&mut stdout)? {

@@ -181,3 +181,59 @@ fn ctrl_c_on_psiq_cancels_its_run_and_kills_the_worker() {
     let audit = p.ok(&["audit", "--action", "run.cancel"]);
     assert_eq!(audit.as_array().unwrap().len(), 1, "{audit}");
 }
+
+/// A run takes the spare worker, and the next spare starts only once that run has ended: loading the worker's
+/// executable and libduckdb would otherwise take CPU from the run that has just claimed the last spare.
+#[test]
+fn a_run_takes_the_spare_worker_and_the_next_spare_starts_after_it() {
+    use polystoreiq_broker::launcher::WorkerLauncher;
+    use polystoreiq_broker::supervisor::{CancelToken, Execution, SupervisorEvent, WorkerSupervisor};
+    use polystoreiq_protocol::types::WorkerKind;
+    use polystoreiq_protocol::worker::{DuckLimits, FileSource, FromWorker, Job, QueryJob};
+
+    let scratch = tempfile::tempdir().unwrap();
+    let launcher =
+        WorkerLauncher::new(crate::support::bin_dir().join("polystoreiq-worker"), scratch.path().into(), 0, true);
+    let supervisor = WorkerSupervisor::new(launcher, 2, 4);
+    let spare = |limit: Duration| {
+        let waiting = Instant::now();
+        loop {
+            if let Some(pid) = supervisor.launcher().spare_pid() {
+                return pid;
+            }
+            assert!(waiting.elapsed() < limit, "no spare worker {limit:?} after asking for one");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    };
+    let first_spare = spare(Duration::from_secs(10));
+
+    let limits = DuckLimits { memory_limit_mb: 256, threads: 1, max_file_bytes: 1 << 20 };
+    let source = FileSource { tables: Vec::new(), database: None };
+    let job = Job::Query(QueryJob { source, sql: "SELECT 1 AS one".into(), row_limit: 10, batch_rows: 10, limits });
+    let exec = Execution {
+        run: None,
+        source: "spare".into(),
+        kind: WorkerKind::Duckdb,
+        job,
+        deadline: Duration::from_secs(60),
+        cancel: CancelToken::default(),
+    };
+    let (mut events, mut rows, mut spares_seen) = (0, 0, Vec::new());
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let outcome = runtime
+        .block_on(supervisor.execute(exec, &mut |event| {
+            events += 1;
+            spares_seen.extend(supervisor.launcher().spare_pid());
+            if let SupervisorEvent::Output(FromWorker::Batch(batch)) = event {
+                rows += batch.row_count();
+            }
+        }))
+        .expect("SELECT 1 runs");
+    assert_eq!(outcome.pid, first_spare, "the run used the spare worker");
+    assert_eq!(rows, 1);
+    assert!(events >= 3, "Started, Columns and a Batch at least; saw {events} events");
+    assert!(spares_seen.is_empty(), "a spare was started while the run went on: {spares_seen:?}");
+
+    let next_spare = spare(Duration::from_secs(10));
+    assert_ne!(next_spare, first_spare, "a new spare, not the one the run used");
+}

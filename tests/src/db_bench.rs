@@ -33,6 +33,10 @@ const BATCH_ROWS: u32 = 8192;
 const SELECT_ALL: &str = "SELECT * FROM lineitem";
 /// The row limit of the fetches: above the table, so nothing is truncated.
 const ROW_LIMIT: u64 = ROWS + 1;
+/// The pause before every timed run, of every path: the gap between two user actions. After a run through a
+/// worker, the launcher starts the next spare worker (about 12 ms of CPU), which would otherwise run during the
+/// next path's measure.
+const SETTLE: Duration = Duration::from_millis(100);
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Engine {
@@ -580,6 +584,7 @@ impl DbBench {
                     &|| Self::cli(engine),
                 ];
                 for (i, run) in runs.iter().enumerate() {
+                    std::thread::sleep(SETTLE);
                     let before = Cpu::now(engine);
                     samples[i].push(run()?);
                     cpu[i].push(Cpu::now(engine).since(before));

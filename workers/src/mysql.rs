@@ -358,8 +358,11 @@ async fn query(
             truncated = true;
             break;
         }
-        for (i, (value, column)) in row.unwrap().into_iter().zip(batch.columns()).enumerate() {
-            push_value(column, &wire[i], &columns[i], value)?;
+        // The values as the driver holds them, without `Row::unwrap`'s second pass over them.
+        let values = row.unwrap_raw().into_iter().zip(batch.columns()).zip(wire.iter().zip(&columns));
+        for ((value, column), (wire, meta)) in values {
+            // A fresh row holds every value: none has been taken out of it.
+            push_value(column, wire, meta, value.unwrap_or(Value::NULL))?;
         }
         total += 1;
         batch.added(1, emit)?;
@@ -510,6 +513,7 @@ fn push_null(column: &mut ColumnValues) {
 }
 
 /// Appends one binary-protocol value to its column.
+#[inline]
 fn push_value(column: &mut ColumnValues, wire: &Column, meta: &ResultColumn, value: Value) -> Result<(), WorkerError> {
     let name = meta.name.as_str();
     let bad = || {
