@@ -361,8 +361,11 @@ async fn query(
         // The values as the driver holds them, without `Row::unwrap`'s second pass over them.
         let values = row.unwrap_raw().into_iter().zip(batch.columns()).zip(wire.iter().zip(&columns));
         for ((value, column), (wire, meta)) in values {
-            // A fresh row holds every value: none has been taken out of it.
-            push_value(column, wire, meta, value.unwrap_or(Value::NULL))?;
+            // A fresh row holds every value (none has been taken out of it); a missing one is the driver's fault, and
+            // must not pass for NULL.
+            let value =
+                value.ok_or_else(|| WorkerError::Internal(format!("the driver lost a value of {}", meta.name)))?;
+            push_value(column, wire, meta, value)?;
         }
         total += 1;
         batch.added(1, emit)?;
