@@ -1,11 +1,19 @@
 //! The profile lock and the roles: the gate every request passes before it is served.
 //!
 //! An owner passphrase (and optionally a viewer PIN) is stored as an Argon2id hash in the app state. While a
-//! lock is set the broker starts locked and refuses everything but unlocking. Unlocking with the passphrase
-//! acts as the owner, with the PIN as a viewer. Wrong attempts pause further attempts, doubling each time.
+//! lock is set, a connection starts locked and is refused everything but unlocking and the lock's state.
+//! Unlocking with the passphrase acts as the owner, with the PIN as a viewer, and the role belongs to the
+//! connection that unlocked, not to the broker: another client's connection stays locked. So that separate `psiq`
+//! invocations in one terminal keep working after `psiq unlock` (as `sudo` keeps its ticket per terminal), an
+//! unlock also leaves a ticket for its peer's user and login session (the `getsid` of the peer process the kernel
+//! names in `SO_PEERCRED`): a later connection from the same terminal or the same desktop app process starts
+//! with that role. `Lock` locks every connection and drops every ticket. Wrong attempts are counted in the app
+//! state and pause further attempts, doubling each time, across broker restarts.
 
-use std::sync::{Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 use argon2::Argon2;
 use argon2::password_hash::rand_core::OsRng;
@@ -15,6 +23,7 @@ use polystoreiq_protocol::secret::UserSecret;
 use polystoreiq_protocol::types::{AccessState, Role};
 use polystoreiq_protocol::{ErrorCode, TypedError};
 
+use crate::health::unix_ms;
 use crate::store::Store;
 
 const OWNER_KEY: &str = "lock.owner";
@@ -37,93 +46,205 @@ pub fn permitted(role: Role, request: &Request) -> bool {
                 | Request::SetLlm { .. }
                 | Request::SetLimits(_)
                 | Request::RunTrace { .. }
+                | Request::SourceFunctions { functions: Some(_), .. }
                 | Request::Diag
                 | Request::Audit { .. }
                 | Request::Fault { .. }
+                | Request::Shutdown
         ),
     }
 }
 
-/// Requests served while the profile is locked.
+/// Requests served to a locked connection. Not `Shutdown`: a restart must not be a way around the lock.
 fn allowed_while_locked(request: &Request) -> bool {
-    matches!(request, Request::Unlock { .. } | Request::Access | Request::Shutdown)
+    matches!(request, Request::Unlock { .. } | Request::Access)
+}
+
+/// The pause after `failures` wrong attempts in a row: none for the first few, then 1 s, doubling, at most
+/// [`MAX_PAUSE`].
+fn pause_after(failures: u32) -> Option<Duration> {
+    (failures >= FREE_ATTEMPTS).then(|| Duration::from_secs(1 << (failures - FREE_ATTEMPTS).min(16)).min(MAX_PAUSE))
+}
+
+/// Who is on the other end of one connection, as the kernel reported it when the connection was made.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Peer {
+    pub uid: u32,
+    /// The login session of the peer process (`getsid`), where the platform says; `None` binds an unlock to the
+    /// connection alone.
+    pub session: Option<i32>,
+}
+
+impl Peer {
+    /// The peer of a connection from the kernel's credentials: its user, and on Linux its process's session.
+    pub fn new(uid: u32, pid: Option<libc::pid_t>) -> Peer {
+        Peer { uid, session: pid.filter(|pid| *pid > 0).and_then(session_of) }
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn session_of(pid: libc::pid_t) -> Option<i32> {
+    // SAFETY: getsid with an integer argument; -1 is checked.
+    let sid = unsafe { libc::getsid(pid) };
+    (sid > 0).then_some(sid)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn session_of(_pid: libc::pid_t) -> Option<i32> {
+    None
+}
+
+/// One connection's standing: the role it unlocked, valid while the profile was not locked again since.
+pub struct Connection {
+    peer: Option<Peer>,
+    unlocked: Mutex<Option<(Role, u64)>>,
+}
+
+impl Connection {
+    pub fn new(peer: Option<Peer>) -> Arc<Connection> {
+        Arc::new(Connection { peer, unlocked: Mutex::new(None) })
+    }
+
+    fn unlocked(&self) -> MutexGuard<'_, Option<(Role, u64)>> {
+        self.unlocked.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+tokio::task_local! {
+    static CONNECTION: Arc<Connection>;
+}
+
+/// Runs `serve` (one connection's requests) as `connection`: every access check and unlock inside it is that
+/// connection's. Code outside any connection (in-process tests, background tasks) acts as one shared
+/// connection of the broker's own.
+pub async fn as_connection<F: Future>(connection: Arc<Connection>, serve: F) -> F::Output {
+    CONNECTION.scope(connection, serve).await
 }
 
 struct Inner {
-    locked: bool,
-    role: Role,
     owner_hash: Option<String>,
     viewer_hash: Option<String>,
-    failures: u32,
-    paused_until: Option<Instant>,
+    /// Bumped by every `Lock`: an unlock from an earlier epoch no longer counts.
+    epoch: u64,
+    /// Unlocks by user and login session, for the next connections from there.
+    tickets: HashMap<(u32, i32), Role>,
 }
 
 pub struct AccessControl {
     inner: Mutex<Inner>,
+    /// The standing of code that runs outside any connection.
+    local: Arc<Connection>,
+    /// One unlock attempt at a time, so parallel guesses cannot all pass the pause check.
+    attempts: tokio::sync::Mutex<()>,
     store: Store,
 }
 
 impl AccessControl {
-    /// Reads the lock from the app state; a profile with an owner passphrase starts locked.
+    /// Reads the lock from the app state; with an owner passphrase every connection starts locked.
     pub async fn load(store: Store) -> Result<AccessControl, TypedError> {
         let (owner_hash, viewer_hash) = store.call(|db| Ok((db.setting(OWNER_KEY)?, db.setting(VIEWER_KEY)?))).await?;
-        let inner = Inner {
-            locked: owner_hash.is_some(),
-            role: Role::Owner,
-            owner_hash,
-            viewer_hash,
-            failures: 0,
-            paused_until: None,
-        };
-        Ok(AccessControl { inner: Mutex::new(inner), store })
+        let inner = Inner { owner_hash, viewer_hash, epoch: 0, tickets: HashMap::new() };
+        Ok(AccessControl {
+            inner: Mutex::new(inner),
+            local: Connection::new(None),
+            attempts: tokio::sync::Mutex::new(()),
+            store,
+        })
     }
 
     fn lock_inner(&self) -> MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    pub fn state(&self) -> AccessState {
-        snapshot(&self.lock_inner())
+    /// The connection being served now.
+    fn connection(&self) -> Arc<Connection> {
+        CONNECTION.try_with(Arc::clone).unwrap_or_else(|_| Arc::clone(&self.local))
     }
 
-    /// The role acting now.
-    pub fn role(&self) -> Role {
-        self.lock_inner().role
-    }
-
-    /// The gate: refuses requests while locked, and requests the current role may not make.
-    pub fn check(&self, request: &Request) -> Result<Role, TypedError> {
-        let inner = self.lock_inner();
-        if inner.locked && !allowed_while_locked(request) {
-            return Err(TypedError::new(ErrorCode::Locked, "the profile is locked; unlock it with `psiq unlock`"));
+    /// The role the current connection acts as; `None` while it is locked.
+    fn current(&self, inner: &Inner) -> Option<Role> {
+        if inner.owner_hash.is_none() {
+            // A profile without a lock never locks: everyone of this user is its owner.
+            return Some(Role::Owner);
         }
-        if !permitted(inner.role, request) {
+        let connection = self.connection();
+        let mut unlocked = connection.unlocked();
+        if let Some((role, epoch)) = *unlocked
+            && epoch == inner.epoch
+        {
+            return Some(role);
+        }
+        let ticket = connection.peer.and_then(|peer| Some(*inner.tickets.get(&(peer.uid, peer.session?))?));
+        *unlocked = ticket.map(|role| (role, inner.epoch));
+        ticket
+    }
+
+    /// Unlocks the current connection as `role`, and leaves a ticket for its user's login session.
+    fn grant(&self, inner: &mut Inner, role: Role) {
+        let connection = self.connection();
+        *connection.unlocked() = Some((role, inner.epoch));
+        if let Some(Peer { uid, session: Some(session) }) = connection.peer {
+            inner.tickets.insert((uid, session), role);
+        }
+    }
+
+    pub fn state(&self) -> AccessState {
+        let inner = self.lock_inner();
+        snapshot(&inner, self.current(&inner))
+    }
+
+    /// The role acting now (the owner's while locked, as only unlocking is served then).
+    pub fn role(&self) -> Role {
+        let inner = self.lock_inner();
+        self.current(&inner).unwrap_or(Role::Owner)
+    }
+
+    /// The gate: refuses requests while the connection is locked, and requests its role may not make.
+    pub fn check(&self, request: &Request) -> Result<(), TypedError> {
+        let inner = self.lock_inner();
+        let role = match self.current(&inner) {
+            Some(role) => role,
+            None if allowed_while_locked(request) => return Ok(()),
+            None => {
+                return Err(TypedError::new(ErrorCode::Locked, "the profile is locked; unlock it with `psiq unlock`"));
+            }
+        };
+        if !permitted(role, request) {
             return Err(TypedError::new(
                 ErrorCode::Forbidden,
                 "a viewer may ask, approve and run queries, but not change sources, settings or the lock, \
-                 nor open diagnostics or the audit log; unlock as the owner for that",
+                 nor open diagnostics or the audit log, nor stop the broker; unlock as the owner for that",
             ));
         }
-        Ok(inner.role)
+        Ok(())
     }
 
-    /// Tries a passphrase or PIN.
+    /// Tries a passphrase or PIN for the current connection. Paused attempts are refused before the secret is
+    /// checked, with `retry_after_ms` saying when the next one is tried.
     pub async fn unlock(&self, secret: &UserSecret) -> Result<AccessState, TypedError> {
+        let _one_at_a_time = self.attempts.lock().await;
+        let attempts = self.store.call(|db| db.unlock_attempts()).await?;
+        if let Some(until) = attempts.paused_until_ms {
+            let now = unix_ms();
+            if until > now {
+                // A clock set back cannot make the pause longer than the longest.
+                let wait = (until - now).min(MAX_PAUSE.as_millis() as u64);
+                let mut err = TypedError::new(
+                    ErrorCode::UnlockFailed,
+                    format!(
+                        "too many wrong attempts ({}); the next attempt is possible in {} s",
+                        attempts.failures,
+                        wait.div_ceil(1000)
+                    ),
+                );
+                err.retry_after_ms = Some(wait);
+                return Err(err);
+            }
+        }
         let (owner, viewer) = {
             let inner = self.lock_inner();
-            if let Some(until) = inner.paused_until {
-                let now = Instant::now();
-                if until > now {
-                    let mut err = TypedError::new(
-                        ErrorCode::UnlockFailed,
-                        format!("too many wrong attempts; try again in {} s", (until - now).as_secs() + 1),
-                    );
-                    err.retry_after_ms = Some((until - now).as_millis() as u64 + 1);
-                    return Err(err);
-                }
-            }
             if inner.owner_hash.is_none() {
-                return Ok(snapshot(&inner));
+                return Ok(snapshot(&inner, Some(Role::Owner)));
             }
             (inner.owner_hash.clone(), inner.viewer_hash.clone())
         };
@@ -139,45 +260,50 @@ impl AccessControl {
         })
         .await
         .unwrap_or(None);
-        let mut inner = self.lock_inner();
         match role {
             Some(role) => {
-                inner.locked = false;
-                inner.role = role;
-                inner.failures = 0;
-                inner.paused_until = None;
-                drop(inner);
-                Ok(self.state())
+                if attempts.failures > 0 {
+                    self.store.call(|db| db.clear_unlock_failures()).await?;
+                }
+                let mut inner = self.lock_inner();
+                self.grant(&mut inner, role);
+                Ok(snapshot(&inner, Some(role)))
             }
             None => {
-                inner.failures += 1;
+                let now = unix_ms();
+                let recorded = self
+                    .store
+                    .call(move |db| {
+                        db.record_unlock_failure(now, |failures| pause_after(failures).map(|p| p.as_millis() as u64))
+                    })
+                    .await?;
                 let mut err = TypedError::new(ErrorCode::UnlockFailed, "wrong passphrase or PIN");
-                if inner.failures >= FREE_ATTEMPTS {
-                    let pause = Duration::from_secs(1 << (inner.failures - FREE_ATTEMPTS).min(16)).min(MAX_PAUSE);
-                    inner.paused_until = Some(Instant::now() + pause);
-                    err.message =
-                        format!("wrong passphrase or PIN; the next attempt is possible in {} s", pause.as_secs());
-                    err.retry_after_ms = Some(pause.as_millis() as u64);
+                if let Some(until) = recorded.paused_until_ms {
+                    let wait = until.saturating_sub(now);
+                    err.message = format!(
+                        "wrong passphrase or PIN ({} wrong in a row); the next attempt is possible in {} s",
+                        recorded.failures,
+                        wait.div_ceil(1000)
+                    );
+                    err.retry_after_ms = Some(wait);
                 }
                 Err(err)
             }
         }
     }
 
-    /// Locks the profile now, if it has a lock.
+    /// Locks the profile now, if it has a lock: every connection, and every ticket.
     pub fn lock(&self) -> Result<AccessState, TypedError> {
-        {
-            let mut inner = self.lock_inner();
-            if inner.owner_hash.is_none() {
-                return Err(TypedError::new(
-                    ErrorCode::BadRequest,
-                    "this profile has no lock; set one with `psiq lock set --role owner`",
-                ));
-            }
-            inner.locked = true;
-            inner.role = Role::Owner;
+        let mut inner = self.lock_inner();
+        if inner.owner_hash.is_none() {
+            return Err(TypedError::new(
+                ErrorCode::BadRequest,
+                "this profile has no lock; set one with `psiq lock set --role owner`",
+            ));
         }
-        Ok(self.state())
+        inner.epoch += 1;
+        inner.tickets.clear();
+        Ok(snapshot(&inner, None))
     }
 
     /// Sets or removes the owner passphrase or the viewer PIN.
@@ -229,20 +355,26 @@ impl AccessControl {
             Role::Owner => {
                 if hash.is_none() {
                     inner.viewer_hash = None;
+                    inner.tickets.clear();
                 }
+                let first = inner.owner_hash.is_none() && hash.is_some();
                 inner.owner_hash = hash;
+                // Whoever sets the first lock stays unlocked as its owner; every other connection is locked now.
+                if first {
+                    self.grant(&mut inner, Role::Owner);
+                }
             }
             Role::Viewer => inner.viewer_hash = hash,
         }
-        drop(inner);
-        Ok(self.state())
+        let current = self.current(&inner);
+        Ok(snapshot(&inner, current))
     }
 }
 
-fn snapshot(inner: &Inner) -> AccessState {
+fn snapshot(inner: &Inner, role: Option<Role>) -> AccessState {
     AccessState {
-        locked: inner.locked,
-        role: inner.role,
+        locked: role.is_none(),
+        role: role.unwrap_or(Role::Owner),
         owner_lock: inner.owner_hash.is_some(),
         viewer_lock: inner.viewer_hash.is_some(),
     }
@@ -290,6 +422,19 @@ mod tests {
         assert!(!viewer_may(set_llm.clone()));
         assert!(permitted(Role::Owner, &set_llm));
         assert!(!viewer_may(Request::SetLimits(Default::default())));
+        // Stopping the broker is the owner's, and a locked connection may not: a restart must not reset anything.
+        assert!(!viewer_may(Request::Shutdown));
+        assert!(permitted(Role::Owner, &Request::Shutdown));
+        assert!(!allowed_while_locked(&Request::Shutdown));
+        assert!(allowed_while_locked(&Request::Access));
+    }
+
+    #[test]
+    fn the_pause_starts_at_the_third_wrong_attempt_and_doubles_up_to_five_minutes() {
+        let pauses: Vec<Option<u64>> = (1..=13).map(|n| pause_after(n).map(|p| p.as_secs())).collect();
+        assert_eq!(pauses[..6], [None, None, Some(1), Some(2), Some(4), Some(8)]);
+        assert_eq!(pause_after(12), Some(Duration::from_secs(300)));
+        assert_eq!(pause_after(u32::MAX), Some(MAX_PAUSE));
     }
 
     #[test]

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use polystoreiq_protocol::worker::DuckLimits;
+use polystoreiq_protocol::worker::{DuckLimits, SessionLimits};
 
 #[derive(Clone, Debug)]
 pub struct BrokerConfig {
@@ -53,9 +53,19 @@ pub struct BrokerConfig {
     /// Run workers even when this machine cannot enforce every sandbox rule (`POLYSTOREIQ_SANDBOX_DEGRADED=1`);
     /// off by default: a worker refuses to run in a sandbox weaker than its policy.
     pub allow_degraded_sandbox: bool,
+    /// Temporary file space one query may fill, in MiB: PostgreSQL's `temp_file_limit` (where the role may set
+    /// it), DuckDB's `max_temp_directory_size`.
+    pub temp_space_mb: u64,
+    /// Memory one sort or hash may use before it spills, in MiB: PostgreSQL's `work_mem`.
+    pub work_mem_mb: u64,
 }
 
 impl BrokerConfig {
+    /// What a worker pins in its session or DuckDB connection.
+    pub fn session_limits(&self) -> SessionLimits {
+        SessionLimits { temp_space_mb: self.temp_space_mb, work_mem_mb: self.work_mem_mb }
+    }
+
     /// Defaults for `home`, then any `POLYSTOREIQ_*` overrides from the environment.
     pub fn from_env(home: &Path, worker_bin: PathBuf) -> BrokerConfig {
         let cpus = std::thread::available_parallelism().map_or(2, usize::from);
@@ -87,6 +97,8 @@ impl BrokerConfig {
             breaker_threshold: env_u64("POLYSTOREIQ_BREAKER_FAILURES", 5).clamp(1, 1000) as u32,
             breaker_cooldown: Duration::from_millis(env_u64("POLYSTOREIQ_BREAKER_COOLDOWN_MS", 30_000)),
             allow_degraded_sandbox: env_u64("POLYSTOREIQ_SANDBOX_DEGRADED", 0) != 0,
+            temp_space_mb: env_u64("POLYSTOREIQ_TEMP_SPACE_MB", SessionLimits::DEFAULT.temp_space_mb).max(1),
+            work_mem_mb: env_u64("POLYSTOREIQ_WORK_MEM_MB", SessionLimits::DEFAULT.work_mem_mb).max(1),
         }
     }
 }

@@ -25,7 +25,10 @@ pub enum InstanceError {
 impl InstanceLock {
     pub fn acquire(home: &Path) -> Result<InstanceLock, InstanceError> {
         let io = |err| InstanceError::Io(home.display().to_string(), err);
-        std::fs::create_dir_all(home).map_err(io)?;
+        // Private from its first moment (the broker's umask is 077 too): the profile holds the user's data.
+        std::os::unix::fs::DirBuilderExt::mode(std::fs::DirBuilder::new().recursive(true), 0o700)
+            .create(home)
+            .map_err(io)?;
         let file =
             OpenOptions::new().create(true).truncate(false).write(true).open(endpoint::lock_path(home)).map_err(io)?;
         let mut lock = Flock::lock(file, FlockArg::LockExclusiveNonblock).map_err(|(_, errno)| {

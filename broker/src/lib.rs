@@ -16,6 +16,7 @@ pub mod launcher;
 pub mod limits;
 pub mod llm;
 pub mod planner;
+pub mod profile;
 pub mod results;
 pub mod sandbox;
 pub mod secrets;
@@ -34,13 +35,23 @@ pub use config::BrokerConfig;
 pub use mimalloc::MiMalloc as BrokerAllocator;
 pub use service::Broker;
 
-/// Runs the broker for `config.home` until a client asks it to stop.
+/// Runs the broker for `config.home` until a client asks it to stop. Sets the process umask to 077 first: the
+/// profile is private to its user, and so is everything the broker and its workers write there.
 pub async fn run(mut config: BrokerConfig) -> anyhow::Result<()> {
+    profile::private_umask();
     let _lock = instance::InstanceLock::acquire(&config.home)?;
-    let socket = endpoint::socket_path(&config.home);
-    let listener = server::bind(&socket).with_context(|| format!("cannot listen on {}", socket.display()))?;
+    let exposed = profile::make_private(&config.home);
+    for exposure in &exposed {
+        tracing::warn!("the profile was readable by other users: {exposure}");
+    }
+    let socket = endpoint::socket_path(&config.home)?;
+    let listener =
+        server::bind(&config.home, &socket).with_context(|| format!("cannot listen on {}", socket.display()))?;
     tracing::info!(home = %config.home.display(), socket = %socket.display(), "broker ready");
     let store = store::Store::open(&store::database_path(&config.home))?;
+    if !exposed.is_empty() {
+        audit_exposure(&store, &exposed).await;
+    }
     limits::apply_stored(&store, &mut config).await.map_err(|err| anyhow::anyhow!("cannot read the limits: {err}"))?;
     let access = access::AccessControl::load(store.clone()).await.map_err(|err| anyhow::anyhow!("{err}"))?;
     let broker = Broker::new(config, store, access);
@@ -49,6 +60,31 @@ pub async fn run(mut config: BrokerConfig) -> anyhow::Result<()> {
     let _ = std::fs::remove_file(&socket);
     tracing::info!("broker stopped");
     Ok(())
+}
+
+/// Records in the audit log what the start-up check found open to other users (and made private).
+async fn audit_exposure(store: &store::Store, exposed: &[profile::Exposure]) {
+    const SHOWN: usize = 20;
+    let mut detail = exposed.iter().take(SHOWN).map(ToString::to_string).collect::<Vec<_>>().join("; ");
+    if exposed.len() > SHOWN {
+        detail.push_str(&format!("; and {} more", exposed.len() - SHOWN));
+    }
+    let appended = store
+        .call(move |db| {
+            db.append_audit(&store::NewAudit {
+                actor: "broker",
+                action: "profile.permissions_fixed",
+                source: None,
+                session: None,
+                draft: None,
+                run: None,
+                detail,
+            })
+        })
+        .await;
+    if let Err(err) = appended {
+        tracing::warn!("cannot audit the profile's permissions: {err}");
+    }
 }
 
 /// The audit retention policy: at start, then once a day, delete events older than the retention in force.

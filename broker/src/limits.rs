@@ -1,5 +1,6 @@
 //! The limits the owner changes from a front end: rows kept per run, the run and dry-run time limits, workers at
-//! once, and how long the audit log keeps events.
+//! once, how long the audit log keeps events, and the temporary space and sort memory a query may use (which the
+//! workers pin in the database session or DuckDB connection).
 //!
 //! Each is stored in the app state's settings table under `limits.<field>`. A `POLYSTOREIQ_*` variable set when the
 //! broker started wins over the stored value (an administrator's or a test's override), and the settings say so.
@@ -11,6 +12,7 @@ use std::sync::RwLock;
 use std::time::Duration;
 
 use polystoreiq_protocol::types::{Limits, LimitsChange};
+use polystoreiq_protocol::worker::SessionLimits;
 use polystoreiq_protocol::{ErrorCode, TypedError};
 
 use crate::config::BrokerConfig;
@@ -69,7 +71,26 @@ const RETENTION: Knob = Knob {
     set: |l, v| l.audit_retention_days = v as u32,
 };
 
-const KNOBS: [&Knob; 5] = [&ROW_LIMIT, &RUN_TIMEOUT, &CHECK_TIMEOUT, &MAX_WORKERS, &RETENTION];
+// Up to 1 TiB of temporary files; at least 1 MiB, as DuckDB and PostgreSQL need some room to spill at all.
+const TEMP_SPACE: Knob = Knob {
+    field: "temp_space_mb",
+    env: "POLYSTOREIQ_TEMP_SPACE_MB",
+    range: 1..=1_048_576,
+    unit: "MiB",
+    changed: |c| c.temp_space_mb,
+    set: |l, v| l.temp_space_mb = v,
+};
+// PostgreSQL's own work_mem is at least 64 kB; a whole MiB is the step here, 64 GiB a generous top.
+const WORK_MEM: Knob = Knob {
+    field: "work_mem_mb",
+    env: "POLYSTOREIQ_WORK_MEM_MB",
+    range: 1..=65_536,
+    unit: "MiB",
+    changed: |c| c.work_mem_mb,
+    set: |l, v| l.work_mem_mb = v,
+};
+
+const KNOBS: [&Knob; 7] = [&ROW_LIMIT, &RUN_TIMEOUT, &CHECK_TIMEOUT, &MAX_WORKERS, &RETENTION, &TEMP_SPACE, &WORK_MEM];
 
 impl Knob {
     fn key(&self) -> String {
@@ -107,6 +128,8 @@ fn from_config(config: &BrokerConfig) -> Limits {
         check_timeout_ms: config.check_deadline.as_millis() as u64,
         max_workers: config.max_workers as u32,
         audit_retention_days: (config.audit_retention.as_secs() / 86_400) as u32,
+        temp_space_mb: config.temp_space_mb,
+        work_mem_mb: config.work_mem_mb,
     }
 }
 
@@ -126,6 +149,8 @@ pub async fn apply_stored(store: &Store, config: &mut BrokerConfig) -> Result<()
     config.check_deadline = Duration::from_millis(limits.check_timeout_ms);
     config.max_workers = limits.max_workers as usize;
     config.audit_retention = Duration::from_secs(u64::from(limits.audit_retention_days) * 86_400);
+    config.temp_space_mb = limits.temp_space_mb;
+    config.work_mem_mb = limits.work_mem_mb;
     Ok(())
 }
 
@@ -177,6 +202,12 @@ impl LiveLimits {
         Duration::from_secs(u64::from(self.get().audit_retention_days) * 86_400)
     }
 
+    /// What the next worker pins in its session or DuckDB connection.
+    pub fn session(&self) -> SessionLimits {
+        let limits = self.get();
+        SessionLimits { temp_space_mb: limits.temp_space_mb, work_mem_mb: limits.work_mem_mb }
+    }
+
     /// The names of the limits a `POLYSTOREIQ_*` variable fixed.
     pub fn env_fixed(&self) -> Vec<String> {
         KNOBS.iter().filter(|knob| knob.fixed_by_env()).map(|knob| knob.field.to_owned()).collect()
@@ -216,14 +247,23 @@ mod tests {
 
     #[test]
     fn every_knob_reads_and_writes_its_own_field() {
-        let mut limits =
-            Limits { row_limit: 0, run_timeout_ms: 0, check_timeout_ms: 0, max_workers: 0, audit_retention_days: 0 };
+        let mut limits = Limits {
+            row_limit: 0,
+            run_timeout_ms: 0,
+            check_timeout_ms: 0,
+            max_workers: 0,
+            audit_retention_days: 0,
+            temp_space_mb: 0,
+            work_mem_mb: 0,
+        };
         let change = LimitsChange {
             row_limit: Some(1),
             run_timeout_ms: Some(2),
             check_timeout_ms: Some(3),
             max_workers: Some(4),
             audit_retention_days: Some(5),
+            temp_space_mb: Some(6),
+            work_mem_mb: Some(7),
         };
         for (i, knob) in KNOBS.iter().enumerate() {
             assert_eq!((knob.changed)(&change), Some(i as u64 + 1), "{}", knob.field);
@@ -232,7 +272,15 @@ mod tests {
         }
         assert_eq!(
             limits,
-            Limits { row_limit: 1, run_timeout_ms: 2, check_timeout_ms: 3, max_workers: 4, audit_retention_days: 5 }
+            Limits {
+                row_limit: 1,
+                run_timeout_ms: 2,
+                check_timeout_ms: 3,
+                max_workers: 4,
+                audit_retention_days: 5,
+                temp_space_mb: 6,
+                work_mem_mb: 7,
+            }
         );
     }
 

@@ -3,9 +3,11 @@
 //! directory the new database file goes to), reach the TCP port of its database and nothing else, and use
 //! bounded resources. The worker enforces it (`workers/src/sandbox`).
 
+use std::net::IpAddr;
 use std::path::Path;
 use std::time::Duration;
 
+use polystoreiq_protocol::types::{DbTarget, TlsMode};
 use polystoreiq_protocol::worker::{Job, ResourceLimits, SandboxPolicy};
 
 /// What every worker reads to run at all: its libraries, the dynamic loader's cache, certificates and name
@@ -57,6 +59,7 @@ pub fn policy_for(job: &Job, scratch: &Path, deadline: Duration, settings: &Sand
     let mut read_paths: Vec<String> = SYSTEM_READ.iter().map(|p| (*p).to_owned()).collect();
     let mut write_paths = vec![scratch.to_string_lossy().into_owned(), "/dev/null".to_owned()];
     let mut connect_ports = Vec::new();
+    let mut name_resolution = false;
     match job {
         Job::Import(import) => {
             read_paths.extend(import.source.tables.iter().flat_map(|t| t.paths.iter().cloned()));
@@ -69,7 +72,11 @@ pub fn policy_for(job: &Job, scratch: &Path, deadline: Duration, settings: &Sand
             read_paths.extend(query.source.tables.iter().flat_map(|t| t.paths.iter().cloned()));
             read_paths.extend(query.source.database.iter().cloned());
         }
-        Job::Database(db) => connect_ports.push(db.target.port),
+        Job::Database(db) => {
+            connect_ports.push(db.target.port);
+            // The one job that keeps a name (see `resolve_host`) resolves it itself.
+            name_resolution = keeps_name(&db.target);
+        }
         Job::Fault(_) => {}
     }
     let wall = deadline.as_secs().max(1);
@@ -77,6 +84,7 @@ pub fn policy_for(job: &Job, scratch: &Path, deadline: Duration, settings: &Sand
         read_paths,
         write_paths,
         connect_ports,
+        name_resolution,
         limits: ResourceLimits {
             cpu_seconds: wall.saturating_mul(settings.threads.max(1)).saturating_add(10),
             open_files: 4096,
@@ -84,6 +92,34 @@ pub fn policy_for(job: &Job, scratch: &Path, deadline: Duration, settings: &Sand
         },
         allow_degraded: settings.allow_degraded,
     }
+}
+
+/// Resolves a database job's host name here, in the broker, and hands the worker the address, so the worker
+/// needs no UDP for name resolution. The name stays only for TLS `verify-full`, whose certificate check is made
+/// against it; that worker resolves it itself and its policy allows the datagrams (`name_resolution`). A name
+/// that does not resolve here is left as it is: the worker then fails to reach it, as it would have.
+pub async fn resolve_host(job: &mut Job, within: Duration) {
+    let Job::Database(db) = job else { return };
+    if keeps_name(&db.target) || db.target.host.parse::<IpAddr>().is_ok() {
+        return;
+    }
+    let lookup = tokio::net::lookup_host((db.target.host.clone(), db.target.port));
+    let found = tokio::time::timeout(within, lookup).await;
+    match found {
+        Ok(Ok(mut addresses)) => {
+            if let Some(address) = addresses.next() {
+                tracing::debug!(host = %db.target.host, address = %address.ip(), "resolved for the worker");
+                db.target.host = address.ip().to_string();
+            }
+        }
+        Ok(Err(err)) => tracing::debug!(host = %db.target.host, "cannot resolve: {err}"),
+        Err(_) => tracing::debug!(host = %db.target.host, "name resolution timed out"),
+    }
+}
+
+/// Whether the worker connects by name: only for TLS `verify-full`, whose certificate check needs it.
+fn keeps_name(target: &DbTarget) -> bool {
+    target.tls == TlsMode::VerifyFull && target.host.parse::<IpAddr>().is_err()
 }
 
 #[cfg(test)]
@@ -121,5 +157,41 @@ mod tests {
         let policy = policy_for(&db, Path::new("/s/run-2"), Duration::from_secs(5), &settings);
         assert_eq!(policy.connect_ports, [6543]);
         assert!(!policy.allow_degraded);
+        // Only `verify-full` connects by name, and only then may the worker resolve it (UDP); any other job's
+        // host is resolved by the broker.
+        assert!(!policy.name_resolution);
+        let Job::Database(mut verified) = db else { unreachable!() };
+        verified.target.tls = TlsMode::VerifyFull;
+        let policy =
+            policy_for(&Job::Database(verified.clone()), Path::new("/s/run-3"), Duration::from_secs(5), &settings);
+        assert!(policy.name_resolution);
+        verified.target.host = "127.0.0.1".into();
+        let policy = policy_for(&Job::Database(verified), Path::new("/s/run-3"), Duration::from_secs(5), &settings);
+        assert!(!policy.name_resolution);
+        assert!(!policy_for(&query, Path::new("/s/run-4"), Duration::from_secs(5), &settings).name_resolution);
+    }
+
+    #[tokio::test]
+    async fn the_broker_resolves_a_host_name_unless_the_certificate_check_needs_it() {
+        let target =
+            |tls| DbTarget { host: "localhost".into(), port: 5432, database: "d".into(), user: "u".into(), tls };
+        let job = |tls| {
+            Job::Database(DbJob {
+                kind: SourceKind::Postgres,
+                target: target(tls),
+                password: None,
+                action: DbAction::Test,
+            })
+        };
+        let host = |job: &Job| match job {
+            Job::Database(db) => db.target.host.clone(),
+            _ => unreachable!(),
+        };
+        let mut plain = job(TlsMode::Disable);
+        resolve_host(&mut plain, Duration::from_secs(5)).await;
+        assert!(host(&plain).parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback()), "{}", host(&plain));
+        let mut verified = job(TlsMode::VerifyFull);
+        resolve_host(&mut verified, Duration::from_secs(5)).await;
+        assert_eq!(host(&verified), "localhost");
     }
 }

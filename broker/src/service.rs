@@ -11,7 +11,7 @@ use polystoreiq_protocol::broker::{Reply, Request, RunEvent};
 use polystoreiq_protocol::secret::{Credential, UserSecret};
 use polystoreiq_protocol::types::{
     Batch, BreakerState, Capabilities, ChatMessage, CheckOutcome, DbTarget, DiagReport, DraftAttempt, DraftCheck,
-    DraftId, DraftPreview, GuardVerdict, LimitsChange, LlmProvider, PoolStats, ResultPage, RunId, RunSummary,
+    DraftId, DraftPreview, Engine, GuardVerdict, LimitsChange, LlmProvider, PoolStats, ResultPage, RunId, RunSummary,
     SchemaCache, SchemaSnapshot, SessionId, SourceInfo, SourceKind, SourceSpec, SourceStatus, SourceTestReport,
     TableStorage, WorkerKind,
 };
@@ -92,6 +92,7 @@ impl Broker {
         let sandbox =
             SandboxSettings { allow_degraded: config.allow_degraded_sandbox, threads: config.duck.threads.into() };
         let supervisor = WorkerSupervisor::new(launcher, config.max_workers, config.queue_bound).with_sandbox(sandbox);
+        supervisor.set_session_limits(config.session_limits());
         let breakers = Breakers::new(config.breaker_threshold, config.breaker_cooldown);
         Arc::new(Broker {
             limits: LiveLimits::new(&config),
@@ -203,6 +204,7 @@ impl Broker {
             Request::LlmTest => self.test_llm().await.map(Reply::LlmTest),
             Request::SetLimits(change) => self.set_limits(change).await.map(Reply::Settings),
             Request::RunTrace { run } => self.run_trace(run).await.map(Reply::Trace),
+            Request::SourceFunctions { source, functions } => self.source_functions(&source, functions).await,
         }
     }
 
@@ -344,6 +346,18 @@ impl Broker {
                 "a database source needs a host, a database and a user",
             ));
         }
+        // PostgreSQL's driver reads a host that is a path as a Unix-socket directory; workers get no Unix
+        // sockets (the sandbox cannot narrow one to a single path on Linux), so the server must be named by TCP.
+        if target.host.starts_with('/') {
+            return Err(TypedError::new(
+                ErrorCode::BadRequest,
+                format!(
+                    "{} is a Unix-socket path; workers reach databases over TCP only: name the server's TCP address \
+                     (for a local server, 127.0.0.1 and its port)",
+                    target.host
+                ),
+            ));
+        }
         let reference = match password {
             Some(password) => {
                 let reference = SecretRef::new(DEFAULT_PROFILE, "source");
@@ -374,7 +388,11 @@ impl Broker {
         let schema = self.db_metadata(name, job(DbAction::Metadata), Gate::Untracked).await?;
         // A cancelled or timed-out query is cancelled on the server too (see `supervisor`).
         let capabilities = Capabilities { sql: true, server_side_cancel: true, schema_refresh: true };
-        let config = SourceConfig::Database(DbConfig { target: target.clone(), can_write: report.can_write });
+        let config = SourceConfig::Database(DbConfig {
+            target: target.clone(),
+            can_write: report.can_write,
+            functions: Vec::new(),
+        });
         let (owned_name, keyring_ref) = (name.to_owned(), reference.map(|r| r.as_str().to_owned()));
         let stored = self
             .store
@@ -901,6 +919,7 @@ impl Broker {
                 self.db_job(source, DbAction::Check { sql: query.to_owned(), timeout_ms: deadline.as_millis() as u64 })
             }
         };
+        let mut resolved = Vec::new();
         let result = match job {
             Ok(job) => {
                 let exec = Execution {
@@ -911,11 +930,30 @@ impl Broker {
                     deadline: deadline + SERVER_LIMIT_MARGIN,
                     cancel: CancelToken::default(),
                 };
-                self.supervisor.execute_now(exec, &mut |_| {}).await.map(drop).map_err(|failure| failure.to_typed())
+                let mut sink = |event| {
+                    if let SupervisorEvent::Output(FromWorker::Resolved(relations)) = event {
+                        resolved.extend(relations);
+                    }
+                };
+                self.supervisor.execute_now(exec, &mut sink).await.map(drop).map_err(|failure| failure.to_typed())
             }
             Err(err) => Err(err),
         };
         let elapsed_ms = started.elapsed().as_millis() as u64;
+        // The second, independent check: what the server's plan reads, whatever the text looked like.
+        let guard = guardrail(source);
+        let refused = resolved.iter().find_map(|relation| {
+            let schema = if relation.table_function { "" } else { relation.schema.as_str() };
+            let verdict = guard.check_resolved(query, schema, &relation.name);
+            (!verdict.allowed()).then(|| format!("{}.{}: {}", relation.schema, relation.name, verdict.reason))
+        });
+        if let Some(refused) = refused {
+            let message = format!(
+                "the server's plan of this query reads a relation the guardrail does not allow ({refused}); it will \
+                 not run"
+            );
+            return DraftCheck { outcome: CheckOutcome::Failed, elapsed_ms, message };
+        }
         let (outcome, message) = match result {
             Ok(()) => {
                 let how = if source.info.kind == SourceKind::Mongodb { "explained" } else { "prepared" };
@@ -969,6 +1007,45 @@ impl Broker {
         Ok(polystoreiq_protocol::types::RunTrace { run, trace_id, stages })
     }
 
+    /// Reads, or (owner) replaces, the user-defined functions a database source's drafted queries may call. Off by
+    /// default: the guard cannot see what a user function does, so only the owner can vouch for one.
+    async fn source_functions(&self, name: &str, functions: Option<Vec<String>>) -> Result<Reply, TypedError> {
+        let source = self.source(name).await?;
+        let Some(functions) = functions else {
+            return Ok(Reply::SourceFunctions { source: source.info.name, functions: source.functions });
+        };
+        if source.info.kind == SourceKind::Files {
+            return Err(TypedError::new(ErrorCode::BadRequest, "a files source has no user-defined functions"));
+        }
+        let mut names: Vec<String> = Vec::new();
+        for function in functions {
+            let name = function.trim().to_ascii_lowercase();
+            let valid = !name.is_empty()
+                && name.split('.').count() <= 2
+                && name.split('.').all(|part| {
+                    part.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                        && part.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$')
+                });
+            if !valid {
+                return Err(TypedError::new(
+                    ErrorCode::BadRequest,
+                    format!(
+                        "{function:?} is not a function name: write it as a query names it, e.g. sales.fiscal_quarter"
+                    ),
+                ));
+            }
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
+        let stored = names.clone();
+        let source_name = source.info.name.clone();
+        self.store.call(move |db| db.set_source_functions(&source_name, &stored)).await?;
+        let detail = if names.is_empty() { "none".to_owned() } else { names.join(", ") };
+        self.audit("source.functions", Some(&source.info.name), None, None, None, format!("allowed: {detail}")).await;
+        Ok(Reply::SourceFunctions { source: source.info.name, functions: names })
+    }
+
     async fn settings(&self) -> Result<polystoreiq_protocol::types::Settings, TypedError> {
         Ok(self.settings_with(llm_settings::load(&self.store).await?.view()))
     }
@@ -980,6 +1057,7 @@ impl Broker {
     async fn set_limits(&self, change: LimitsChange) -> Result<polystoreiq_protocol::types::Settings, TypedError> {
         let detail = self.limits.change(&self.store, change).await?;
         self.supervisor.resize(self.limits.get().max_workers as usize);
+        self.supervisor.set_session_limits(self.limits.session());
         self.audit("settings.limits", None, None, None, None, detail).await;
         if change.audit_retention_days.is_some() {
             self.prune_audit().await;
@@ -1484,5 +1562,29 @@ fn guardrail(source: &StoredSource) -> Guardrail {
         .iter()
         .flat_map(|table| table.paths.iter().cloned().chain(std::iter::once(table.pattern.clone())))
         .collect();
-    Guardrail::with_policy(source.info.kind.engine(), guard::Policy { source_paths })
+    let engine = source.info.kind.engine();
+    let policy =
+        guard::Policy { source_paths, schemas: own_schemas(engine, source), functions: source.functions.clone() };
+    Guardrail::with_policy(engine, policy)
+}
+
+/// The schemas (MySQL: the database) a query of `source` may name, from its settings and its last schema
+/// snapshot; `None` when they are not known yet, and then every schema but the engine's own may be named.
+fn own_schemas(engine: Engine, source: &StoredSource) -> Option<Vec<String>> {
+    match engine {
+        Engine::Mysql => source.info.target.as_ref().map(|target| vec![target.database.clone()]),
+        Engine::Postgres => source.schema.as_ref().map(|snapshot| {
+            // The snapshot names a table schema-qualified outside `public`.
+            let mut schemas = vec!["public".to_owned()];
+            for table in &snapshot.tables {
+                if let Some((schema, _)) = table.name.split_once('.')
+                    && !schemas.iter().any(|s| s == schema)
+                {
+                    schemas.push(schema.to_owned());
+                }
+            }
+            schemas
+        }),
+        Engine::Duckdb | Engine::Mongodb => None,
+    }
 }

@@ -28,6 +28,7 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("../../migrations/0003_source_schema.sql")),
     M::up(include_str!("../../migrations/0004_token_profile.sql")),
     M::up(include_str!("../../migrations/0005_draft_checks.sql")),
+    M::up(include_str!("../../migrations/0006_unlock_attempts.sql")),
 ];
 
 /// The schema version this broker writes.
@@ -146,6 +147,8 @@ pub struct StoredSource {
     pub files: Vec<FileRecord>,
     /// Where a database source's password lives in the OS keyring.
     pub keyring_ref: Option<String>,
+    /// User-defined functions the owner allowed drafted queries to call (database sources; empty by default).
+    pub functions: Vec<String>,
 }
 
 /// What a source is, as the app state keeps it (as JSON in `sources.config`).
@@ -159,6 +162,9 @@ pub enum SourceConfig {
 pub struct DbConfig {
     pub target: DbTarget,
     pub can_write: bool,
+    /// User-defined functions the owner allowed drafted queries to call, as a query names them.
+    #[serde(default)]
+    pub functions: Vec<String>,
 }
 
 struct SourceRow {
@@ -255,6 +261,14 @@ pub struct NewAudit<'a> {
     pub draft: Option<DraftId>,
     pub run: Option<RunId>,
     pub detail: String,
+}
+
+/// Wrong unlock attempts in a row, kept across broker restarts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct UnlockAttempts {
+    pub failures: u32,
+    /// Unix time in ms before which no attempt is tried.
+    pub paused_until_ms: Option<u64>,
 }
 
 /// The profile name recorded on audit events until profiles arrive in the UI.
@@ -532,7 +546,20 @@ impl Db {
             // Breakers live in the broker's memory; the service fills this in.
             breaker: BreakerStatus::default(),
         };
-        Ok(StoredSource { info, schema, database, files, keyring_ref })
+        let functions = db_config.map(|c| c.functions).unwrap_or_default();
+        Ok(StoredSource { info, schema, database, files, keyring_ref, functions })
+    }
+
+    /// Replaces the user-defined functions a database source's queries may call. Answers the source's id.
+    pub fn set_source_functions(&mut self, name: &str, functions: &[String]) -> Result<(), StoreError> {
+        let config: Option<String> =
+            self.conn.query_row("SELECT config FROM sources WHERE name = ?1", [name], |row| row.get(0)).optional()?;
+        let config = config.ok_or_else(|| source_not_found(name))?;
+        let mut config: DbConfig = from_json(&config)?;
+        config.functions = functions.to_vec();
+        let text = serde_json::to_string(&config).map_err(|err| StoreError::Corrupt(err.to_string()))?;
+        self.conn.execute("UPDATE sources SET config = ?1 WHERE name = ?2", params![text, name])?;
+        Ok(())
     }
 
     // ---- drafts and approval tokens ------------------------------------------------------------------------
@@ -918,6 +945,48 @@ impl Db {
 
     pub fn delete_setting(&mut self, key: &str) -> Result<(), StoreError> {
         self.conn.execute("DELETE FROM settings WHERE key = ?1", [key])?;
+        Ok(())
+    }
+
+    /// The wrong unlock attempts in a row so far, and until when further attempts are paused.
+    pub fn unlock_attempts(&mut self) -> Result<UnlockAttempts, StoreError> {
+        let row = self
+            .conn
+            .query_row("SELECT failures, paused_until_ms FROM unlock_attempts WHERE id = 1", [], |row| {
+                Ok(UnlockAttempts {
+                    failures: row.get::<_, i64>(0)?.clamp(0, i64::from(u32::MAX)) as u32,
+                    paused_until_ms: row.get::<_, Option<i64>>(1)?.map(|ms| ms.max(0) as u64),
+                })
+            })
+            .optional()?;
+        Ok(row.unwrap_or_default())
+    }
+
+    /// Counts one more wrong attempt and pauses attempts until `now_ms + pause_ms(failures)`, in one step.
+    pub fn record_unlock_failure(
+        &mut self,
+        now_ms: u64,
+        pause_ms: impl FnOnce(u32) -> Option<u64>,
+    ) -> Result<UnlockAttempts, StoreError> {
+        let tx = self.conn.transaction()?;
+        let failures: i64 = tx
+            .query_row("SELECT failures FROM unlock_attempts WHERE id = 1", [], |row| row.get(0))
+            .optional()?
+            .unwrap_or(0);
+        let failures = (failures.max(0) as u32).saturating_add(1);
+        let paused_until_ms = pause_ms(failures).map(|pause| now_ms.saturating_add(pause));
+        tx.execute(
+            "INSERT INTO unlock_attempts (id, failures, paused_until_ms) VALUES (1, ?1, ?2)
+             ON CONFLICT (id) DO UPDATE SET failures = excluded.failures, paused_until_ms = excluded.paused_until_ms",
+            params![i64::from(failures), paused_until_ms.map(|ms| ms as i64)],
+        )?;
+        tx.commit()?;
+        Ok(UnlockAttempts { failures, paused_until_ms })
+    }
+
+    /// Forgets the wrong attempts (after a right one).
+    pub fn clear_unlock_failures(&mut self) -> Result<(), StoreError> {
+        self.conn.execute("DELETE FROM unlock_attempts", [])?;
         Ok(())
     }
 

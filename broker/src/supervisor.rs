@@ -17,7 +17,9 @@ use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 use polystoreiq_protocol::frame::read_frame_bytes;
 use polystoreiq_protocol::types::{ExitInfo, RunId, WorkerKind, WorkerState};
-use polystoreiq_protocol::worker::{DbAction, DbJob, FromWorker, Job, JobDone, ServerSession, ToWorker, WorkerError};
+use polystoreiq_protocol::worker::{
+    DbAction, DbJob, FromWorker, Job, JobDone, ServerSession, SessionLimits, ToWorker, WorkerError,
+};
 use polystoreiq_protocol::{ErrorCode, FrameError, Hello, PeerRole, TypedError, codec, read_frame, write_frame};
 use tokio::sync::{Notify, Semaphore, mpsc, oneshot};
 
@@ -250,6 +252,8 @@ pub struct WorkerSupervisor {
     queued: AtomicUsize,
     health: Arc<HealthRegistry>,
     sandbox: SandboxSettings,
+    /// What each worker pins in its session or DuckDB connection; the owner's limits, changed at once.
+    session_limits: Mutex<SessionLimits>,
 }
 
 enum Pumped {
@@ -282,7 +286,17 @@ impl WorkerSupervisor {
             queued: AtomicUsize::new(0),
             health: Arc::new(HealthRegistry::default()),
             sandbox: SandboxSettings::default(),
+            session_limits: Mutex::new(SessionLimits::DEFAULT),
         }
+    }
+
+    /// The limits the next workers pin (PostgreSQL `work_mem` and `temp_file_limit`, DuckDB's temporary space).
+    pub fn set_session_limits(&self, limits: SessionLimits) {
+        *self.session_limits.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = limits;
+    }
+
+    fn session_limits(&self) -> SessionLimits {
+        *self.session_limits.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// The sandbox settings every worker's policy is built with.
@@ -371,11 +385,13 @@ impl WorkerSupervisor {
     /// Runs `exec` in a fresh worker that holds `permit` (a pool slot) until it is reaped.
     async fn run_worker(
         &self,
-        exec: Execution,
+        mut exec: Execution,
         policy_job: Option<&Job>,
         permit: Option<tokio::sync::OwnedSemaphorePermit>,
         sink: &mut (dyn FnMut(SupervisorEvent) + Send),
     ) -> Result<Outcome, RunFailure> {
+        // Before the worker starts, so the lookup neither holds a started worker nor counts against its deadline.
+        sandbox::resolve_host(&mut exec.job, exec.deadline).await;
         let canceller = canceller_for(&exec);
         let spawned_at = Instant::now();
         let LaunchedWorker { pid, nonce, stdin, stdout, stderr, scratch } =
@@ -400,7 +416,7 @@ impl WorkerSupervisor {
         widen_pipe(&stdout);
         let (frames_tx, mut frames) = mpsc::unbounded_channel();
         let policy = sandbox::policy_for(policy_job.unwrap_or(&exec.job), scratch.path(), exec.deadline, &self.sandbox);
-        let request = ToWorker::Run { policy, job: exec.job };
+        let request = ToWorker::Execute { policy: Some(policy), job: exec.job, limits: self.session_limits() };
         spawn_thread(format!("worker-{pid}-frames"), move || pump(stdin, stdout, nonce, request, &frames_tx));
 
         let deadline = tokio::time::Instant::now() + exec.deadline;

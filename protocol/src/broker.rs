@@ -151,6 +151,13 @@ pub enum Request {
     RunTrace {
         run: RunId,
     },
+    /// The user-defined functions a database source's drafted queries may call, as a query names them (none by
+    /// default). `functions: None` reads the list; `Some` replaces it (owner only, audited). Answers
+    /// [`Reply::SourceFunctions`]. Since v6.
+    SourceFunctions {
+        source: String,
+        functions: Option<Vec<String>>,
+    },
 }
 
 /// Successful answers. Appended only.
@@ -196,6 +203,11 @@ pub enum Reply {
     LlmTest(LlmTestReport),
     /// Since v5.
     Trace(RunTrace),
+    /// Since v6.
+    SourceFunctions {
+        source: String,
+        functions: Vec<String>,
+    },
 }
 
 /// Progress of a run. Appended only.

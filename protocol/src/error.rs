@@ -79,6 +79,12 @@ pub enum ErrorCode {
     LlmUnreachable,
     /// The model provider refused the request itself (an unknown model, a prompt too long). Since v3.
     LlmRejected,
+    /// The other end of the broker's socket runs as another user: the broker refuses such a client, and a
+    /// client refuses such a broker before any secret is sent. Since v6.
+    ForeignUser,
+    /// Neither the profile directory nor `$XDG_RUNTIME_DIR` gives a path short enough for the broker's Unix
+    /// socket; the message says to use a shorter profile directory. Since v6.
+    SocketPathTooLong,
 }
 
 impl ErrorCode {
@@ -124,6 +130,8 @@ impl ErrorCode {
             ErrorCode::LlmUnauthorized => "llm_unauthorized",
             ErrorCode::LlmUnreachable => "llm_unreachable",
             ErrorCode::LlmRejected => "llm_rejected",
+            ErrorCode::ForeignUser => "foreign_user",
+            ErrorCode::SocketPathTooLong => "socket_path_too_long",
         }
     }
 }

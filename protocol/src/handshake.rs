@@ -11,6 +11,11 @@
 //!   `DbAction::Check`); the recommended chart of every result (`RunSummary::chart`).
 //! - v5: the limits the owner changes from a front end (`Settings::limits`, `Request::SetLimits`); a worker's own
 //!   peak RSS in `JobDone`; a run's trace (`Request::RunTrace`).
+//! - v6: session pins: `ToWorker::Execute` carries the `SessionLimits` a worker pins (PostgreSQL `work_mem` and
+//!   `temp_file_limit`, DuckDB `max_temp_directory_size`), which the owner sets in `Limits`; `WorkerError::SessionPin`; the
+//!   user-defined functions the owner allows per source (`Request::SourceFunctions`); no local IPC for workers
+//!   (`SandboxPolicy::name_resolution`, `Probe::ConnectUnix`); a private profile (`ErrorCode::ForeignUser`,
+//!   `ErrorCode::SocketPathTooLong`).
 
 use serde::{Deserialize, Serialize};
 
@@ -20,7 +25,7 @@ use crate::frame::FrameError;
 pub const WORKER_NONCE_ENV: &str = "POLYSTOREIQ_WORKER_NONCE";
 
 /// The protocol version this build speaks.
-pub const PROTOCOL_VERSION: u32 = 5;
+pub const PROTOCOL_VERSION: u32 = 6;
 
 /// Four bytes that open every handshake, so a stray process talking to our socket is spotted at once.
 pub const MAGIC: [u8; 4] = *b"PSIQ";

@@ -826,6 +826,11 @@ pub struct Limits {
     pub max_workers: u32,
     /// Audit events older than this many days are deleted.
     pub audit_retention_days: u32,
+    /// Temporary file space one query may fill, in MiB (PostgreSQL's `temp_file_limit` where the role may set it,
+    /// DuckDB's `max_temp_directory_size`). Since v6.
+    pub temp_space_mb: u64,
+    /// Memory one sort or hash may use before it spills, in MiB (PostgreSQL's `work_mem`). Since v6.
+    pub work_mem_mb: u64,
 }
 
 /// A change of [`Limits`]: each field left out keeps its value. Since v5.
@@ -836,6 +841,10 @@ pub struct LimitsChange {
     pub check_timeout_ms: Option<u64>,
     pub max_workers: Option<u32>,
     pub audit_retention_days: Option<u32>,
+    /// Since v6.
+    pub temp_space_mb: Option<u64>,
+    /// Since v6.
+    pub work_mem_mb: Option<u64>,
 }
 
 /// A model provider that answered a health check. Since v3.

@@ -22,6 +22,32 @@ pub enum ToWorker {
     Job(Job),
     /// A job with the sandbox the worker must enforce before it opens any data or connection. Since v3.
     Run { policy: SandboxPolicy, job: Job },
+    /// A job with its sandbox (`None` is accepted by debug builds only, as for [`ToWorker::Job`]) and the limits
+    /// the worker pins in its database session or DuckDB connection before any user text. The broker sends only
+    /// this; a job that arrives as [`ToWorker::Job`] or [`ToWorker::Run`] gets [`SessionLimits::default`]. Since v6.
+    Execute { policy: Option<SandboxPolicy>, job: Job, limits: SessionLimits },
+}
+
+/// How much memory and temporary disk one job's engine may use, pinned by the worker before it sends any user
+/// text: PostgreSQL `work_mem` and `temp_file_limit`, DuckDB `max_temp_directory_size`. Since v6.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionLimits {
+    /// Temporary file space a query may fill, in MiB: PostgreSQL's `temp_file_limit` (where the role may set
+    /// it), DuckDB's `max_temp_directory_size`.
+    pub temp_space_mb: u64,
+    /// Memory a sort or hash may use before it spills to temporary files, in MiB: PostgreSQL's `work_mem`.
+    pub work_mem_mb: u64,
+}
+
+impl SessionLimits {
+    /// The defaults: 1 GiB of temporary files, 64 MiB per sort or hash.
+    pub const DEFAULT: SessionLimits = SessionLimits { temp_space_mb: 1024, work_mem_mb: 64 };
+}
+
+impl Default for SessionLimits {
+    fn default() -> SessionLimits {
+        SessionLimits::DEFAULT
+    }
 }
 
 /// What one worker may touch: built by the broker per run from the source, enforced by the worker (Linux:
@@ -33,8 +59,12 @@ pub struct SandboxPolicy {
     pub read_paths: Vec<String>,
     /// Directories the worker may write: its scratch directory, and for an import the datasets directory.
     pub write_paths: Vec<String>,
-    /// TCP ports the worker may connect to; empty means no network at all.
+    /// TCP ports the worker may connect to; empty means no network at all. A worker never gets a Unix socket.
     pub connect_ports: Vec<u16>,
+    /// The worker may send UDP to resolve its server's name. Only a job that must connect by name gets it (TLS
+    /// `verify-full`, whose certificate check needs the name); the broker resolves every other job's host and
+    /// hands the worker an address. Since v6.
+    pub name_resolution: bool,
     pub limits: ResourceLimits,
     /// The user allowed a degraded sandbox (some rule this kernel cannot enforce); otherwise the worker refuses
     /// to run when a rule cannot be enforced precisely.
@@ -84,6 +114,20 @@ pub enum FromWorker {
     /// Which server-side session runs this job's query: sent by a database query worker right after it connects,
     /// before it sends the user's query, so the broker can cancel the query on the server too. Since v3.
     ServerSession(ServerSession),
+    /// The relations the server's plan of a dry-run query reads, as the server resolved them (PostgreSQL: every
+    /// scanned relation of `EXPLAIN (VERBOSE)`, schema-qualified, views expanded; DuckDB: every table and table
+    /// function its `EXPLAIN (FORMAT JSON)` scans). The broker checks them again,
+    /// independently of the guardrail's own reading of the text. Since v6.
+    Resolved(Vec<ResolvedRelation>),
+}
+
+/// One relation a server resolved a query's name to: a table or view (`schema.name`), or for DuckDB a table
+/// function its plan scans (`table_function`, the schema empty).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResolvedRelation {
+    pub schema: String,
+    pub name: String,
+    pub table_function: bool,
 }
 
 /// One file as an import found it.
@@ -247,6 +291,8 @@ pub enum Probe {
     Signal { pid: u32 },
     /// Burn CPU for this many seconds.
     Spin { seconds: u64 },
+    /// Connect to a Unix socket by path (the session bus, the broker's socket, a container engine's). Since v6.
+    ConnectUnix { path: String },
 }
 
 /// How a finished job ended.
@@ -296,6 +342,11 @@ pub enum WorkerError {
     /// Since v3.
     #[error("{0}")]
     ConnectionLost(String),
+    /// A session setting the worker pins before any user text (PostgreSQL's `standard_conforming_strings`,
+    /// `search_path`, `work_mem`, `temp_file_limit`; MySQL's `sql_mode`) could not be set or did not hold, so the
+    /// server might read the query differently from the guardrail: nothing of the user's was sent. Since v6.
+    #[error("cannot pin {setting} for this session: {reason}")]
+    SessionPin { setting: String, reason: String },
 }
 
 impl WorkerError {
@@ -311,6 +362,7 @@ impl WorkerError {
             WorkerError::AuthFailed(_) => ErrorCode::AuthFailed,
             WorkerError::Tls(_) => ErrorCode::TlsFailed,
             WorkerError::ConnectionLost(_) => ErrorCode::ConnectionLost,
+            WorkerError::SessionPin { .. } => ErrorCode::QueryFailed,
         }
     }
 }

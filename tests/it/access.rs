@@ -111,3 +111,104 @@ fn wrong_attempts_are_paused_and_secrets_are_stored_only_as_argon2id_hashes() {
         assert!(!text.contains(OWNER), "the passphrase is in {file}");
     }
 }
+
+/// psiq in a login session of its own (as from another terminal, or another program of the same user).
+fn elsewhere(p: &Profile, args: &[&str], input: &str) -> std::process::Output {
+    use std::io::Write;
+    use std::os::unix::process::CommandExt;
+    let mut cmd = p.command(args);
+    // SAFETY: setsid is async-signal-safe.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::setsid();
+            Ok(())
+        })
+    };
+    let mut child = cmd
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn code(out: &std::process::Output) -> serde_json::Value {
+    parse_last_json(&String::from_utf8_lossy(&out.stdout))["error"]["code"].clone()
+}
+
+#[test]
+fn wrong_attempts_stay_paused_across_a_broker_restart() {
+    let p = locked_profile();
+    for _ in 0..2 {
+        assert!(err_stdin(&p, &["unlock"], "guess\n")["retry_after_ms"].is_null(), "the first guesses are free");
+    }
+    // From the third wrong guess on, each one pauses the next attempt: 1 s, then 2 s, then 4 s.
+    for expected in [1000, 2000, 4000] {
+        let wrong = err_stdin(&p, &["unlock"], "guess\n");
+        assert_eq!(wrong["code"], "unlock_failed", "{wrong}");
+        let wait = wrong["retry_after_ms"].as_u64().unwrap_or_else(|| panic!("no pause: {wrong}"));
+        assert!(wait > expected / 2 && wait <= expected, "{wrong}");
+        if expected < 4000 {
+            std::thread::sleep(Duration::from_millis(wait + 50));
+        }
+    }
+    // A locked broker refuses to stop; killing it and starting another is what an attacker would try.
+    assert_eq!(p.err(&["broker", "stop"])["code"], "locked");
+    let before = p.broker_pid().unwrap();
+    p.kill_broker();
+    // The fresh broker still pauses: even the right passphrase is refused, with when to try again.
+    let paused = err_stdin(&p, &["unlock"], &format!("{OWNER}\n"));
+    assert_ne!(p.broker_pid(), Some(before), "a fresh broker answered");
+    assert_eq!(paused["code"], "unlock_failed", "{paused}");
+    let wait = paused["retry_after_ms"].as_u64().unwrap_or_else(|| panic!("no retry_after_ms: {paused}"));
+    assert!(wait > 0 && wait <= 4000, "{paused}");
+    let message = paused["message"].as_str().unwrap();
+    assert!(
+        message.contains("too many wrong attempts (5)") && message.contains("next attempt is possible in"),
+        "{paused}"
+    );
+    std::thread::sleep(Duration::from_millis(wait + 50));
+    assert_eq!(ok_stdin(&p, &["unlock"], &format!("{OWNER}\n"))["role"], "owner");
+    // A right passphrase forgets the count: the next wrong one is free again.
+    assert!(err_stdin(&p, &["unlock"], "guess\n")["retry_after_ms"].is_null());
+    let db = p.database();
+    assert_eq!(strings(&db, "SELECT CAST(failures AS TEXT) FROM unlock_attempts"), ["1"]);
+}
+
+#[test]
+fn stopping_a_locked_broker_takes_its_owner() {
+    let p = locked_profile();
+    assert_eq!(p.ok(&["lock", "status"])["locked"], true);
+    assert_eq!(p.err(&["broker", "stop"])["code"], "locked");
+    ok_stdin(&p, &["unlock"], &format!("{VIEWER}\n"));
+    assert_eq!(p.err(&["broker", "stop"])["code"], "forbidden");
+    let pid = p.broker_pid().unwrap();
+    assert!(crate::support::process_exists(pid), "the broker still runs");
+    ok_stdin(&p, &["unlock"], &format!("{OWNER}\n"));
+    p.stop_broker();
+}
+
+#[test]
+fn an_unlock_belongs_to_its_client_not_to_the_broker() {
+    let p = locked_profile();
+    // This terminal unlocks as the owner; its later invocations keep the role.
+    assert_eq!(ok_stdin(&p, &["unlock"], &format!("{OWNER}\n"))["role"], "owner");
+    assert_eq!(p.ok(&["source", "list"])[0]["name"], "t");
+    // Another client of the same user (another terminal, another program) is still locked.
+    let other = elsewhere(&p, &["source", "list"], "");
+    assert_eq!(code(&other), "locked", "{}", String::from_utf8_lossy(&other.stdout));
+    let status = elsewhere(&p, &["lock", "status"], "");
+    assert_eq!(parse_last_json(&String::from_utf8_lossy(&status.stdout))["locked"], true);
+    // It unlocks as a viewer with one command: that changes nothing here...
+    let one_shot = elsewhere(&p, &["unlock"], &format!("{VIEWER}\n"));
+    assert!(one_shot.status.success(), "{}", String::from_utf8_lossy(&one_shot.stdout));
+    p.ok(&["diag"]);
+    // ...and its next command, from yet another session, is locked again.
+    assert_eq!(code(&elsewhere(&p, &["diag"], "")), "locked");
+    // Locking locks every client.
+    p.ok(&["lock"]);
+    assert_eq!(p.err(&["source", "list"])["code"], "locked");
+    ok_stdin(&p, &["unlock"], &format!("{OWNER}\n"));
+}

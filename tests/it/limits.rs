@@ -75,3 +75,31 @@ fn limits_are_checked_apply_at_once_persist_and_yield_to_the_environment() {
     p.stop_broker();
     assert_eq!(p.ok(&["settings", "show"])["limits"]["row_limit"], 9);
 }
+
+#[test]
+fn temp_space_and_work_mem_reach_the_workers_session() {
+    let p = Profile::new();
+    let url = "postgres://postgres@127.0.0.1:5432/postgres";
+    p.ok(&["source", "add", "pg", "--kind", "postgres", "--url", url, "--tls", "disable"]);
+    let settings = p.ok(&["settings", "show"]);
+    assert_eq!(settings["limits"]["temp_space_mb"], 1024, "{settings}");
+    assert_eq!(settings["limits"]["work_mem_mb"], 64, "{settings}");
+    // A sort of ~20 MB: it fits in the default temporary space.
+    let sort = "SELECT count(*) AS n FROM (SELECT md5(g::text) AS m FROM generate_series(1, 300000) g ORDER BY 1) s";
+    let run = p.ok(&["query", "pg", "--sql", sort, "--yes"]);
+    assert_eq!(run["first_page"]["rows"], json!([{"n": 300000}]), "{run}");
+    // Out of range is refused and changes nothing.
+    let err = p.err(&["settings", "limits", "--work-mem-mb", "0"]);
+    assert_eq!(err["code"], "bad_request", "{err}");
+    // With 1 MiB of each, the next run's session spills past its temp_file_limit: the broker sent the new limits
+    // to the worker, which pinned them.
+    let changed = p.ok(&["settings", "limits", "--temp-space-mb", "1", "--work-mem-mb", "1"]);
+    assert_eq!(
+        (changed["limits"]["temp_space_mb"].as_u64(), changed["limits"]["work_mem_mb"].as_u64()),
+        (Some(1), Some(1))
+    );
+    let err = p.err(&["query", "pg", "--sql", sort, "--yes"]);
+    assert_eq!(err["code"], "query_failed", "{err}");
+    assert!(err["message"].as_str().unwrap().contains("temp_file_limit"), "{err}");
+    assert_eq!(latest_detail(&p), "temp_space_mb=1 work_mem_mb=1");
+}

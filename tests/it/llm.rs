@@ -395,3 +395,66 @@ fn no_prompt_carries_a_sources_user_password_host_or_path() {
     }
     profile.ok(&["settings", "llm", "--provider", "openai", "--clear-api-key"]);
 }
+
+#[test]
+fn an_api_key_is_bound_to_its_endpoint_and_travels_only_over_https_or_to_this_machine() {
+    let profile = profile();
+    add_shop(&profile, "shop");
+    let server = Server::start(vec![openai_stream(MODEL_QUERY)]);
+    let key = "sk-bound-to-one-endpoint-41c7";
+    let local = format!("{}/v1", server.url());
+    // Plain http to this machine may carry a key (a local llama.cpp or Ollama).
+    assert_eq!(set_openai(&profile, &server, key)["llm"]["api_key_set"], true);
+
+    // Changing the endpoint asks for the key again; nothing changes until it is given.
+    let elsewhere = "https://llm.example.com/v1";
+    let err = profile.err(&["settings", "llm", "--provider", "openai", "--endpoint", elsewhere]);
+    assert_eq!(err["code"], "bad_request", "{err}");
+    let message = err["message"].as_str().unwrap();
+    assert!(message.contains(&format!("entered for {local}")) && message.contains("--api-key-stdin"), "{message}");
+    let shown = profile.ok(&["settings", "show"]);
+    assert_eq!((shown["llm"]["endpoint"].as_str(), shown["llm"]["api_key_set"].as_bool()), (Some(&*local), Some(true)));
+    // Given again, the key is bound to the new endpoint; dropped, the endpoint changes without one.
+    let args = ["settings", "llm", "--provider", "openai", "--endpoint", elsewhere, "--api-key-stdin"];
+    let moved = profile.run_with_stdin(&args, &format!("{key}\n"));
+    assert!(moved.status.success(), "{}", String::from_utf8_lossy(&moved.stdout));
+    let back = profile.ok(&["settings", "llm", "--provider", "openai", "--endpoint", &local, "--clear-api-key"]);
+    assert_eq!((back["llm"]["endpoint"].as_str(), back["llm"]["api_key_set"].as_bool()), (Some(&*local), Some(false)));
+
+    // A key never goes over plain http to another machine, whether given with the endpoint or already stored.
+    for endpoint in ["http://10.20.30.40:8080/v1", "http://llm.example.com/v1"] {
+        let args = ["settings", "llm", "--provider", "openai", "--endpoint", endpoint, "--api-key-stdin"];
+        let refused = profile.run_with_stdin(&args, &format!("{key}\n"));
+        assert!(!refused.status.success(), "{endpoint}");
+        let err = crate::support::parse_last_json(&String::from_utf8_lossy(&refused.stdout));
+        assert_eq!(err["error"]["code"], "bad_request", "{err}");
+        assert!(err["error"]["message"].as_str().unwrap().contains("only over https"), "{err}");
+    }
+    // Without a key, such an endpoint is fine (a provider on the local network that asks for none).
+    profile.ok(&[
+        "settings",
+        "llm",
+        "--provider",
+        "ollama",
+        "--model",
+        "tiny",
+        "--endpoint",
+        "http://10.20.30.40:11434",
+    ]);
+
+    // A key whose binding does not match the endpoint in force (one stored before keys were bound) is not sent:
+    // the question falls back to the offline planner, saying why.
+    let restored = profile.run_with_stdin(
+        &["settings", "llm", "--provider", "openai", "--endpoint", &local, "--api-key-stdin"],
+        &format!("{key}\n"),
+    );
+    assert!(restored.status.success());
+    let state = rusqlite::Connection::open(profile.home.path().join("state.sqlite3")).unwrap();
+    state.busy_timeout(Duration::from_secs(5)).unwrap();
+    state.execute("DELETE FROM settings WHERE key = 'llm.openai.key_endpoint'", []).unwrap();
+    drop(state);
+    assert_eq!(profile.ok(&["settings", "show"])["llm"]["api_key_set"], false);
+    let draft = profile.ok(&["ask", "shop", "how many orders are there?"]);
+    assert!(draft["provider"].as_str().unwrap().contains("offline-planner"), "{draft}");
+    assert!(server.requests().is_empty(), "the provider never saw the key");
+}

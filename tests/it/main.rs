@@ -2,17 +2,21 @@
 
 mod access;
 mod broker;
+mod cleartext;
 mod desktop;
 mod dry_run;
 mod files;
 mod guard;
+mod guard_allow;
 mod layers;
 mod limits;
 mod llm;
 mod metadata;
 mod mongo;
 mod mysql;
+mod pins;
 mod planner;
+mod privacy;
 mod retries;
 mod sandbox;
 mod secrets;

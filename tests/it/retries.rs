@@ -204,7 +204,8 @@ fn a_connection_lost_after_the_query_was_sent_is_not_retried() {
     add_pg(&p, "pg", forwarder.port);
     let marker = format!("psiq_cut_{}", std::process::id());
     let sql = format!(
-        "SELECT count(*) AS {marker} FROM generate_series(1, 100000) a CROSS JOIN generate_series(1, 100000) b"
+        "SELECT count(*) AS {marker} FROM generate_series(1, 10000) a CROSS JOIN generate_series(1, 10000) b \
+         WHERE md5(a::text || b::text) <> ''"
     );
     let run = p.spawn(&["query", "pg", "--sql", &sql, "--yes"]);
     // Wait until the server runs it, then cut every connection and close the port.

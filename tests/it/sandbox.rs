@@ -152,3 +152,127 @@ fn a_running_worker_has_no_new_privs_and_a_seccomp_filter_and_diag_names_the_fea
     let human = p.plain_command(&["diag"]).output().unwrap();
     assert!(String::from_utf8_lossy(&human.stdout).contains("sandbox Duckdb: rlimits, no_new_privs"));
 }
+
+/// A pg source on the test server, added to `p`.
+fn add_pg(p: &Profile) {
+    let added = p.run_with_stdin(
+        &["source", "add", "pg", "--kind", "postgres", "--url", "postgres://postgres@127.0.0.1:5432/postgres"],
+        "",
+    );
+    assert!(added.status.success(), "{}", String::from_utf8_lossy(&added.stdout));
+}
+
+/// A live Unix socket in a temp directory, standing for the session bus (through which Secret Service hands out
+/// every keyring secret), and the proof that it is live: a process outside the sandbox connects to it.
+fn live_socket(dir: &std::path::Path, name: &str) -> (std::os::unix::net::UnixListener, String) {
+    let path = dir.join(name);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+    let path = path.to_string_lossy().into_owned();
+    std::os::unix::net::UnixStream::connect(&path).expect("the socket is live outside the sandbox");
+    (listener, path)
+}
+
+#[test]
+fn no_worker_reaches_a_unix_socket_neither_the_session_bus_nor_the_brokers_own() {
+    let (p, _) = profile(&[]);
+    add_pg(&p);
+    let run = tempfile::Builder::new().prefix("psiq-run").tempdir().unwrap();
+    let (_bus, bus) = live_socket(run.path(), "user/0/bus");
+    let (_docker, docker) = live_socket(run.path(), "docker.sock");
+    let broker_sock = p.home.path().join("broker.sock").to_string_lossy().into_owned();
+    std::os::unix::net::UnixStream::connect(&broker_sock).expect("the broker's socket is live outside the sandbox");
+    for source in ["shop", "pg"] {
+        for path in [&bus, &docker, &broker_sock] {
+            denied(probe(&p, source, "probe-connect-unix", &["--path", path]), &format!("{source} worker to {path}"));
+        }
+    }
+    // The twins: the database worker still reaches its database's TCP port, and both still do their jobs.
+    probe(&p, "pg", "probe-connect", &["--number", "5432"]).expect("its own database's port");
+    assert_eq!(p.query("pg", "SELECT 1 AS one")["first_page"]["rows"][0]["one"], 1);
+    assert_eq!(p.query("shop", "SELECT count(*) AS n FROM shop")["first_page"]["rows"][0]["n"], 2);
+}
+
+#[test]
+fn a_database_worker_sends_no_udp_and_still_reaches_its_server_named_by_host_name() {
+    let (p, _) = profile(&[]);
+    // Named, not an address: the broker resolves `localhost` and hands the worker 127.0.0.1.
+    let added = p.run_with_stdin(
+        &["source", "add", "pg", "--kind", "postgres", "--url", "postgres://postgres@localhost:5432/postgres"],
+        "",
+    );
+    assert!(added.status.success(), "{}", String::from_utf8_lossy(&added.stdout));
+    let udp = denied(probe(&p, "pg", "probe-udp", &["--number", "53"]), "a UDP datagram from a database worker");
+    assert!(udp.contains("udp send"), "{udp}");
+    denied(probe(&p, "pg", "probe-udp", &["--number", "5432"]), "UDP to its own server's port");
+    probe(&p, "pg", "probe-connect", &["--number", "5432"]).expect("TCP to its own database's port");
+    assert_eq!(p.query("pg", "SELECT 1 AS one")["first_page"]["rows"][0]["one"], 1);
+    let diag = p.diag();
+    let pg = diag["sandbox"].as_array().unwrap().iter().find(|s| s["kind"] == "postgres").expect("postgres sandbox");
+    let features = pg["report"]["features"].to_string();
+    assert!(features.contains("sockets-tcp-only"), "{features}");
+}
+
+#[test]
+fn a_worker_cannot_read_another_profiles_files() {
+    let (p, _) = profile(&[]);
+    let other = Profile::new();
+    other.ok(&["source", "list"]);
+    let planted = other.home.path().join("datasets-note.txt");
+    std::fs::write(&planted, "another profile's data\n").unwrap();
+    for path in [planted.clone(), other.home.path().join("state.sqlite3"), other.home.path().join("logs/broker.log")] {
+        let path = path.to_string_lossy().into_owned();
+        assert!(std::fs::metadata(&path).is_ok(), "{path} exists");
+        denied(probe(&p, "shop", "probe-read", &["--path", &path]), &format!("another profile's {path}"));
+        denied(probe(&p, "shop", "probe-duckdb-read", &["--path", &path]), &format!("DuckDB reading {path}"));
+    }
+    // Nor its own profile's app state; the twin: its source's file is readable.
+    let own_state = p.home.path().join("state.sqlite3").to_string_lossy().into_owned();
+    denied(probe(&p, "shop", "probe-read", &["--path", &own_state]), "its own profile's app state");
+    probe(&p, "shop", "probe-read", &["--path", &p.data_path("shop.csv")]).expect("the source's file");
+}
+
+/// Sends one request to the profile's broker over its socket, as a front end would, and returns the reply.
+fn request(p: &Profile, request: polystoreiq_protocol::broker::Request) -> polystoreiq_protocol::broker::BrokerMessage {
+    use polystoreiq_protocol::broker::{BrokerMessage, ClientMessage};
+    use polystoreiq_protocol::{Hello, Nonce, PeerRole, read_frame, write_frame};
+    let mut stream = std::os::unix::net::UnixStream::connect(p.home.path().join("broker.sock")).unwrap();
+    write_frame(&mut stream, &ClientMessage::Hello(Hello::new(PeerRole::Client, Nonce([0; 16])))).unwrap();
+    assert!(matches!(read_frame(&mut stream).unwrap(), BrokerMessage::Hello(_)));
+    write_frame(&mut stream, &ClientMessage::Request(request)).unwrap();
+    read_frame(&mut stream).unwrap()
+}
+
+/// PostgreSQL's driver reads a host that is a path as a Unix-socket directory; no worker may open a Unix socket,
+/// so such a source is refused when added, with what to use instead. The desktop app's host field can carry one.
+#[test]
+fn a_database_reached_through_a_unix_socket_path_is_refused_and_its_tcp_address_is_not() {
+    use polystoreiq_protocol::broker::{BrokerMessage, Reply, Request};
+    use polystoreiq_protocol::types::{DbTarget, SourceKind, SourceSpec, TlsMode};
+    let (p, _) = profile(&[]);
+    let add = |name: &str, host: &str| Request::SourceAdd {
+        name: name.into(),
+        spec: SourceSpec::Database {
+            kind: SourceKind::Postgres,
+            target: DbTarget {
+                host: host.into(),
+                port: 5432,
+                database: "postgres".into(),
+                user: "postgres".into(),
+                tls: TlsMode::Disable,
+            },
+            password: None,
+        },
+    };
+    match request(&p, add("local", "/var/run/postgresql")) {
+        BrokerMessage::Reply(Err(err)) => {
+            assert_eq!(err.code, polystoreiq_protocol::ErrorCode::BadRequest, "{err:?}");
+            assert!(err.message.contains("Unix-socket path") && err.message.contains("127.0.0.1"), "{err:?}");
+        }
+        other => panic!("a Unix-socket source was accepted: {other:?}"),
+    }
+    match request(&p, add("tcp", "127.0.0.1")) {
+        BrokerMessage::Reply(Ok(Reply::Source(info))) => assert_eq!(info.name, "tcp"),
+        other => panic!("the TCP twin was refused: {other:?}"),
+    }
+}

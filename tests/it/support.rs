@@ -35,8 +35,14 @@ impl Profile {
 
     /// A profile whose broker starts with these `POLYSTOREIQ_*` settings.
     pub fn with_env(env: &[(&str, &str)]) -> Profile {
+        // 0700, as the client makes a profile: the broker would otherwise fix (and audit) a wider mode at start.
+        let home = tempfile::Builder::new()
+            .prefix("psiq-home")
+            .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
+            .tempdir()
+            .expect("temp home");
         Profile {
-            home: tempfile::Builder::new().prefix("psiq-home").tempdir().expect("temp home"),
+            home,
             data: tempfile::Builder::new().prefix("psiq-data").tempdir().expect("temp data"),
             env: env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
         }
@@ -174,6 +180,15 @@ impl Profile {
         }
     }
 
+    /// Kills the broker outright (as a user or an attacker could) and waits until it is gone: no `Shutdown`,
+    /// which a locked profile refuses.
+    pub fn kill_broker(&self) {
+        if let Some(pid) = self.broker_pid().filter(|pid| process_exists(*pid)) {
+            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), nix::sys::signal::Signal::SIGKILL);
+            assert!(wait_gone(pid, Duration::from_secs(10)).is_some(), "broker {pid} did not die");
+        }
+    }
+
     /// The profile's app-state database, opened directly (as an attacker or a curious user could).
     pub fn database(&self) -> rusqlite::Connection {
         let conn = rusqlite::Connection::open(self.home.path().join("state.sqlite3")).expect("state database");
@@ -189,7 +204,11 @@ impl Profile {
 
 impl Drop for Profile {
     fn drop(&mut self) {
-        let _ = self.run(&["broker", "stop"]);
+        let stopped = self.run(&["broker", "stop"]).status.success();
+        if !stopped {
+            // A locked profile's broker refuses `Shutdown`; a test may leave it locked.
+            self.kill_broker();
+        }
         if let Some(pid) = self.broker_pid() {
             // Wait briefly for the broker to exit so the temp dir can go.
             let started = Instant::now();
@@ -245,8 +264,10 @@ pub fn wait_gone(pid: u32, limit: Duration) -> Option<Duration> {
     None
 }
 
-/// A query that runs until it is stopped.
-pub const ENDLESS_QUERY: &str = "SELECT sum(a.range * b.range) AS s FROM range(100000000) a, range(100000000) b";
+/// A query that runs until it is stopped (for tens of seconds on these machines: 1e8 MD5s), within the guardrail's
+/// bound of 1e8 generated rows.
+pub const ENDLESS_QUERY: &str =
+    "SELECT max(md5(a.range::VARCHAR || b.range::VARCHAR)) AS s FROM range(10000) a, range(10000) b";
 
 /// Everything one worker said about one job, run with no broker (and so no guardrail) in front of it.
 pub struct WorkerRun {
@@ -282,6 +303,16 @@ pub fn run_worker_job(job: polystoreiq_protocol::worker::Job) -> WorkerRun {
     WorkerStream::start(job).finish()
 }
 
+/// Like [`run_worker_job`], with the session limits the broker would send and the working directory the launcher
+/// would give it (its scratch directory).
+pub fn run_worker_job_with(
+    job: polystoreiq_protocol::worker::Job,
+    limits: polystoreiq_protocol::worker::SessionLimits,
+    cwd: &Path,
+) -> WorkerRun {
+    WorkerStream::start_with(job, Some(limits), Some(cwd)).finish()
+}
+
 /// A worker started by hand as [`run_worker_job`] does, whose frames are read one at a time as they arrive: what a
 /// test needs to act while the job still runs.
 pub struct WorkerStream {
@@ -294,13 +325,27 @@ pub struct WorkerStream {
 
 impl WorkerStream {
     pub fn start(job: polystoreiq_protocol::worker::Job) -> WorkerStream {
+        WorkerStream::start_with(job, None, None)
+    }
+
+    /// Starts a worker on `job`, sent with `limits` as the broker sends it (`ToWorker::Execute`, no sandbox), or
+    /// alone (`ToWorker::Job`) when there are none; in `cwd` when given.
+    pub fn start_with(
+        job: polystoreiq_protocol::worker::Job,
+        limits: Option<polystoreiq_protocol::worker::SessionLimits>,
+        cwd: Option<&Path>,
+    ) -> WorkerStream {
         use polystoreiq_protocol::worker::{FromWorker, ToWorker};
         use polystoreiq_protocol::{Hello, Nonce, PeerRole, read_frame, write_frame};
         use std::io::Write;
 
         let nonce = Nonce([42; 16]);
         #[allow(clippy::disallowed_methods)] // The test starts the worker by hand on purpose.
-        let mut child = Command::new(bin_dir().join("polystoreiq-worker"))
+        let mut command = Command::new(bin_dir().join("polystoreiq-worker"));
+        if let Some(cwd) = cwd {
+            command.current_dir(cwd);
+        }
+        let mut child = command
             .env_clear()
             .env("POLYSTOREIQ_WORKER_NONCE", nonce.to_hex())
             .stdin(Stdio::piped())
@@ -311,7 +356,11 @@ impl WorkerStream {
         let mut stdin = child.stdin.take().expect("stdin");
         let mut stdout = child.stdout.take().expect("stdout");
         write_frame(&mut stdin, &ToWorker::Hello(Hello::new(PeerRole::Broker, nonce))).expect("handshake");
-        write_frame(&mut stdin, &ToWorker::Job(job)).expect("job");
+        let request = match limits {
+            Some(limits) => ToWorker::Execute { policy: None, job, limits },
+            None => ToWorker::Job(job),
+        };
+        write_frame(&mut stdin, &request).expect("job");
         stdin.flush().expect("flush");
         // Frames are read on their own thread, so a test can wait for the next one with a time limit.
         let (tx, frames) = std::sync::mpsc::channel();

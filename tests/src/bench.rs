@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use polystoreiq_broker::launcher::WorkerLauncher;
 use polystoreiq_broker::supervisor::{CancelToken, Execution, RunFailure, SupervisorEvent, WorkerSupervisor};
 use polystoreiq_protocol::types::{FileKind, FileTable, TableStorage, WorkerKind};
-use polystoreiq_protocol::worker::{DuckLimits, FileSource, FromWorker, ImportJob, Job, QueryJob};
+use polystoreiq_protocol::worker::{DuckLimits, FileSource, FromWorker, ImportJob, Job, QueryJob, SessionLimits};
 use polystoreiq_workers::duck;
 
 use crate::fixtures;
@@ -157,7 +157,7 @@ impl Bench {
         for _ in 0..reps {
             let started = Instant::now();
             let mut rows = 0u64;
-            duck::stream_query(&job, &mut |frame| {
+            duck::stream_query(&job, &SessionLimits::DEFAULT, &mut |frame| {
                 if let FromWorker::Batch(batch) = frame {
                     rows += batch.row_count() as u64;
                 }
@@ -191,7 +191,7 @@ impl Bench {
     pub fn codec_cost(&self) -> String {
         let job = self.select_all_lineitem();
         let mut frames = Vec::new();
-        duck::stream_query(&job, &mut |frame| {
+        duck::stream_query(&job, &SessionLimits::DEFAULT, &mut |frame| {
             frames.push(frame);
             Ok(())
         })
@@ -270,7 +270,7 @@ impl Bench {
                 let sample = (0..reps)
                     .map(|_| {
                         let started = Instant::now();
-                        duck::stream_query(&job, &mut |_| Ok(())).expect("aggregate");
+                        duck::stream_query(&job, &SessionLimits::DEFAULT, &mut |_| Ok(())).expect("aggregate");
                         started.elapsed()
                     })
                     .collect();

@@ -5,6 +5,7 @@ pub mod db_bench;
 pub mod desktop;
 pub mod fixtures;
 pub mod guard_bench;
+pub mod pins_bench;
 pub mod planner_eval;
 pub mod planner_eval_bench;
 mod planner_eval_cases;

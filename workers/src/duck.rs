@@ -4,6 +4,9 @@
 //! Every connection is opened the same way (see [`open`]): extensions neither installed nor autoloaded, memory and
 //! threads capped, `allowed_paths` listing exactly the source's files, then external access switched off and the
 //! configuration locked, so a query cannot reach any other file, the network, or the settings themselves.
+//! Temporary files go to a directory inside the worker's scratch directory (its working directory, which the
+//! broker removes when the run ends), at most [`SessionLimits::temp_space_mb`] of them, instead of DuckDB's
+//! default of 90% of the free disk.
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -15,7 +18,8 @@ use polystoreiq_protocol::types::{
     ColumnInfo, FileKind, FileTable, LogicalType, SchemaSnapshot, TableInfo, TableKind, TableStorage,
 };
 use polystoreiq_protocol::worker::{
-    DuckLimits, FileFact, FileSource, FromWorker, ImportJob, JobDone, QueryJob, WorkerError,
+    DuckLimits, FileFact, FileSource, FromWorker, ImportJob, JobDone, QueryJob, ResolvedRelation, SessionLimits,
+    WorkerError,
 };
 use sha2::{Digest, Sha256};
 
@@ -25,7 +29,11 @@ use crate::batch::Batcher;
 use crate::serve::FrameSink;
 
 /// Validates the files, ingests the tables stored in the source's database, and reports the schema.
-pub fn import<W: Write>(job: &ImportJob, out: &mut FrameSink<W>) -> Result<JobDone, WorkerError> {
+pub fn import<W: Write>(
+    job: &ImportJob,
+    session: &SessionLimits,
+    out: &mut FrameSink<W>,
+) -> Result<JobDone, WorkerError> {
     let started = Instant::now();
     for table in &job.source.tables {
         if table.paths.is_empty() {
@@ -39,9 +47,9 @@ pub fn import<W: Write>(job: &ImportJob, out: &mut FrameSink<W>) -> Result<JobDo
         }
     }
     if let Some(database) = &job.source.database {
-        ingest(&job.source, database, &job.limits)?;
+        ingest(&job.source, database, &job.limits, session)?;
     }
-    let conn = open(&job.source, &job.limits)?;
+    let conn = open(&job.source, &job.limits, session)?;
     let schema = schema(&conn, &job.source)?;
     for (table, info) in job.source.tables.iter().zip(&schema.tables) {
         if info.row_count == Some(0) {
@@ -88,7 +96,11 @@ fn file_facts(source: &FileSource) -> Result<Vec<FileFact>, WorkerError> {
 ///
 /// Encoding and writing happen on a second thread, so DuckDB produces the next batch while the last one is on
 /// its way; two batches in flight at most bound the memory.
-pub fn query<W: Write + Send>(job: &QueryJob, out: &mut FrameSink<W>) -> Result<JobDone, WorkerError> {
+pub fn query<W: Write + Send>(
+    job: &QueryJob,
+    session: &SessionLimits,
+    out: &mut FrameSink<W>,
+) -> Result<JobDone, WorkerError> {
     let (tx, rx) = std::sync::mpsc::sync_channel::<FromWorker>(2);
     std::thread::scope(|scope| {
         let writer = scope.spawn(move || -> Result<(), WorkerError> {
@@ -97,7 +109,7 @@ pub fn query<W: Write + Send>(job: &QueryJob, out: &mut FrameSink<W>) -> Result<
             }
             Ok(())
         });
-        let result = stream_query(job, &mut |frame| {
+        let result = stream_query(job, session, &mut |frame| {
             tx.send(frame).map_err(|_| WorkerError::Internal("the frame writer stopped".into()))
         });
         drop(tx);
@@ -111,19 +123,62 @@ pub fn query<W: Write + Send>(job: &QueryJob, out: &mut FrameSink<W>) -> Result<
 }
 
 /// Prepares one query without running it: DuckDB binds every table, column and function, so a wrong name or a
-/// type error fails here, before the user approves the query.
-pub fn check(job: &QueryJob) -> Result<JobDone, WorkerError> {
+/// type error fails here, before the user approves the query. Then DuckDB's plan (`EXPLAIN (FORMAT JSON)`, which
+/// plans without executing) says which tables and table functions the query scans, views expanded: the broker
+/// checks those again, apart from the guardrail's reading of the text.
+pub fn check(job: &QueryJob, session: &SessionLimits, emit: &mut Emit<'_>) -> Result<JobDone, WorkerError> {
     let started = Instant::now();
-    let conn = open(&job.source, &job.limits)?;
+    let conn = open(&job.source, &job.limits, session)?;
     conn.prepare(&job.sql).map_err(query_error)?;
+    let mut stmt = conn.prepare(&format!("EXPLAIN (FORMAT JSON) {}", job.sql)).map_err(query_error)?;
+    let plans: Vec<String> = stmt
+        .query_map([], |row| row.get::<_, String>(1))
+        .map_err(query_error)?
+        .collect::<Result<_, _>>()
+        .map_err(query_error)?;
+    let mut relations = Vec::new();
+    for plan in plans {
+        let plan: serde_json::Value = serde_json::from_str(&plan)
+            .map_err(|err| WorkerError::Query(format!("DuckDB's plan is not JSON: {err}")))?;
+        plan_scans(&plan, &mut relations);
+    }
+    emit(FromWorker::Resolved(relations))?;
     Ok(crate::done(0, false, started))
+}
+
+/// Every table (`"Table": "db.schema.name"`) and table function (`"Function": "NAME"`) a DuckDB plan scans.
+fn plan_scans(node: &serde_json::Value, out: &mut Vec<ResolvedRelation>) {
+    match node {
+        serde_json::Value::Object(map) => {
+            if let Some(serde_json::Value::Object(info)) = map.get("extra_info") {
+                let table = info.get("Table").and_then(|v| v.as_str()).map(|table| {
+                    let (schema, name) = table.rsplit_once('.').unwrap_or(("", table));
+                    let schema = schema.rsplit('.').next().unwrap_or_default();
+                    ResolvedRelation { schema: schema.to_owned(), name: name.to_owned(), table_function: false }
+                });
+                let function = info.get("Function").and_then(|v| v.as_str()).map(|name| ResolvedRelation {
+                    schema: String::new(),
+                    name: name.to_ascii_lowercase(),
+                    table_function: true,
+                });
+                for relation in table.into_iter().chain(function) {
+                    if !out.contains(&relation) {
+                        out.push(relation);
+                    }
+                }
+            }
+            map.values().for_each(|value| plan_scans(value, out));
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|item| plan_scans(item, out)),
+        _ => {}
+    }
 }
 
 /// Runs one query and hands its columns, then its batches, to `emit`. The worker's job and the in-process
 /// benchmark baseline share this function.
-pub fn stream_query(job: &QueryJob, emit: &mut Emit<'_>) -> Result<JobDone, WorkerError> {
+pub fn stream_query(job: &QueryJob, session: &SessionLimits, emit: &mut Emit<'_>) -> Result<JobDone, WorkerError> {
     let started = Instant::now();
-    let conn = open(&job.source, &job.limits)?;
+    let conn = open(&job.source, &job.limits, session)?;
     let mut stmt = conn.prepare(&job.sql).map_err(query_error)?;
     let batches = stmt.stream_arrow([]).map_err(query_error)?;
     let columns = arrow_map::result_columns(&batches.get_schema());
@@ -178,13 +233,14 @@ fn next_batch(batches: &mut duckdb::Arrow<'_>) -> Result<Option<duckdb::arrow::a
 }
 
 /// Opens an in-memory DuckDB over the source: views for every table, then locked down.
-pub fn open(source: &FileSource, limits: &DuckLimits) -> Result<Connection, WorkerError> {
+pub fn open(source: &FileSource, limits: &DuckLimits, session: &SessionLimits) -> Result<Connection, WorkerError> {
     let conn = Connection::open_in_memory_with_flags(base_config(limits)?).map_err(internal)?;
     let mut allowed: Vec<&str> = source.tables.iter().flat_map(|t| t.paths.iter().map(String::as_str)).collect();
     if let Some(db) = &source.database {
         allowed.push(db);
     }
-    let mut setup = format!("SET allowed_paths = [{}];\n", sql_list(&allowed));
+    let mut setup = temp_setup(session)?;
+    setup += &format!("SET allowed_paths = [{}];\n", sql_list(&allowed));
     if let Some(db) = &source.database {
         setup += &format!("ATTACH {} AS ingested (READ_ONLY);\n", sql_string(db));
     }
@@ -200,6 +256,31 @@ pub fn open(source: &FileSource, limits: &DuckLimits) -> Result<Connection, Work
     Ok(conn)
 }
 
+/// The directory DuckDB spills into: inside the worker's working directory, which the launcher makes a fresh
+/// scratch directory per run (mode 0700, removed when the run ends, the only place the sandbox lets a query
+/// worker write). A relative working directory cannot be, so this is absolute.
+pub fn temp_directory() -> Result<std::path::PathBuf, WorkerError> {
+    let cwd = std::env::current_dir()
+        .map_err(|err| WorkerError::Internal(format!("cannot find the worker's scratch directory: {err}")))?;
+    Ok(cwd.join("duckdb-temp"))
+}
+
+/// Where and how much DuckDB may spill, as statements for a connection's setup, before its configuration is locked.
+/// Statements, not open-time options: DuckDB 1.5 shows a `max_temp_directory_size` given when the database is
+/// opened but does not enforce it (a sort then wrote 347 MB of temporary files under a 5 MiB limit); set on the
+/// connection, the limit holds.
+fn temp_setup(session: &SessionLimits) -> Result<String, WorkerError> {
+    let temp = temp_directory()?;
+    let temp = temp
+        .to_str()
+        .ok_or_else(|| WorkerError::Internal(format!("the scratch directory {} is not UTF-8", temp.display())))?;
+    Ok(format!(
+        "SET temp_directory = {};\nSET max_temp_directory_size = '{}MiB';\n",
+        sql_string(temp),
+        session.temp_space_mb.max(1)
+    ))
+}
+
 fn base_config(limits: &DuckLimits) -> Result<Config, WorkerError> {
     Config::default()
         .enable_autoload_extension(false)
@@ -212,14 +293,20 @@ fn base_config(limits: &DuckLimits) -> Result<Config, WorkerError> {
 }
 
 /// Copies the tables the broker chose to ingest into the source's own database file, atomically.
-fn ingest(source: &FileSource, database: &str, limits: &DuckLimits) -> Result<(), WorkerError> {
+fn ingest(
+    source: &FileSource,
+    database: &str,
+    limits: &DuckLimits,
+    session: &SessionLimits,
+) -> Result<(), WorkerError> {
     let tmp = format!("{database}.importing");
     let _ = std::fs::remove_file(&tmp);
     let _ = std::fs::remove_file(format!("{tmp}.wal"));
     let config = base_config(limits)?.access_mode(AccessMode::ReadWrite).map_err(internal)?;
     let conn = Connection::open_with_flags(&tmp, config).map_err(internal)?;
     let files: Vec<&str> = source.tables.iter().flat_map(|t| t.paths.iter().map(String::as_str)).collect();
-    let mut setup = format!(
+    let mut setup = temp_setup(session)?;
+    setup += &format!(
         "SET allowed_paths = [{}];\nSET enable_external_access = false;\nSET lock_configuration = true;\n",
         sql_list(&files)
     );

@@ -147,6 +147,9 @@ fn probe(probe: Probe) -> Result<(), WorkerError> {
                 Err(stopped(format!("signal {pid}"), std::io::Error::last_os_error()))
             }
         }
+        Probe::ConnectUnix { path } => std::os::unix::net::UnixStream::connect(&path)
+            .map(drop)
+            .map_err(|e| stopped(format!("connect to the Unix socket {path}"), e)),
         Probe::Spin { seconds } => {
             let until = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
             let mut x = 0u64;

@@ -8,6 +8,11 @@
 //! statement (one statement, binary protocol) and runs only if the server says it returns rows. No local-infile
 //! handler exists, so `LOAD DATA LOCAL` can never read a file here; the connection never switches to a Unix socket.
 //! Before the query the worker reports its connection id, which a cancel job stops with `KILL QUERY`.
+//!
+//! Before any user text the session's `sql_mode` is pinned to [`SQL_MODE`], which has neither `ANSI_QUOTES` nor
+//! `NO_BACKSLASH_ESCAPES`: the guardrail reads MySQL with backslash escapes in strings and `"..."` as a string,
+//! and a server whose global mode says otherwise would read the same text another way (a call hidden in what the
+//! guardrail took for a literal). A server that refuses the pin fails the job before the user's SQL is sent.
 
 use std::time::{Duration, Instant};
 
@@ -30,6 +35,9 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const TIMEOUT_GRACE: Duration = Duration::from_secs(1);
 /// The character set number MySQL uses for binary strings and blobs.
 const BINARY_CHARSET: u16 = 63;
+/// The session's `sql_mode`: strict and safe on MySQL 8 and MariaDB 10.11 alike, and without `ANSI_QUOTES` and
+/// `NO_BACKSLASH_ESCAPES`, so the server reads strings and identifiers as the guardrail's MySQL dialect does.
+pub const SQL_MODE: &str = "STRICT_TRANS_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION";
 
 /// Runs one database job, handing its frames to `emit`.
 pub fn run(job: &DbJob, emit: &mut Emit<'_>) -> Result<JobDone, WorkerError> {
@@ -143,17 +151,36 @@ async fn connect(target: &DbTarget, password: Option<&str>) -> Result<Session, W
     };
     let mut session = Session { conn, version: String::new(), mariadb: false };
     // Fixed statements of ours, sent as text; nothing of the user's is ever sent this way.
-    for setup in [
-        "SET NAMES utf8mb4",
-        // TIMESTAMP values come back in UTC, so they travel as instants.
-        "SET time_zone = '+00:00'",
-        // Every transaction of this session is read-only, including the one a DDL statement's implicit commit
-        // would start: `START TRANSACTION READ ONLY` alone does not stop `CREATE TABLE`.
-        "SET SESSION TRANSACTION READ ONLY",
-    ] {
-        session.conn.query_drop(setup).await.map_err(query_error)?;
+    session.conn.query_drop("SET NAMES utf8mb4").await.map_err(query_error)?;
+    // TIMESTAMP values come back in UTC, so they travel as instants; the string rules are the guardrail's. One
+    // statement, so the pin costs no round trip of its own.
+    session.conn.query_drop(format!("SET time_zone = '+00:00', SESSION sql_mode = '{SQL_MODE}'")).await.map_err(
+        |err| match err {
+            mysql_async::Error::Server(e) => WorkerError::SessionPin {
+                setting: format!("sql_mode = '{SQL_MODE}' (and time_zone)"),
+                reason: format!("the server refused it: {} [error {}]", e.message, e.code),
+            },
+            other => query_error(other),
+        },
+    )?;
+    // Every transaction of this session is read-only, including the one a DDL statement's implicit commit would
+    // start: `START TRANSACTION READ ONLY` alone does not stop `CREATE TABLE`.
+    session.conn.query_drop("SET SESSION TRANSACTION READ ONLY").await.map_err(query_error)?;
+    // The version, and the mode as the server now holds it: checked, since the guardrail's reading depends on it.
+    let (version, mode): (String, String) = session
+        .conn
+        .query_first("SELECT VERSION(), @@SESSION.sql_mode")
+        .await
+        .map_err(query_error)?
+        .unwrap_or_default();
+    let modes: Vec<&str> = mode.split(',').collect();
+    if let Some(bad) = ["ANSI_QUOTES", "NO_BACKSLASH_ESCAPES", "ANSI"].into_iter().find(|m| modes.contains(m)) {
+        return Err(WorkerError::SessionPin {
+            setting: "sql_mode".into(),
+            reason: format!("the server holds {mode:?} after setting {SQL_MODE:?}: {bad} changes how it reads strings"),
+        });
     }
-    session.version = session.conn.query_first("SELECT VERSION()").await.map_err(query_error)?.unwrap_or_default();
+    session.version = version;
     session.mariadb = session.version.to_ascii_lowercase().contains("mariadb");
     Ok(session)
 }

@@ -1,9 +1,11 @@
 //! The PostgreSQL connector: connection test, metadata, and read-only queries streamed in batches.
 //!
 //! Every query runs inside `BEGIN READ ONLY` with `statement_timeout` and `idle_in_transaction_session_timeout`
-//! set for the transaction, through the extended query protocol only (one statement per message; the simple
-//! query path, which would run `COMMIT; DROP ...`, is never used), and ends in `ROLLBACK`. Before the query the
-//! worker reports its backend pid, which a cancel job hands to `pg_cancel_backend`.
+//! set for the transaction, and the session's string rules, search path and memory and temporary-file limits
+//! pinned before any user text (`session.rs`), through the extended query protocol only (one statement per
+//! message; the simple query path, which would run `COMMIT; DROP ...`, is never used), and ends in `ROLLBACK`.
+//! Before the query the worker reports its backend pid, which a cancel job hands to `pg_cancel_backend`. The
+//! password never leaves in clear text unless the server's certificate was verified (`auth.rs`).
 
 use std::time::{Duration, Instant};
 
@@ -12,26 +14,37 @@ use crate::{Emit, done};
 use futures_util::{TryStreamExt, pin_mut};
 use polystoreiq_protocol::types::{ColumnValues, DbTarget, LogicalType, ResultColumn, SourceKind, TlsMode};
 use polystoreiq_protocol::worker::{
-    ConnectionReport, DbAction, DbJob, FromWorker, JobDone, ServerSession, WorkerError,
+    ConnectionReport, DbAction, DbJob, FromWorker, JobDone, ResolvedRelation, ServerSession, SessionLimits, WorkerError,
 };
 use tokio_postgres::config::SslMode;
+use tokio_postgres::tls::MakeTlsConnect;
 use tokio_postgres::types::{FromSql, Kind, Type};
 use tokio_postgres::{Client, Config, NoTls};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
+pub mod auth;
 mod metadata;
+pub mod session;
+
+use auth::{AuthWatch, Phase, WatchedTls};
+use session::ServerFacts;
 
 /// How long connecting may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Runs one database job, handing its frames to `emit`.
+/// Runs one database job with the default [`SessionLimits`], handing its frames to `emit`.
 pub fn run(job: &DbJob, emit: &mut Emit<'_>) -> Result<JobDone, WorkerError> {
+    run_with(job, &SessionLimits::DEFAULT, emit)
+}
+
+/// Runs one database job, its session pinned with `limits`, handing its frames to `emit`.
+pub fn run_with(job: &DbJob, limits: &SessionLimits, emit: &mut Emit<'_>) -> Result<JobDone, WorkerError> {
     if job.kind != SourceKind::Postgres {
         return Err(WorkerError::Refused(format!("no {:?} connector in this worker yet", job.kind)));
     }
     crate::block_on(async {
         let started = Instant::now();
-        let client = connect(&job.target, job.password.as_ref().map(|c| c.0.expose())).await?;
+        let (client, facts) = connect(&job.target, job.password.as_ref().map(|c| c.0.expose())).await?;
         match &job.action {
             DbAction::Test => {
                 emit(FromWorker::Tested(test(&client, started).await?))?;
@@ -45,10 +58,13 @@ pub fn run(job: &DbJob, emit: &mut Emit<'_>) -> Result<JobDone, WorkerError> {
                 // Before the query: the broker needs the backend to cancel the query on the server.
                 let backend_pid = client.query_one("SELECT pg_backend_pid()", &[]).await.map_err(query_error)?.get(0);
                 emit(FromWorker::ServerSession(ServerSession::Postgres { backend_pid }))?;
-                query(&client, sql, *row_limit, *batch_rows, *timeout_ms, emit, started).await
+                let pins = Pins { limits, facts, timeout_ms: *timeout_ms };
+                query(&client, sql, *row_limit, *batch_rows, &pins, emit, started).await
             }
             DbAction::Cancel { session } => cancel(&client, session, started).await,
-            DbAction::Check { sql, timeout_ms } => check(&client, sql, *timeout_ms, started).await,
+            DbAction::Check { sql, timeout_ms } => {
+                check(&client, sql, &Pins { limits, facts, timeout_ms: *timeout_ms }, emit, started).await
+            }
         }
     })?
 }
@@ -71,7 +87,18 @@ async fn cancel(client: &Client, session: &ServerSession, started: Instant) -> R
     Ok(done(u64::from(active && signalled), false, started))
 }
 
-async fn connect(target: &DbTarget, password: Option<&str>) -> Result<Client, WorkerError> {
+/// What a query's session is pinned with (see `session.rs`).
+struct Pins<'a> {
+    limits: &'a SessionLimits,
+    facts: ServerFacts,
+    timeout_ms: u64,
+}
+
+/// Connects, and says what the server told about the session at start-up.
+///
+/// The TCP connection is opened here, not by the driver, so that the server's start-up messages pass through an
+/// [`AuthWatch`]: the password goes in clear text only over TLS with a verified certificate (`verify_full`).
+async fn connect(target: &DbTarget, password: Option<&str>) -> Result<(Client, ServerFacts), WorkerError> {
     let mut config = Config::new();
     config
         .host(&target.host)
@@ -87,30 +114,85 @@ async fn connect(target: &DbTarget, password: Option<&str>) -> Result<Client, Wo
     // answers that it has no TLS; `verify_full` is `require` with a certificate check.
     let tls = crate::tls::client_config(target.tls)
         .map_err(|err| WorkerError::Tls(format!("cannot set up TLS for PostgreSQL: {err}")))?;
-    let client = match tls {
-        None => {
-            config.ssl_mode(SslMode::Disable);
-            let (client, connection) = config.connect(NoTls).await.map_err(|err| connect_error(target, &err))?;
-            tokio::spawn(async move {
-                if let Err(err) = connection.await {
-                    eprintln!("postgres connection ended: {err}");
-                }
-            });
-            client
-        }
-        Some(tls) => {
-            config.ssl_mode(if target.tls == TlsMode::Prefer { SslMode::Prefer } else { SslMode::Require });
-            let (client, connection) =
-                config.connect(MakeRustlsConnect::new(tls)).await.map_err(|err| connect_error(target, &err))?;
-            tokio::spawn(async move {
-                if let Err(err) = connection.await {
-                    eprintln!("postgres connection ended: {err}");
-                }
-            });
-            client
+    let unreachable = |cause: String| {
+        WorkerError::Unreachable(format!(
+            "cannot reach PostgreSQL at {}:{} ({cause}); is the server running and the port right?",
+            target.host, target.port
+        ))
+    };
+    let tcp =
+        tokio::time::timeout(CONNECT_TIMEOUT, tokio::net::TcpStream::connect((target.host.as_str(), target.port)))
+            .await
+            .map_err(|_| unreachable(format!("no answer within {} s", CONNECT_TIMEOUT.as_secs())))?
+            .map_err(|err| unreachable(err.to_string()))?;
+    let _ = tcp.set_nodelay(true);
+    // Start-up (TLS, authentication, parameters) under the same limit as the TCP connect.
+    let startup = async {
+        match tls {
+            None => {
+                config.ssl_mode(SslMode::Disable);
+                let stream = AuthWatch::new(tcp, Phase::Messages, false);
+                let (client, connection) = config.connect_raw(stream, NoTls).await?;
+                let facts = ServerFacts::from_parameters(
+                    connection.parameter("is_superuser"),
+                    connection.parameter("server_version"),
+                );
+                spawn_connection(connection);
+                Ok((client, facts))
+            }
+            Some(tls) => {
+                config.ssl_mode(if target.tls == TlsMode::Prefer { SslMode::Prefer } else { SslMode::Require });
+                let stream = AuthWatch::new(tcp, Phase::TlsAnswer, false);
+                let make = MakeRustlsConnect::new(tls);
+                let inner =
+                    MakeTlsConnect::<AuthWatch<tokio::net::TcpStream>>::make_tls_connect(&mut { make }, &target.host)
+                        .map_err(|never| match never {})?;
+                // Only a certificate checked against the roots and the host name lets a cleartext password through.
+                let connector = WatchedTls { inner, allow_cleartext: target.tls == TlsMode::VerifyFull };
+                let (client, connection) = config.connect_raw(stream, connector).await?;
+                let facts = ServerFacts::from_parameters(
+                    connection.parameter("is_superuser"),
+                    connection.parameter("server_version"),
+                );
+                spawn_connection(connection);
+                Ok((client, facts))
+            }
         }
     };
-    Ok(client)
+    match tokio::time::timeout(CONNECT_TIMEOUT, startup).await {
+        Ok(Ok(connected)) => Ok(connected),
+        Ok(Err(err)) if auth::is_refusal(&err) => Err(cleartext_refused(target)),
+        Ok(Err(err)) => Err(connect_error(target, &err)),
+        Err(_) => Err(unreachable(format!("start-up did not finish within {} s", CONNECT_TIMEOUT.as_secs()))),
+    }
+}
+
+/// Drives the connection in the background until the client is dropped.
+fn spawn_connection<S, T>(connection: tokio_postgres::Connection<S, T>)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    tokio::spawn(async move {
+        if let Err(err) = connection.await {
+            eprintln!("postgres connection ended: {err}");
+        }
+    });
+}
+
+/// The server asked for the password in clear text over a channel that does not prove who the server is.
+fn cleartext_refused(target: &DbTarget) -> WorkerError {
+    let how = match target.tls {
+        TlsMode::Disable | TlsMode::Prefer => "without a verified TLS connection",
+        TlsMode::Require | TlsMode::VerifyFull => "over TLS whose certificate was not verified (--tls require)",
+    };
+    WorkerError::AuthFailed(format!(
+        "PostgreSQL at {}:{} asks for the password of {} in clear text (pg_hba.conf method `password`), and \
+         PolyStoreIQ does not send a password in clear text {how}: anyone on the path, or a server posing as this \
+         one, would read it. Ask the server's administrator to use scram-sha-256 for this user, or add the source \
+         with --tls verify-full against a server whose certificate a public authority signed",
+        target.host, target.port, target.user
+    ))
 }
 
 /// A connection failure, typed and worded without the password.
@@ -194,11 +276,35 @@ async fn test(client: &Client, started: Instant) -> Result<ConnectionReport, Wor
 
 /// Prepares `sql` in a read-only transaction without running it: the server parses and analyses it, so an unknown
 /// table or column, or an operator on the wrong types, fails here.
-async fn check(client: &Client, sql: &str, timeout_ms: u64, started: Instant) -> Result<JobDone, WorkerError> {
-    read_only(client, timeout_ms).await?;
+///
+/// Then the server's own plan (`EXPLAIN (VERBOSE, FORMAT JSON)`, which plans without executing) says which
+/// relations the query reads, views expanded; the broker checks those again, apart from the guardrail's reading
+/// of the text.
+async fn check(
+    client: &Client,
+    sql: &str,
+    pins: &Pins<'_>,
+    emit: &mut Emit<'_>,
+    started: Instant,
+) -> Result<JobDone, WorkerError> {
+    session::begin_pinned(client, pins.limits, pins.facts, pins.timeout_ms).await?;
     let prepared = client.prepare(sql).await.map_err(query_error);
+    let plan = match &prepared {
+        // One statement through the extended protocol, as the query itself would run.
+        Ok(_) => Some(client.query_one(&format!("EXPLAIN (VERBOSE, FORMAT JSON) {sql}"), &[]).await),
+        Err(_) => None,
+    };
     let _ = client.execute("ROLLBACK", &[]).await;
     let prepared = prepared?;
+    let plan = plan.transpose().map_err(query_error)?;
+    if let Some(row) = plan {
+        let text: Raw<'_> = row.try_get(0).map_err(query_error)?;
+        let plan: serde_json::Value = serde_json::from_slice(text.0)
+            .map_err(|err| WorkerError::Query(format!("the server's plan is not JSON: {err}")))?;
+        let mut relations = Vec::new();
+        plan_relations(&plan, &mut relations);
+        emit(FromWorker::Resolved(relations))?;
+    }
     if prepared.columns().is_empty() {
         return Err(WorkerError::Refused("only queries that return rows may run".into()));
     }
@@ -209,29 +315,16 @@ async fn check(client: &Client, sql: &str, timeout_ms: u64, started: Instant) ->
     Ok(done(0, false, started))
 }
 
-/// Opens a read-only transaction whose statements, and idling, stop after `timeout_ms`.
-async fn read_only(client: &Client, timeout_ms: u64) -> Result<(), WorkerError> {
-    // Each of these is its own extended-protocol message: one statement, no way to smuggle a second.
-    client.execute("BEGIN READ ONLY", &[]).await.map_err(query_error)?;
-    let timeout = timeout_ms.max(1).to_string();
-    client.execute("SELECT set_config('statement_timeout', $1, true)", &[&timeout]).await.map_err(query_error)?;
-    client
-        .execute("SELECT set_config('idle_in_transaction_session_timeout', $1, true)", &[&timeout])
-        .await
-        .map_err(query_error)?;
-    Ok(())
-}
-
 async fn query(
     client: &Client,
     sql: &str,
     row_limit: u64,
     batch_rows: u32,
-    timeout_ms: u64,
+    pins: &Pins<'_>,
     emit: &mut Emit<'_>,
     started: Instant,
 ) -> Result<JobDone, WorkerError> {
-    read_only(client, timeout_ms).await?;
+    session::begin_pinned(client, pins.limits, pins.facts, pins.timeout_ms).await?;
     let statement = client.prepare(sql).await.map_err(query_error)?;
     // Only a statement that returns rows runs: COPY, DO, SET and the like describe no columns and are refused
     // here, whatever the guardrail said.
@@ -264,6 +357,26 @@ async fn query(
 }
 
 /// Any value, as its binary wire bytes.
+/// Every relation a plan's nodes scan (`"Schema"` and `"Relation Name"`), once each, in plan order.
+fn plan_relations(node: &serde_json::Value, out: &mut Vec<ResolvedRelation>) {
+    match node {
+        serde_json::Value::Object(map) => {
+            if let (Some(schema), Some(name)) =
+                (map.get("Schema").and_then(|v| v.as_str()), map.get("Relation Name").and_then(|v| v.as_str()))
+            {
+                let relation =
+                    ResolvedRelation { schema: schema.to_owned(), name: name.to_owned(), table_function: false };
+                if !out.contains(&relation) {
+                    out.push(relation);
+                }
+            }
+            map.values().for_each(|value| plan_relations(value, out));
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|item| plan_relations(item, out)),
+        _ => {}
+    }
+}
+
 struct Raw<'a>(&'a [u8]);
 
 impl<'a> FromSql<'a> for Raw<'a> {

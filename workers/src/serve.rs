@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use polystoreiq_protocol::frame::write_frame_direct;
 use polystoreiq_protocol::types::SourceKind;
-use polystoreiq_protocol::worker::{FromWorker, Job, JobDone, SandboxPolicy, ToWorker, WorkerError};
+use polystoreiq_protocol::worker::{FromWorker, Job, JobDone, SandboxPolicy, SessionLimits, ToWorker, WorkerError};
 use polystoreiq_protocol::{FrameError, Hello, Nonce, PeerRole, read_frame};
 
 use crate::{Emit, duck, fault, mongo, mysql, postgres, sandbox};
@@ -29,7 +29,7 @@ const FRAME_BUFFER: usize = 1 << 20;
 /// 3 when the broker's handshake was refused.
 pub fn serve<R: Read, W: Write + Send>(mut input: R, output: W, nonce: Nonce) -> ExitCode {
     let mut out = FrameSink { out: BufWriter::with_capacity(FRAME_BUFFER, output) };
-    let (policy, job) = match handshake(&mut input, &mut out, nonce) {
+    let (policy, job, limits) = match handshake(&mut input, &mut out, nonce) {
         Ok(received) => received,
         Err(err) => {
             eprintln!("worker: {err}");
@@ -57,7 +57,7 @@ pub fn serve<R: Read, W: Write + Send>(mut input: R, output: W, nonce: Nonce) ->
         eprintln!("worker: cannot report the sandbox: {err}");
         return ExitCode::from(4);
     }
-    let outcome = catch_unwind(AssertUnwindSafe(|| run_job(job, &mut out)));
+    let outcome = catch_unwind(AssertUnwindSafe(|| run_job(job, &limits, &mut out)));
     let result = match outcome {
         Ok(result) => result,
         Err(payload) => Err(WorkerError::Panic(panic_message(payload.as_ref()))),
@@ -76,34 +76,38 @@ pub fn serve<R: Read, W: Write + Send>(mut input: R, output: W, nonce: Nonce) ->
     ExitCode::from(code)
 }
 
-/// The handshake, then the job and the sandbox policy it must run in (none only from a test harness).
+/// The handshake, then the job, the sandbox policy it must run in (none only from a test harness) and the limits
+/// its session pins.
 fn handshake<R: Read, W: Write>(
     input: &mut R,
     out: &mut FrameSink<W>,
     nonce: Nonce,
-) -> Result<(Option<SandboxPolicy>, Job), FrameError> {
+) -> Result<(Option<SandboxPolicy>, Job, SessionLimits), FrameError> {
     match read_frame::<_, ToWorker>(input)? {
         ToWorker::Hello(hello) => hello.check(PeerRole::Broker, Some(nonce))?,
-        ToWorker::Job(_) | ToWorker::Run { .. } => {
+        ToWorker::Job(_) | ToWorker::Run { .. } | ToWorker::Execute { .. } => {
             return Err(FrameError::Handshake("the first frame must be the handshake".into()));
         }
     }
     out.send(&FromWorker::Hello(Hello::new(PeerRole::Worker, nonce)))?;
     match read_frame::<_, ToWorker>(input)? {
-        ToWorker::Run { policy, job } => Ok((Some(policy), job)),
-        ToWorker::Job(job) => Ok((None, job)),
+        ToWorker::Execute { policy, job, limits } => Ok((policy, job, limits)),
+        ToWorker::Run { policy, job } => Ok((Some(policy), job, SessionLimits::DEFAULT)),
+        ToWorker::Job(job) => Ok((None, job, SessionLimits::DEFAULT)),
         ToWorker::Hello(_) => Err(FrameError::Handshake("a second handshake instead of a job".into())),
     }
 }
 
-fn run_job<W: Write + Send>(job: Job, out: &mut FrameSink<W>) -> Result<JobDone, WorkerError> {
+fn run_job<W: Write + Send>(job: Job, limits: &SessionLimits, out: &mut FrameSink<W>) -> Result<JobDone, WorkerError> {
     match job {
-        Job::Import(job) => duck::import(&job, out),
-        Job::Query(job) => duck::query(&job, out),
-        Job::Check(job) => duck::check(&job),
+        Job::Import(job) => duck::import(&job, limits, out),
+        Job::Query(job) => duck::query(&job, limits, out),
+        Job::Check(job) => duck::check(&job, limits, &mut |frame| {
+            out.send(&frame).map_err(|err| WorkerError::Internal(err.to_string()))
+        }),
         Job::Fault(fault) => fault::inject(fault, out),
         Job::Database(job) => pipelined(out, |emit| match job.kind {
-            SourceKind::Postgres => postgres::run(&job, emit),
+            SourceKind::Postgres => postgres::run_with(&job, limits, emit),
             SourceKind::Mysql => mysql::run(&job, emit),
             SourceKind::Mongodb => mongo::run(&job, emit),
             SourceKind::Files => Err(WorkerError::Refused(format!("no {:?} connector in this worker", job.kind))),

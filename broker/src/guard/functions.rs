@@ -1,8 +1,8 @@
-//! Functions, table functions and relations no drafted query may touch, by what they would do.
+//! Known-dangerous functions and relations, by what they would do: the words of a refusal, not its cause.
 //!
-//! One table for every SQL engine: a name that is dangerous in one engine is never a legitimate analytic
-//! function in another, so denying it everywhere costs nothing and closes the gap when a server gains it (a
-//! PostgreSQL extension, a DuckDB community extension, a MariaDB UDF).
+//! A function is refused because it is not on its engine's allow-list (`allow.rs`); this table only names the
+//! refusal of a known one (`file_access`, `sleep_or_lock`, ...) so the user learns why. A test checks that no
+//! name here is also allowed.
 
 use super::Code;
 
@@ -148,7 +148,8 @@ const DENIED: &[(&str, Code)] = &[
     ("which_secret", Code::Secret),
 ];
 
-/// Name prefixes (lower case) of whole function families.
+/// Name prefixes (lower case) of whole function families. Engine introspection (`duckdb_*`, `pragma_*`,
+/// `pg_stat_*`) reads other sessions, settings or the profile's paths.
 const DENIED_PREFIXES: &[(&str, Code)] = &[
     ("dblink", Code::NetworkAccess),
     ("pg_advisory", Code::SleepOrLock),
@@ -165,6 +166,9 @@ const DENIED_PREFIXES: &[(&str, Code)] = &[
     ("read_ndjson", Code::FileAccess),
     ("read_parquet", Code::FileAccess),
     ("parquet_", Code::FileAccess),
+    ("pg_stat_", Code::SensitiveCatalog),
+    ("duckdb_", Code::SensitiveCatalog),
+    ("pragma_", Code::SensitiveCatalog),
 ];
 
 /// Table functions that read local files: allowed when every path they name is one of the source's own.

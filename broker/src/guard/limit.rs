@@ -22,8 +22,12 @@ pub fn limited(engine: Engine, query: &str, max_rows: u64) -> Result<String, Ver
 }
 
 fn sql_limited(engine: Engine, query: &str, max_rows: u64) -> Result<String, Verdict> {
-    let statements = Parser::parse_sql(sql::dialect(engine), query)
-        .map_err(|err| Verdict::deny(Code::ParseError, format!("the query does not parse: {err}")))?;
+    // Engine syntax sqlparser does not know (`FROM ONLY t`, `TABLE t`, DuckDB's `USING SAMPLE`) is read as the
+    // guard reads it; those statements have no spans, so a LIMIT over the maximum is wrapped, not lowered.
+    let (statements, spans) = match Parser::parse_sql(sql::dialect(engine), query) {
+        Ok(statements) => (statements, true),
+        Err(_) => (sql::parse_normalized(engine, query)?, false),
+    };
     let [Statement::Query(parsed)] = statements.as_slice() else {
         return Err(Verdict::deny(Code::NotAQuery, "only a single query can be limited"));
     };
@@ -43,6 +47,7 @@ fn sql_limited(engine: Engine, query: &str, max_rows: u64) -> Result<String, Ver
     };
     match text.parse::<u64>() {
         Ok(n) if n <= max_rows => Ok(query.to_owned()),
+        Ok(_) if !spans => Ok(wrapped()),
         Ok(_) => {
             // Lower the literal where it stands, if its position maps back onto exactly its text.
             let range = byte_offset(query, value.span.start).zip(byte_offset(query, value.span.end));

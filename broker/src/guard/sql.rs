@@ -5,14 +5,16 @@ use std::ops::ControlFlow;
 use polystoreiq_protocol::types::Engine;
 use sqlparser::ast::{
     BinaryOperator, Expr, Function, FunctionArg, FunctionArgExpr, FunctionArguments, Ident, ObjectName, Query, Select,
-    SetExpr, Statement, TableFactor, UnaryOperator, Value, Visit, Visitor,
+    SetExpr, Statement, TableFactor, TableWithJoins, UnaryOperator, Value, Visit, Visitor,
 };
 use sqlparser::dialect::{Dialect, DuckDbDialect, MySqlDialect, PostgreSqlDialect};
 use sqlparser::parser::Parser;
 use sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer, TokenizerError, Whitespace};
 
+use super::allow::{self, FunctionList};
 use super::functions::{self, FILE_READERS, HARMLESS_SETTINGS};
 use super::plain;
+use super::relations;
 use super::{Code, Policy, Verdict};
 
 /// The most rows a generator may produce, and the longest string a padding function may build, from literals.
@@ -50,6 +52,7 @@ pub(super) fn check(engine: Engine, policy: &Policy, query: &str) -> Result<(), 
             .map_err(|err| Verdict::deny(Code::ParseError, format!("the query does not parse: {err}")))?,
     };
     lexical(engine, &tokens)?;
+    let tokens = strip_sample(engine, table_statement(strip_only(engine, tokens)));
     let leading: Vec<String> = words(&tokens).take(5).collect();
     if let Some(code) = statement_code(engine, &leading) {
         return Err(Verdict::deny(code, statement_reason(code)));
@@ -64,10 +67,24 @@ pub(super) fn check(engine: Engine, policy: &Policy, query: &str) -> Result<(), 
         [_] => return Err(Verdict::deny(Code::NotAQuery, statement_reason(Code::NotAQuery))),
         _ => return Err(Verdict::deny(Code::MultipleStatements, "exactly one statement may run at a time")),
     };
-    match query.visit(&mut Walker { policy }) {
+    let mut walker = Walker { engine, policy, functions: allow::functions(engine), scopes: Vec::new() };
+    match query.visit(&mut walker) {
         ControlFlow::Break(verdict) => Err(verdict),
         ControlFlow::Continue(()) => Ok(()),
     }
+}
+
+/// The statements of `query` as the guard reads them: tokenized in `engine`'s dialect, with the engine syntax
+/// sqlparser does not know rewritten (`ONLY`, a whole-statement `TABLE`, DuckDB's sampling clauses). Spans are
+/// empty. For the row-limit rewrite, when sqlparser alone cannot parse the text.
+pub fn parse_normalized(engine: Engine, query: &str) -> Result<Vec<Statement>, Verdict> {
+    let parse_error = |err: String| Verdict::deny(Code::ParseError, format!("the query does not parse: {err}"));
+    let tokens = tokenize(dialect(engine), query).map_err(|err| parse_error(err.to_string()))?;
+    let tokens = strip_sample(engine, table_statement(strip_only(engine, tokens)));
+    Parser::new(dialect(engine))
+        .with_tokens_with_locations(tokens)
+        .parse_statements()
+        .map_err(|err| parse_error(err.to_string()))
 }
 
 /// sqlparser's tokens for `query`, in the form its parser keeps them (`TokenWithSpan`, so the parser makes no
@@ -79,6 +96,161 @@ pub(super) fn tokenize(dialect: &dyn Dialect, query: &str) -> Result<Vec<TokenWi
     Tokenizer::new(dialect, query)
         .tokenize_with_location_into_buf_with_mapper(&mut tokens, |token| TokenWithSpan::wrap(token.token))?;
     Ok(tokens)
+}
+
+/// Drops PostgreSQL's and DuckDB's `ONLY` before a relation (`FROM ONLY t`, `JOIN ONLY (t)`, `TABLE ONLY t`).
+/// sqlparser knows no `ONLY` there and would read it as the table's name, with the real relation as its alias;
+/// the engines read the relation itself (without inheritance children, which changes no permission). Only an
+/// unquoted `ONLY` right after `FROM`, `JOIN`, `TABLE` or a comma, and before a name or a parenthesis, goes.
+fn strip_only(engine: Engine, mut tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
+    if !matches!(engine, Engine::Postgres | Engine::Duckdb) {
+        return tokens;
+    }
+    let significant = |t: &TokenWithSpan| !matches!(t.token, Token::Whitespace(_));
+    let is_only = |t: &TokenWithSpan| matches!(&t.token, Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case("ONLY"));
+    if !tokens.iter().any(is_only) {
+        return tokens;
+    }
+    let mut drop = Vec::new();
+    for at in 0..tokens.len() {
+        if !is_only(&tokens[at]) {
+            continue;
+        }
+        let before = tokens[..at].iter().rev().find(|t| significant(t)).map(|t| &t.token);
+        let after = tokens[at + 1..].iter().find(|t| significant(t)).map(|t| &t.token);
+        let opens = match before {
+            Some(Token::Word(w)) if w.quote_style.is_none() => {
+                ["FROM", "JOIN", "TABLE"].iter().any(|k| w.value.eq_ignore_ascii_case(k))
+            }
+            Some(Token::Comma) => true,
+            _ => false,
+        };
+        if !opens {
+            continue;
+        }
+        match after {
+            Some(Token::Word(_)) => drop.push(at),
+            // `ONLY (schema.name)`: the grammar allows only a name inside, so the parentheses go too.
+            Some(Token::LParen) => {
+                let open = at + 1 + tokens[at + 1..].iter().position(significant).unwrap_or_default();
+                let close = tokens[open + 1..]
+                    .iter()
+                    .position(|t| !matches!(t.token, Token::Word(_) | Token::Period | Token::Whitespace(_)));
+                if let Some(close) = close.map(|c| open + 1 + c)
+                    && tokens[close].token == Token::RParen
+                {
+                    drop.extend([at, open, close]);
+                }
+            }
+            _ => {}
+        }
+    }
+    drop.sort_unstable();
+    for at in drop.into_iter().rev() {
+        tokens.remove(at);
+    }
+    tokens
+}
+
+/// `TABLE name` as a whole statement (PostgreSQL, DuckDB, MySQL 8) is `SELECT * FROM name`; sqlparser knows it
+/// only inside a set operation, so the guard reads the statement in its long form. Only the grammar's own shape is
+/// read so: a name (`schema.name` at most), then the end or `ORDER BY`/`LIMIT`/`OFFSET`/`FETCH`; anything else
+/// is left to fail parsing, as the engine fails it.
+fn table_statement(mut tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
+    let significant: Vec<usize> =
+        (0..tokens.len()).filter(|&i| !matches!(tokens[i].token, Token::Whitespace(_))).collect();
+    let word = |i: usize, keywords: &[&str]| {
+        matches!(&tokens[i].token, Token::Word(w) if w.quote_style.is_none()
+            && keywords.iter().any(|k| w.value.eq_ignore_ascii_case(k)))
+    };
+    let Some(&first) = significant.first() else { return tokens };
+    if !word(first, &["TABLE"]) {
+        return tokens;
+    }
+    // The name: a word, or word.word.
+    let is_word = |i: usize| matches!(tokens[i].token, Token::Word(_));
+    let mut at = 1;
+    let name_ok = significant.get(at).is_some_and(|&i| is_word(i));
+    at += 1;
+    if significant.get(at).is_some_and(|&i| tokens[i].token == Token::Period) {
+        at += 1;
+        if !significant.get(at).is_some_and(|&i| is_word(i)) {
+            return tokens;
+        }
+        at += 1;
+    }
+    let tail_ok = match significant.get(at) {
+        None => true,
+        Some(&i) => tokens[i].token == Token::SemiColon || word(i, &["ORDER", "LIMIT", "OFFSET", "FETCH"]),
+    };
+    if name_ok && tail_ok {
+        let keyword = |text: &str| TokenWithSpan::wrap(Token::make_keyword(text));
+        let space = || TokenWithSpan::wrap(Token::Whitespace(Whitespace::Space));
+        tokens.splice(
+            first..=first,
+            [keyword("SELECT"), space(), TokenWithSpan::wrap(Token::Mul), space(), keyword("FROM")],
+        );
+    }
+    tokens
+}
+
+/// DuckDB's sampling clauses (`USING SAMPLE 10%`, `USING SAMPLE 10 PERCENT (bernoulli)`, `TABLESAMPLE 5%`,
+/// `USING SAMPLE reservoir(50 ROWS) REPEATABLE (7)`), which sqlparser does not know. They hold only numbers, units
+/// and method names, so the guard reads the query without them; a clause with anything else stays, and fails to
+/// parse.
+fn strip_sample(engine: Engine, mut tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
+    if engine != Engine::Duckdb {
+        return tokens;
+    }
+    const CLAUSE: &[&str] = &["SAMPLE", "PERCENT", "ROWS", "BERNOULLI", "SYSTEM", "RESERVOIR", "REPEATABLE"];
+    let word_is = |t: &Token, words: &[&str]| matches!(t, Token::Word(w) if w.quote_style.is_none() && words.iter().any(|k| w.value.eq_ignore_ascii_case(k)));
+    let mut at = 0;
+    while at < tokens.len() {
+        let next_significant = |from: usize| {
+            tokens[from..].iter().position(|t| !matches!(t.token, Token::Whitespace(_))).map(|p| from + p)
+        };
+        let start = at;
+        let body = if word_is(&tokens[at].token, &["USING"])
+            && next_significant(at + 1).is_some_and(|n| word_is(&tokens[n].token, &["SAMPLE"]))
+        {
+            next_significant(at + 1).map(|n| n + 1)
+        } else if word_is(&tokens[at].token, &["TABLESAMPLE"]) {
+            Some(at + 1)
+        } else {
+            None
+        };
+        // Only inside the one statement, after what a clause can follow (a table, an alias, an expression's end):
+        // `SELECT only; USING SAMPLE 10%` is two statements to DuckDB.
+        let follows = tokens[..start].iter().rev().find(|t| !matches!(t.token, Token::Whitespace(_))).map(|t| &t.token);
+        let in_statement = !tokens[..start].iter().any(|t| t.token == Token::SemiColon)
+            && matches!(
+                follows,
+                Some(Token::Word(_) | Token::RParen | Token::Number(..) | Token::SingleQuotedString(_))
+            );
+        let Some(mut end) = body.filter(|_| in_statement) else {
+            at += 1;
+            continue;
+        };
+        let (mut depth, mut numbers) = (0usize, 0usize);
+        while end < tokens.len() {
+            match &tokens[end].token {
+                Token::Whitespace(_) | Token::Mod => {}
+                Token::Number(..) => numbers += 1,
+                Token::LParen => depth += 1,
+                Token::RParen if depth > 0 => depth -= 1,
+                Token::Comma if depth > 0 => {}
+                token if word_is(token, CLAUSE) => {}
+                _ => break,
+            }
+            end += 1;
+        }
+        if numbers > 0 && depth == 0 {
+            tokens.drain(start..end);
+            tokens.insert(start, TokenWithSpan::wrap(Token::Whitespace(Whitespace::Space)));
+        }
+        at = start + 1;
+    }
+    tokens
 }
 
 /// Bidirectional controls, zero-width and other invisible characters: legitimate SQL has none, and they are how
@@ -284,13 +456,38 @@ fn statement_reason(code: Code) -> &'static str {
 
 /// Walks the parsed query; breaks with the first refusal.
 struct Walker<'a> {
+    engine: Engine,
     policy: &'a Policy,
+    functions: &'static FunctionList,
+    /// One frame per query being walked, innermost last: which CTE names its relations may mean.
+    scopes: Vec<Scope>,
+}
+
+/// The CTE names visible inside one query. A CTE's body sees the CTEs before it (and itself, under `RECURSIVE`),
+/// never the ones after it, and a CTE of a subquery is never visible outside that subquery: a name that is not
+/// in scope is a relation, and is judged as one (`WITH pg_shadow AS (SELECT * FROM pg_shadow) ...` reads the
+/// catalog in its body).
+struct Scope {
+    /// The query this frame belongs to (compared by address only; the tree outlives the walk).
+    query: *const Query,
+    /// The names visible from enclosing queries.
+    inherited: Vec<String>,
+    /// This query's own CTEs, in order, with their bodies' addresses.
+    ctes: Vec<(String, *const Query)>,
+    recursive: bool,
+}
+
+impl Scope {
+    fn visible(&self, name: &str) -> bool {
+        self.inherited.iter().any(|n| n == name) || self.ctes.iter().any(|(n, _)| n == name)
+    }
 }
 
 impl Visitor for Walker<'_> {
     type Break = Verdict;
 
     fn pre_visit_query(&mut self, query: &Query) -> ControlFlow<Verdict> {
+        self.enter(query);
         if !query.locks.is_empty() {
             return deny(Code::LockingClause, "locking clauses (FOR UPDATE, FOR SHARE) are not allowed");
         }
@@ -305,11 +502,16 @@ impl Visitor for Walker<'_> {
         self.table_commands(&query.body)
     }
 
+    fn post_visit_query(&mut self, _query: &Query) -> ControlFlow<Verdict> {
+        self.scopes.pop();
+        ControlFlow::Continue(())
+    }
+
     fn pre_visit_select(&mut self, select: &Select) -> ControlFlow<Verdict> {
         if select.into.is_some() {
             return deny(Code::SelectInto, "SELECT INTO creates a table or sets variables; select the rows instead");
         }
-        ControlFlow::Continue(())
+        generated_product(&select.from)
     }
 
     fn pre_visit_table_factor(&mut self, factor: &TableFactor) -> ControlFlow<Verdict> {
@@ -332,22 +534,58 @@ impl Visitor for Walker<'_> {
 }
 
 impl Walker<'_> {
+    /// Opens `query`'s scope: what its parent lets it see, and its own CTEs.
+    fn enter(&mut self, query: &Query) {
+        let here: *const Query = query;
+        let inherited = match self.scopes.last() {
+            None => Vec::new(),
+            Some(parent) => {
+                let mut names = parent.inherited.clone();
+                match parent.ctes.iter().position(|(_, body)| std::ptr::eq(*body, here)) {
+                    // The body of the parent's CTE number `at`: the CTEs before it, and itself if recursive.
+                    Some(at) => {
+                        let seen = if parent.recursive { at + 1 } else { at };
+                        names.extend(parent.ctes[..seen].iter().map(|(name, _)| name.clone()));
+                    }
+                    None if std::ptr::eq(parent.query, here) => {}
+                    None => names.extend(parent.ctes.iter().map(|(name, _)| name.clone())),
+                }
+                names
+            }
+        };
+        let (ctes, recursive) = match &query.with {
+            Some(with) => (
+                with.cte_tables
+                    .iter()
+                    .map(|cte| (cte.alias.name.value.to_lowercase(), &*cte.query as *const Query))
+                    .collect(),
+                with.recursive,
+            ),
+            None => (Vec::new(), false),
+        };
+        self.scopes.push(Scope { query: here, inherited, ctes, recursive });
+    }
+
+    fn cte_in_scope(&self, name: &str) -> bool {
+        self.scopes.last().is_some_and(|scope| scope.visible(name))
+    }
+
+    /// A function call in an expression: a listed built-in, or a function the source's owner listed.
     fn function(&self, function: &Function) -> ControlFlow<Verdict> {
-        let name = function_name(&function.name)?;
         let args = match &function.args {
             FunctionArguments::List(list) => list.args.as_slice(),
             _ => &[],
         };
-        if name == "current_setting"
-            && let Some(setting) = literal_strings(args).first()
-            && HARMLESS_SETTINGS.contains(&setting.to_ascii_lowercase().as_str())
-        {
-            return ControlFlow::Continue(());
+        // `current_setting` is not listed: it may read only the formatting and version settings.
+        if function.name.0.len() == 1 && function_name(&function.name)? == "current_setting" {
+            let setting = literal_strings(args).first().map(|s| s.to_ascii_lowercase());
+            if setting.as_deref().is_some_and(|s| HARMLESS_SETTINGS.contains(&s)) {
+                return ControlFlow::Continue(());
+            }
+            return deny(Code::Environment, function_reason(Code::Environment, "current_setting"));
         }
-        if let Some(code) = functions::denied(&name) {
-            return deny(code, function_reason(code, &name));
-        }
-        resource_abuse(&name, args)
+        let name = self.callable(&function.name, &self.functions.scalar)?;
+        resource_abuse(self.engine, &name, args)
     }
 
     fn table_function(&self, name: &ObjectName, args: &[FunctionArg]) -> ControlFlow<Verdict> {
@@ -356,7 +594,7 @@ impl Walker<'_> {
         if let Some(url) = paths.iter().find(|p| is_url(p)) {
             return deny(Code::NetworkAccess, format!("{lower} would reach the network ({url}); not allowed"));
         }
-        if FILE_READERS.contains(&lower.as_str()) {
+        if name.0.len() == 1 && FILE_READERS.contains(&lower.as_str()) {
             let own = positional_paths(args).is_some_and(|paths| {
                 !paths.is_empty() && paths.iter().all(|p| self.policy.source_paths.iter().any(|s| s == p))
             });
@@ -368,10 +606,42 @@ impl Walker<'_> {
                 format!("{lower} may read only this source's own files; query the source's tables instead"),
             );
         }
-        if let Some(code) = functions::denied(&lower) {
-            return deny(code, function_reason(code, &lower));
+        let lower = self.callable(name, &self.functions.table)?;
+        resource_abuse(self.engine, &lower, args)
+    }
+
+    /// The lower-case name of a function `name` may call, if it may: a built-in on `listed` (unqualified, or
+    /// qualified with the engine's own schema), or a user-defined function the source's owner listed. A refusal
+    /// names the function and, where its family is known, what it would do.
+    fn callable(
+        &self,
+        name: &ObjectName,
+        listed: &std::collections::HashSet<&'static str>,
+    ) -> ControlFlow<Verdict, String> {
+        let last = function_name(name)?;
+        let parts: Vec<String> = name
+            .0
+            .iter()
+            .map(|part| part.as_ident().map_or_else(|| part.to_string(), |ident| ident.value.to_ascii_lowercase()))
+            .collect();
+        let full = parts.join(".");
+        if self.policy.functions.iter().any(|own| own.eq_ignore_ascii_case(&full)) {
+            return ControlFlow::Continue(last);
         }
-        resource_abuse(&lower, args)
+        let builtin_schema = match parts.as_slice() {
+            [_] => true,
+            [schema, _] => match self.engine {
+                Engine::Postgres => schema == "pg_catalog",
+                Engine::Mysql => false,
+                Engine::Duckdb | Engine::Mongodb => schema == "main",
+            },
+            _ => false,
+        };
+        if builtin_schema && (listed.contains(last.as_str()) || self.functions.syntax.contains(last.as_str())) {
+            return ControlFlow::Continue(last);
+        }
+        let code = functions::denied(&last).unwrap_or(Code::FunctionNotAllowed);
+        ControlFlow::Break(Verdict::deny(code, function_reason(code, &full)))
     }
 
     /// `TABLE name` as an operand of a set operation (`SELECT 1 UNION TABLE pg_authid`). The parser keeps its name
@@ -390,26 +660,46 @@ impl Walker<'_> {
         }
     }
 
-    /// A table name: no credential catalogs, and (DuckDB reads a file named in place of a table) no paths.
+    /// A table name: the source's own relation or an allowed catalog view (see [`relations`]), and (DuckDB reads
+    /// a file named in place of a table) no paths but the source's own.
     fn relation(&self, name: &ObjectName) -> ControlFlow<Verdict> {
-        let parts: Vec<String> =
-            name.0.iter().filter_map(|part| part.as_ident()).map(|ident| ident.value.to_lowercase()).collect();
-        if functions::sensitive_relation(&parts) {
-            return deny(Code::SensitiveCatalog, format!("{name} holds credentials or server settings"));
+        let mut idents = Vec::with_capacity(name.0.len());
+        for part in &name.0 {
+            match part.as_ident() {
+                Some(ident) => idents.push(ident),
+                None => return deny(Code::RelationNotAllowed, format!("{name} is not a plain table name")),
+            }
         }
-        for ident in name.0.iter().filter_map(|part| part.as_ident()) {
+        for ident in &idents {
             let text = &ident.value;
+            // PostgreSQL and DuckDB reserve ONLY: as a bare table name it is what `strip_only` left because nothing
+            // followed it, and the engine would not read it as a table.
+            if matches!(self.engine, Engine::Postgres | Engine::Duckdb)
+                && ident.quote_style.is_none()
+                && text.eq_ignore_ascii_case("ONLY")
+            {
+                return deny(Code::ParseError, "ONLY must be followed by a table name");
+            }
             if is_url(text) {
                 return deny(Code::NetworkAccess, format!("{text} would reach the network; not allowed"));
             }
             if ident.quote_style == Some('\'') || text.contains('/') || text.contains('\\') || has_file_suffix(text) {
-                if self.policy.source_paths.iter().any(|p| p == text) {
-                    continue;
+                if idents.len() == 1 && self.policy.source_paths.iter().any(|p| p == text) {
+                    return ControlFlow::Continue(());
                 }
                 return deny(Code::FileAccess, format!("{text} names a file; query the source's tables instead"));
             }
         }
-        ControlFlow::Continue(())
+        let parts: Vec<String> = idents.iter().map(|ident| ident.value.to_lowercase()).collect();
+        if let [name] = parts.as_slice()
+            && self.cte_in_scope(name)
+        {
+            return ControlFlow::Continue(());
+        }
+        if functions::sensitive_relation(&parts) {
+            return deny(Code::SensitiveCatalog, format!("{name} holds credentials or server settings"));
+        }
+        relations::check(self.engine, self.policy, &parts, |n| self.cte_in_scope(n))
     }
 }
 
@@ -440,9 +730,14 @@ fn function_reason(code: Code, name: &str) -> String {
         Code::Environment => "reads the environment or server settings",
         Code::DynamicSql => "runs SQL text out of the guardrail's sight",
         Code::Secret => "reads stored credentials",
-        Code::SensitiveCatalog => "reads credentials or server settings",
+        Code::SensitiveCatalog => "reads other sessions, credentials, settings or the engine's own catalog",
         Code::ListenNotify => "sends notifications",
-        _ => "is not allowed",
+        _ => {
+            return format!(
+                "{name}() is not one of the built-in functions a drafted query may call; if it is a function of \
+                 your own, the source's owner can allow it with `psiq source functions SOURCE --allow {name}`"
+            );
+        }
     };
     format!("{name}() {what}; it is not allowed in a drafted query")
 }
@@ -478,38 +773,144 @@ fn writes_in(body: &SetExpr) -> ControlFlow<Verdict> {
     }
 }
 
-/// Generators and padding functions asked, in literals, for more than a query could sensibly need.
-fn resource_abuse(name: &str, args: &[FunctionArg]) -> ControlFlow<Verdict> {
-    // The first argument of repeat, lpad, rpad and repeat_row is the value repeated, not a count.
-    let counts = || arg_exprs(args).skip(1).filter_map(number);
+/// Generators and padding functions asked, in constants, for more than a query could sensibly need. The sizes
+/// are folded from literals through arithmetic, `power`, casts and nested padding (`repeat(repeat('x', 1e7),
+/// 100)` builds 1e9 characters).
+fn resource_abuse(engine: Engine, name: &str, args: &[FunctionArg]) -> ControlFlow<Verdict> {
+    let exprs: Vec<&Expr> = arg_exprs(args).collect();
     let abusive = match name {
-        "generate_series" | "range" => {
-            let exprs: Vec<&Expr> = arg_exprs(args).collect();
-            match exprs.iter().map(|e| number(e)).collect::<Option<Vec<f64>>>().as_deref() {
-                Some([stop]) => *stop > MAX_GENERATED_ROWS,
-                Some([start, stop]) => (stop - start).abs() > MAX_GENERATED_ROWS,
-                Some([start, stop, step]) if *step != 0.0 => ((stop - start) / step).abs() > MAX_GENERATED_ROWS,
-                // A series of timestamps: the span over the step, both in seconds.
-                _ => match exprs.as_slice() {
-                    [start, stop, step] => match (instant(start), instant(stop), interval_seconds(step)) {
-                        (Some(start), Some(stop), Some(step)) if step > 0.0 => {
-                            ((stop - start) / step).abs() > MAX_GENERATED_ROWS
-                        }
-                        _ => false,
-                    },
-                    _ => false,
-                },
-            }
+        "generate_series" | "range" => generated_rows(engine, name, args).is_some_and(|rows| rows > MAX_GENERATED_ROWS),
+        "repeat" | "lpad" | "rpad" | "space" => {
+            let call_chars = text_length(engine, name, &exprs);
+            call_chars.is_some_and(|n| n > MAX_GENERATED_CHARS)
         }
-        "repeat" | "lpad" | "rpad" => counts().any(|n| n > MAX_GENERATED_CHARS),
-        "space" => arg_exprs(args).filter_map(number).any(|n| n > MAX_GENERATED_CHARS),
-        "repeat_row" => counts().any(|n| n > MAX_GENERATED_ROWS),
+        "repeat_row" => exprs.iter().skip(1).filter_map(|e| number(engine, e)).any(|n| n > MAX_GENERATED_ROWS),
         _ => false,
     };
     if abusive {
         return deny(Code::ResourceAbuse, format!("{name}() is asked for more than the app allows in one query"));
     }
     ControlFlow::Continue(())
+}
+
+/// The rows a generator call makes, when its arguments are constants.
+fn generated_rows(engine: Engine, name: &str, args: &[FunctionArg]) -> Option<f64> {
+    if !matches!(name, "generate_series" | "range") {
+        return None;
+    }
+    let exprs: Vec<&Expr> = arg_exprs(args).collect();
+    match exprs.iter().map(|e| number(engine, e)).collect::<Option<Vec<f64>>>().as_deref() {
+        Some([stop]) => Some(stop.abs()),
+        Some([start, stop]) => Some((stop - start).abs()),
+        Some([start, stop, step]) if *step != 0.0 => Some(((stop - start) / step).abs()),
+        Some([_, _, _]) => Some(f64::INFINITY),
+        // A series of timestamps: the span over the step, both in seconds.
+        _ => match exprs.as_slice() {
+            [start, stop, step] => match (instant(start), instant(stop), interval_seconds(step)) {
+                (Some(start), Some(stop), Some(step)) if step > 0.0 => Some(((stop - start) / step).abs()),
+                _ => None,
+            },
+            _ => None,
+        },
+    }
+}
+
+/// The length of the text a padding call builds, when it is known from constants: `repeat(s, n)` is `n` times
+/// `s`, `lpad`/`rpad(s, n, ..)` is `n`, `space(n)` is `n`.
+fn text_length(engine: Engine, name: &str, exprs: &[&Expr]) -> Option<f64> {
+    match (name, exprs) {
+        ("repeat", [text, count, ..]) => Some(string_length(engine, text).unwrap_or(1.0) * number(engine, count)?),
+        ("lpad" | "rpad", [_, count, ..]) => number(engine, count),
+        ("space", [count]) => number(engine, count),
+        _ => None,
+    }
+}
+
+/// The length of a string expression built from literals and padding calls.
+fn string_length(engine: Engine, expr: &Expr) -> Option<f64> {
+    match expr {
+        Expr::Value(v) => Some(v.value.clone().into_string()?.chars().count() as f64),
+        Expr::Nested(inner) => string_length(engine, inner),
+        Expr::Function(function) => {
+            let name = function.name.0.last()?.as_ident()?.value.to_ascii_lowercase();
+            let FunctionArguments::List(list) = &function.args else { return None };
+            let exprs: Vec<&Expr> = arg_exprs(&list.args).collect();
+            text_length(engine, &name, &exprs)
+        }
+        _ => None,
+    }
+}
+
+/// Generators joined in one `FROM` multiply: `generate_series(1, 1e5) a, generate_series(1, 1e5) b,
+/// generate_series(1, 1e5) c` is 1e15 rows, though each alone is small. A derived table counts as the rows its own
+/// generators make (`(SELECT * FROM range(1e5)) a, (SELECT * FROM range(1e5)) b` is 1e10), so wrapping a generator
+/// in a subquery changes nothing.
+fn generated_product(from: &[TableWithJoins]) -> ControlFlow<Verdict> {
+    let (product, generators) = from_rows(from);
+    if generators > 1 && product > MAX_GENERATED_ROWS {
+        return deny(
+            Code::ResourceAbuse,
+            format!(
+                "these {generators} generators joined together make about {product:.0e} rows; the limit is \
+                 {MAX_GENERATED_ROWS:.0e}"
+            ),
+        );
+    }
+    ControlFlow::Continue(())
+}
+
+/// The product of the rows the generators of a `FROM` make, and how many generators (or derived tables built on
+/// them) it holds. Tables of the source count as one row: their size is not the query's doing.
+fn from_rows(from: &[TableWithJoins]) -> (f64, usize) {
+    let factors = from.iter().flat_map(|t| std::iter::once(&t.relation).chain(t.joins.iter().map(|j| &j.relation)));
+    let mut product = 1.0_f64;
+    let mut generators = 0;
+    for factor in factors {
+        let (rows, count) = factor_rows(factor);
+        if count > 0 {
+            product *= rows.max(1.0);
+            generators += count;
+        }
+    }
+    (product, generators)
+}
+
+fn factor_rows(factor: &TableFactor) -> (f64, usize) {
+    let (name, args) = match factor {
+        TableFactor::Table { name, args: Some(args), .. } => (name, args.args.as_slice()),
+        TableFactor::Function { name, args, .. } => (name, args.as_slice()),
+        TableFactor::Derived { subquery, .. } => return query_rows(subquery),
+        TableFactor::NestedJoin { table_with_joins, .. } => return from_rows(std::slice::from_ref(table_with_joins)),
+        _ => return (1.0, 0),
+    };
+    let Some(last) = name.0.last().and_then(|part| part.as_ident()) else { return (1.0, 0) };
+    // Both PostgreSQL's `^` and DuckDB's count as a power here: a product estimate only needs magnitudes.
+    match generated_rows(Engine::Postgres, &last.value.to_ascii_lowercase(), args) {
+        Some(rows) => (rows, 1),
+        None => (1.0, 0),
+    }
+}
+
+/// The rows of a subquery built on generators: its `FROM`'s product (filters can only lower it), the sum of a set
+/// operation's sides, capped by a literal `LIMIT`.
+fn query_rows(query: &Query) -> (f64, usize) {
+    fn body_rows(body: &SetExpr) -> (f64, usize) {
+        match body {
+            SetExpr::Select(select) => from_rows(&select.from),
+            SetExpr::Query(query) => query_rows(query),
+            SetExpr::SetOperation { left, right, .. } => {
+                let ((l, lc), (r, rc)) = (body_rows(left), body_rows(right));
+                (l + r, lc + rc)
+            }
+            _ => (1.0, 0),
+        }
+    }
+    let (rows, count) = body_rows(&query.body);
+    let limit = match &query.limit_clause {
+        Some(sqlparser::ast::LimitClause::LimitOffset { limit: Some(limit), .. }) => number(Engine::Postgres, limit),
+        _ => None,
+    };
+    (limit.map_or(rows, |limit| rows.min(limit.max(0.0))), count)
 }
 
 /// Seconds since 1970 of a date or timestamp literal (`DATE '2024-01-01'`, `TIMESTAMP '2000-01-01 10:00'`,
@@ -634,30 +1035,61 @@ fn literal_strings(args: &[FunctionArg]) -> Vec<String> {
     out
 }
 
-/// The number an argument spells in literals, through parentheses, casts (`10000000000::bigint`, `'1e9'::int`),
-/// signs and arithmetic (`100000 * 100000`). A string counts only when cast.
-fn number(expr: &Expr) -> Option<f64> {
+/// The number an argument spells in constants, through parentheses, casts (`10000000000::bigint`, `'1e9'::int`),
+/// signs, arithmetic (`100000 * 100000`), powers (PostgreSQL's and DuckDB's `^`, `power`, `pow`) and a few other
+/// pure numeric functions. A string counts only when cast.
+fn number(engine: Engine, expr: &Expr) -> Option<f64> {
+    let n = |e: &Expr| number(engine, e);
     match expr {
         Expr::Value(v) => match &v.value {
             Value::Number(n, _) => n.parse().ok(),
             _ => None,
         },
-        Expr::Nested(inner) => number(inner),
+        Expr::Nested(inner) => n(inner),
         Expr::Cast { expr, .. } => match expr.as_ref() {
-            Expr::Value(v) => {
-                v.value.clone().into_string().and_then(|s| s.trim().parse().ok()).or_else(|| number(expr))
-            }
-            inner => number(inner),
+            Expr::Value(v) => v.value.clone().into_string().and_then(|s| s.trim().parse().ok()).or_else(|| n(expr)),
+            inner => n(inner),
         },
-        Expr::UnaryOp { op: UnaryOperator::Minus, expr } => number(expr).map(|n| -n),
-        Expr::UnaryOp { op: UnaryOperator::Plus, expr } => number(expr),
+        Expr::UnaryOp { op: UnaryOperator::Minus, expr } => n(expr).map(|x| -x),
+        Expr::UnaryOp { op: UnaryOperator::Plus, expr } => n(expr),
         Expr::BinaryOp { left, op, right } => {
-            let (left, right) = (number(left)?, number(right)?);
+            let (left, right) = (n(left)?, n(right)?);
             match op {
                 BinaryOperator::Plus => Some(left + right),
                 BinaryOperator::Minus => Some(left - right),
                 BinaryOperator::Multiply => Some(left * right),
                 BinaryOperator::Divide if right != 0.0 => Some(left / right),
+                // `^` is a power in PostgreSQL and DuckDB, a bitwise XOR in MySQL.
+                BinaryOperator::PGExp => Some(left.powf(right)),
+                BinaryOperator::BitwiseXor if engine != Engine::Mysql => Some(left.powf(right)),
+                _ => None,
+            }
+        }
+        Expr::Ceil { expr, .. } | Expr::Floor { expr, .. } => n(expr),
+        // `(SELECT 1e10)`: a scalar subquery of one constant, with nothing to read.
+        Expr::Subquery(query) => match query.body.as_ref() {
+            SetExpr::Select(select) if select.from.is_empty() && select.selection.is_none() => {
+                match select.projection.as_slice() {
+                    [
+                        sqlparser::ast::SelectItem::UnnamedExpr(expr)
+                        | sqlparser::ast::SelectItem::ExprWithAlias { expr, .. },
+                    ] => n(expr),
+                    _ => None,
+                }
+            }
+            _ => None,
+        },
+        Expr::Function(function) => {
+            let name = function.name.0.last()?.as_ident()?.value.to_ascii_lowercase();
+            let FunctionArguments::List(list) = &function.args else { return None };
+            let args: Vec<f64> = arg_exprs(&list.args).map(n).collect::<Option<_>>()?;
+            match (name.as_str(), args.as_slice()) {
+                ("power" | "pow", [base, exponent]) => Some(base.powf(*exponent)),
+                ("exp", [x]) => Some(x.exp()),
+                ("abs", [x]) => Some(x.abs()),
+                ("round" | "trunc" | "truncate" | "ceil" | "ceiling" | "floor", [x, ..]) => Some(*x),
+                ("greatest", xs) if !xs.is_empty() => xs.iter().copied().reduce(f64::max),
+                ("least", xs) if !xs.is_empty() => xs.iter().copied().reduce(f64::min),
                 _ => None,
             }
         }
@@ -713,12 +1145,139 @@ mod tests {
 
     #[test]
     fn a_file_source_reads_its_own_paths_and_nothing_computed() {
-        let policy = Policy { source_paths: vec!["/data/own.csv".into()] };
+        let policy = Policy { source_paths: vec!["/data/own.csv".into()], ..Policy::default() };
         let judge = |q: &str| check(Engine::Duckdb, &policy, q).map_err(|v| v.code);
         assert_eq!(judge("SELECT * FROM read_csv('/data/own.csv', delim = ';')"), Ok(()));
         assert_eq!(judge("SELECT * FROM read_csv(['/data/own.csv'])"), Ok(()));
         assert_eq!(judge("SELECT * FROM read_csv(['/data/own.csv', '/etc/passwd'])"), Err(Code::FileAccess));
         assert_eq!(judge("SELECT * FROM read_csv(['/data/own.csv', lower('/ETC/PASSWD')])"), Err(Code::FileAccess));
         assert_eq!(judge("SELECT * FROM read_csv('/data/own.csv' || '')"), Err(Code::FileAccess));
+    }
+
+    fn verdict(engine: Engine, policy: &Policy, query: &str) -> Result<(), Code> {
+        check(engine, policy, query).map_err(|v| v.code)
+    }
+
+    #[test]
+    fn a_cte_hides_a_catalog_only_where_it_is_in_scope() {
+        let pg = |q: &str| verdict(Engine::Postgres, &Policy::default(), q);
+        assert_eq!(pg("WITH pg_shadow AS (SELECT 1 AS a) SELECT * FROM pg_shadow"), Ok(()));
+        // A non-recursive CTE's body does not see the CTE itself: there the name is the catalog.
+        assert_eq!(
+            pg("WITH pg_shadow AS (SELECT * FROM pg_shadow) SELECT * FROM pg_shadow"),
+            Err(Code::SensitiveCatalog)
+        );
+        // Under RECURSIVE it does.
+        assert_eq!(
+            pg(
+                "WITH RECURSIVE pg_x AS (SELECT 1 AS n UNION ALL SELECT n + 1 FROM pg_x WHERE n < 3) SELECT * FROM pg_x"
+            ),
+            Ok(())
+        );
+        // A later CTE sees an earlier one, never the reverse.
+        assert_eq!(pg("WITH pg_a AS (SELECT 1 AS x), b AS (SELECT * FROM pg_a) SELECT * FROM b"), Ok(()));
+        assert_eq!(
+            pg("WITH b AS (SELECT * FROM pg_a), pg_a AS (SELECT 1 AS x) SELECT * FROM b"),
+            Err(Code::SensitiveCatalog)
+        );
+        // A subquery's CTE is not visible outside it.
+        assert_eq!(
+            pg("SELECT * FROM (WITH pg_authid AS (SELECT 1 AS a) SELECT * FROM pg_authid) s, pg_authid"),
+            Err(Code::SensitiveCatalog)
+        );
+        // An outer CTE is visible in a nested subquery.
+        assert_eq!(pg("WITH pg_a AS (SELECT 1 AS x) SELECT * FROM (SELECT * FROM pg_a) s"), Ok(()));
+    }
+
+    #[test]
+    fn only_parentheses_and_table_reach_the_relation_check() {
+        let pg = |q: &str| verdict(Engine::Postgres, &Policy::default(), q);
+        for q in [
+            "SELECT * FROM ONLY pg_authid",
+            "SELECT * FROM ONLY (pg_catalog.pg_authid)",
+            "SELECT * FROM only pg_authid a",
+            "TABLE pg_authid",
+            "TABLE ONLY pg_authid",
+            "SELECT 1 UNION TABLE ONLY pg_authid",
+            "SELECT * FROM t JOIN ONLY pg_authid ON true",
+        ] {
+            assert_eq!(pg(q), Err(Code::SensitiveCatalog), "{q}");
+        }
+        for q in
+            ["SELECT * FROM ONLY orders", "SELECT * FROM ONLY (public.orders)", "TABLE orders", "TABLE ONLY orders"]
+        {
+            assert_eq!(pg(q), Ok(()), "{q}");
+        }
+        // ONLY with no table after it is refused however it ends, and ONLY anywhere else is left for the parser.
+        for engine in [Engine::Postgres, Engine::Duckdb] {
+            for q in ["FROM ONLY ", "FROM ONLY\nLIMIT 1001", "SELECT * FROM ONLY", "TABLE ONLY"] {
+                assert!(check(engine, &Policy::default(), q).is_err(), "{engine:?} {q}");
+            }
+        }
+        assert_eq!(pg("SELECT * FROM orders FETCH FIRST 3 ROWS ONLY"), Ok(()));
+    }
+
+    #[test]
+    fn the_sources_schemas_and_listed_functions_bound_what_a_query_names() {
+        let policy = Policy {
+            schemas: Some(vec!["public".into(), "sales".into()]),
+            functions: vec!["sales.fiscal_quarter".into()],
+            ..Policy::default()
+        };
+        let pg = |q: &str| verdict(Engine::Postgres, &policy, q);
+        assert_eq!(pg("SELECT * FROM sales.orders"), Ok(()));
+        assert_eq!(pg("SELECT * FROM \"Sales\".orders"), Ok(()));
+        assert_eq!(pg("SELECT * FROM hr.salaries"), Err(Code::RelationNotAllowed));
+        assert_eq!(pg("SELECT * FROM cron.job"), Err(Code::RelationNotAllowed));
+        assert_eq!(pg("SELECT sales.fiscal_quarter(created_at) FROM orders"), Ok(()));
+        assert_eq!(pg("SELECT fiscal_quarter(created_at) FROM orders"), Err(Code::FunctionNotAllowed));
+        assert_eq!(pg("SELECT hr.fiscal_quarter(created_at) FROM orders"), Err(Code::FunctionNotAllowed));
+        // Without the owner's list, no user function runs.
+        let none = |q: &str| verdict(Engine::Postgres, &Policy::default(), q);
+        assert_eq!(none("SELECT sales.fiscal_quarter(created_at) FROM orders"), Err(Code::FunctionNotAllowed));
+        assert_eq!(none("SELECT pg_catalog.lower(name) FROM orders"), Ok(()));
+        assert_eq!(none("SELECT public.lower(name) FROM orders"), Err(Code::FunctionNotAllowed));
+    }
+
+    #[test]
+    fn duckdb_sampling_is_read_without_its_clause_and_nothing_else_hides_there() {
+        let duck = |q: &str| verdict(Engine::Duckdb, &Policy::default(), q);
+        assert_eq!(duck("SELECT * FROM orders USING SAMPLE 10"), Ok(()));
+        assert_eq!(duck("SELECT * FROM orders USING SAMPLE reservoir(50 ROWS) REPEATABLE (7)"), Ok(()));
+        assert_eq!(duck("SELECT * FROM orders o USING SAMPLE 10% WHERE o.total > 3"), Ok(()));
+        // A call inside the clause ends it; what is left does not parse.
+        assert_eq!(duck("SELECT * FROM orders USING SAMPLE getenv('HOME')"), Err(Code::ParseError));
+        assert_eq!(duck("SELECT * FROM duckdb_settings() USING SAMPLE 10"), Err(Code::Environment));
+        // Not after the statement's end (found by the fuzz target).
+        assert!(duck("SELECT  ONLY  ;  USING SAMPLE 10% ").is_err());
+        assert!(duck("SELECT 1; USING SAMPLE 10").is_err());
+    }
+
+    #[test]
+    fn sizes_fold_through_powers_products_and_nesting() {
+        let pg = |q: &str| verdict(Engine::Postgres, &Policy::default(), q);
+        assert_eq!(pg("SELECT * FROM generate_series(1, 10^9)"), Err(Code::ResourceAbuse));
+        assert_eq!(pg("SELECT * FROM generate_series(1, 10^7)"), Ok(()));
+        assert_eq!(pg("SELECT * FROM generate_series(1, (SELECT 10000000000))"), Err(Code::ResourceAbuse));
+        assert_eq!(pg("SELECT repeat(repeat('ab', 5000), 5000)"), Err(Code::ResourceAbuse));
+        assert_eq!(pg("SELECT repeat(repeat('ab', 50), 50)"), Ok(()));
+        assert_eq!(
+            pg("SELECT 1 FROM generate_series(1, 20000) a, generate_series(1, 20000) b"),
+            Err(Code::ResourceAbuse)
+        );
+        assert_eq!(pg("SELECT 1 FROM generate_series(1, 2000) a, generate_series(1, 2000) b"), Ok(()));
+        // Wrapping a generator in a subquery changes nothing; a LIMIT inside caps it.
+        assert_eq!(
+            pg(
+                "SELECT 1 FROM (SELECT * FROM generate_series(1, 20000)) a, (SELECT * FROM generate_series(1, 20000)) b"
+            ),
+            Err(Code::ResourceAbuse)
+        );
+        assert_eq!(
+            pg("SELECT 1 FROM (SELECT * FROM generate_series(1, 20000) LIMIT 10) a, generate_series(1, 20000) b"),
+            Ok(())
+        );
+        // In MySQL `^` is XOR: 10 ^ 10 is 0, not a power.
+        assert_eq!(verdict(Engine::Mysql, &Policy::default(), "SELECT REPEAT('x', 10 ^ 10)"), Ok(()));
     }
 }

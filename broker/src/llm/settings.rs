@@ -3,6 +3,11 @@
 //!
 //! They are read for every question, so a change takes effect at the next `ask`, without a restart. The key is
 //! never written to the app state, never logged and never sent back: front ends see only whether one is set.
+//!
+//! A key is bound to the endpoint it was entered for (`llm.<provider>.key_endpoint`): changing the endpoint asks
+//! for the key again, and a key whose binding does not match the endpoint in force is not sent anywhere until it
+//! is entered again. A key goes only over `https`, or plain `http` to this machine (127.0.0.0/8, ::1,
+//! `localhost`), where a local server such as Ollama or llama.cpp listens.
 
 use polystoreiq_protocol::secret::{Secret, UserSecret};
 use polystoreiq_protocol::types::{LlmProvider, LlmSettings};
@@ -25,13 +30,22 @@ pub struct LlmConfig {
     pub provider: LlmProvider,
     pub model: String,
     pub endpoint: String,
-    /// Where the API key is in the keyring, when one is set.
+    /// Where the API key is in the keyring, when one is set and may be sent to `endpoint`.
     pub key_ref: Option<SecretRef>,
+    /// Why a key in the keyring is not used: it was entered for another endpoint (or before keys were bound to
+    /// their endpoint), or the endpoint is plain `http` to another machine.
+    pub key_refused: Option<String>,
 }
 
 impl LlmConfig {
     pub fn offline() -> LlmConfig {
-        LlmConfig { provider: LlmProvider::Offline, model: String::new(), endpoint: String::new(), key_ref: None }
+        LlmConfig {
+            provider: LlmProvider::Offline,
+            model: String::new(),
+            endpoint: String::new(),
+            key_ref: None,
+            key_refused: None,
+        }
     }
 
     /// As front ends see it.
@@ -69,25 +83,46 @@ pub async fn load(store: &Store) -> Result<LlmConfig, TypedError> {
                 return Ok(None);
             };
             if provider == LlmProvider::Offline {
-                return Ok(Some((provider, None, None, None)));
+                return Ok(Some((provider, None, None, None, None)));
             }
             let model = db.setting(&setting(provider, "model"))?;
             let endpoint = db.setting(&setting(provider, "endpoint"))?;
             let key_ref = db.setting(&setting(provider, "key_ref"))?;
-            Ok(Some((provider, model, endpoint, key_ref)))
+            let key_endpoint = db.setting(&setting(provider, "key_endpoint"))?;
+            Ok(Some((provider, model, endpoint, key_ref, key_endpoint)))
         })
         .await?;
-    let Some((provider, model, endpoint, key_ref)) = stored else { return Ok(LlmConfig::offline()) };
+    let Some((provider, model, endpoint, key_ref, key_endpoint)) = stored else {
+        return Ok(LlmConfig::offline());
+    };
     if provider == LlmProvider::Offline {
         return Ok(LlmConfig::offline());
     }
     let (default_model, default_endpoint) = defaults(provider);
-    Ok(LlmConfig {
-        provider,
-        model: model.unwrap_or_else(|| default_model.to_owned()),
-        endpoint: endpoint.unwrap_or_else(|| default_endpoint.to_owned()),
-        key_ref: key_ref.map(SecretRef::from_stored),
-    })
+    let endpoint = endpoint.unwrap_or_else(|| default_endpoint.to_owned());
+    let mut key_ref = key_ref.map(SecretRef::from_stored);
+    let mut key_refused = None;
+    if key_ref.is_some() {
+        key_refused = match key_endpoint {
+            Some(bound) if bound == endpoint => key_transport(&endpoint).err().map(|err| err.message),
+            Some(bound) => Some(format!(
+                "the {} API key was entered for {bound}, not for {endpoint}, so it is not sent there; enter it again \
+                 with `psiq settings llm --provider {} --api-key-stdin`",
+                provider.as_str(),
+                provider.as_str()
+            )),
+            None => Some(format!(
+                "the {} API key was stored before keys were bound to their endpoint, so it is not sent to \
+                 {endpoint}; enter it again with `psiq settings llm --provider {} --api-key-stdin`",
+                provider.as_str(),
+                provider.as_str()
+            )),
+        };
+        if key_refused.is_some() {
+            key_ref = None;
+        }
+    }
+    Ok(LlmConfig { provider, model: model.unwrap_or_else(|| default_model.to_owned()), endpoint, key_ref, key_refused })
 }
 
 /// What `psiq settings llm` asks for.
@@ -123,12 +158,42 @@ pub async fn save(
     let model = change.model.map(|m| validate_model(&m)).transpose()?;
     let endpoint = change.endpoint.map(|e| validate_endpoint(&e)).transpose()?;
     let key_setting = setting(provider, "key_ref");
-    let existing = {
+    let (existing, stored_endpoint, bound_endpoint) = {
         let key_setting = key_setting.clone();
-        store.call(move |db| db.setting(&key_setting)).await?.map(SecretRef::from_stored)
+        store
+            .call(move |db| {
+                Ok((
+                    db.setting(&key_setting)?,
+                    db.setting(&setting(provider, "endpoint"))?,
+                    db.setting(&setting(provider, "key_endpoint"))?,
+                ))
+            })
+            .await?
     };
+    let existing = existing.map(SecretRef::from_stored);
+    let old_endpoint = stored_endpoint.unwrap_or_else(|| defaults(provider).1.to_owned());
+    // The endpoint the provider will use after this change: the key, new or kept, is bound to it.
+    let new_endpoint = endpoint.clone().unwrap_or_else(|| old_endpoint.clone());
+    if existing.is_some() && change.api_key.is_none() && !change.clear_api_key {
+        if bound_endpoint.as_deref() != Some(new_endpoint.as_str()) {
+            let entered = match &bound_endpoint {
+                Some(bound) => format!("was entered for {bound}"),
+                None => "was stored before keys were bound to their endpoint".to_owned(),
+            };
+            return Err(TypedError::new(
+                ErrorCode::BadRequest,
+                format!(
+                    "the {} API key {entered} and is never sent to another endpoint; to use {new_endpoint}, give \
+                     the key again with --api-key-stdin, or drop it with --clear-api-key",
+                    provider.as_str()
+                ),
+            ));
+        }
+        key_transport(&new_endpoint)?;
+    }
     let mut key_ref = existing.clone();
     if let Some(key) = change.api_key {
+        key_transport(&new_endpoint)?;
         let key = key.into_secret();
         if key.expose().trim().is_empty() || key.expose().chars().any(char::is_control) {
             return Err(TypedError::new(ErrorCode::BadRequest, "the API key is empty or holds control characters"));
@@ -144,6 +209,7 @@ pub async fn save(
         key_ref = None;
     }
     let stored_ref = key_ref.as_ref().map(|r| r.as_str().to_owned());
+    let key_endpoint_setting = setting(provider, "key_endpoint");
     let saved = store
         .call(move |db| {
             if let Some(model) = &model {
@@ -153,8 +219,14 @@ pub async fn save(
                 db.set_setting(&setting(provider, "endpoint"), endpoint)?;
             }
             match &stored_ref {
-                Some(reference) => db.set_setting(&key_setting, reference)?,
-                None => db.delete_setting(&key_setting)?,
+                Some(reference) => {
+                    db.set_setting(&key_setting, reference)?;
+                    db.set_setting(&key_endpoint_setting, &new_endpoint)?;
+                }
+                None => {
+                    db.delete_setting(&key_setting)?;
+                    db.delete_setting(&key_endpoint_setting)?;
+                }
             }
             db.set_setting(PROVIDER, provider.as_str())
         })
@@ -171,9 +243,14 @@ pub async fn save(
     load(store).await
 }
 
-/// The API key of `config`, from the keyring; `Ok(None)` when none is set.
+/// The API key of `config`, from the keyring; `Ok(None)` when none is set; an error when one is set but may not
+/// be sent to the endpoint in force (see [`LlmConfig::key_refused`]).
 pub fn key(config: &LlmConfig, keyring: Result<&Keyring, TypedError>) -> Result<Option<Secret>, String> {
+    if let Some(refused) = &config.key_refused {
+        return Err(refused.clone());
+    }
     let Some(reference) = &config.key_ref else { return Ok(None) };
+    key_transport(&config.endpoint).map_err(|err| err.message)?;
     let keyring = keyring.map_err(|err| err.message)?;
     keyring.load(reference).map(Some).map_err(|err| {
         format!("the API key is not readable from the OS keyring ({err}); set it again with `psiq settings llm --api-key-stdin`")
@@ -220,9 +297,55 @@ pub fn validate_endpoint(endpoint: &str) -> Result<String, TypedError> {
     Ok(url.as_str().trim_end_matches('/').to_owned())
 }
 
+/// Whether an API key may travel to `endpoint`: over `https`, or over plain `http` only to this machine
+/// (127.0.0.0/8, ::1, `localhost`), where nobody on the network can read it.
+pub fn key_transport(endpoint: &str) -> Result<(), TypedError> {
+    let url = reqwest::Url::parse(endpoint)
+        .map_err(|err| TypedError::new(ErrorCode::BadRequest, format!("the endpoint is not a URL ({err})")))?;
+    if url.scheme() == "https" {
+        return Ok(());
+    }
+    let host = url.host_str().unwrap_or_default();
+    let loopback = match host.trim_start_matches('[').trim_end_matches(']').parse::<std::net::IpAddr>() {
+        Ok(ip) => ip.is_loopback(),
+        Err(_) => host.eq_ignore_ascii_case("localhost"),
+    };
+    if url.scheme() == "http" && loopback {
+        return Ok(());
+    }
+    Err(TypedError::new(
+        ErrorCode::BadRequest,
+        format!(
+            "an API key is sent only over https (plain http only to this machine: 127.0.0.1, ::1 or localhost); \
+             {endpoint} would carry it unencrypted. Use the provider's https URL, or drop the key with \
+             --clear-api-key"
+        ),
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_key_travels_only_over_https_or_to_this_machine() {
+        for ok in [
+            "https://api.openai.com/v1",
+            "http://127.0.0.1:8080/v1",
+            "http://127.3.4.5",
+            "http://[::1]:11434",
+            "http://LOCALHOST:1",
+        ] {
+            assert!(key_transport(ok).is_ok(), "{ok}");
+        }
+        for refused in
+            ["http://api.openai.com/v1", "http://10.0.0.2:11434", "http://[::2]", "http://localhost.evil.example"]
+        {
+            let err = key_transport(refused).unwrap_err();
+            assert_eq!(err.code, ErrorCode::BadRequest);
+            assert!(err.message.contains("only over https"), "{}", err.message);
+        }
+    }
 
     #[test]
     fn endpoints_are_checked() {

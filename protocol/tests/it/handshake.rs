@@ -158,17 +158,17 @@ fn version_mismatch_says_both_versions() {
     assert_eq!(numbers_in(&shown), [2, 42], "{shown}");
 }
 
-/// This build speaks v4: its handshake says so in the pinned layout, and a v3 peer is refused by version.
+/// This build speaks v6: its handshake says so in the pinned layout, and a v5 peer is refused by version.
 #[test]
-fn this_build_speaks_version_5_and_refuses_version_4() {
-    assert_eq!(PROTOCOL_VERSION, 5);
+fn this_build_speaks_version_6_and_refuses_version_5() {
+    assert_eq!(PROTOCOL_VERSION, 6);
     let ours = Hello::new(PeerRole::Client, Nonce([0; 16]));
-    let expected: Vec<u8> = [&b"PSIQ"[..], &[5], &[2], &[0; 16]].concat();
+    let expected: Vec<u8> = [&b"PSIQ"[..], &[6], &[2], &[0; 16]].concat();
     assert_eq!(codec::encode(&ours).unwrap(), expected);
 
-    let v4 = Hello { version: 4, ..ours };
-    let checked = v4.check(PeerRole::Client, Some(Nonce([0; 16])));
-    assert!(matches!(checked, Err(FrameError::VersionMismatch { ours: 5, theirs: 4 })), "{checked:?}");
+    let v5 = Hello { version: 5, ..ours };
+    let checked = v5.check(PeerRole::Client, Some(Nonce([0; 16])));
+    assert!(matches!(checked, Err(FrameError::VersionMismatch { ours: 6, theirs: 5 })), "{checked:?}");
 }
 
 #[test]

@@ -201,20 +201,20 @@ fn every_enum_strategy_covers_every_variant() {
 
     assert_covers::<ClientMessage>("ClientMessage", arb::client_message(), 2);
     assert_covers::<BrokerMessage>("BrokerMessage", arb::broker_message(), 3);
-    assert_covers::<Request>("Request", arb::request(), 30);
-    assert_covers::<Reply>("Reply", arb::reply(), 23);
+    assert_covers::<Request>("Request", arb::request(), 31);
+    assert_covers::<Reply>("Reply", arb::reply(), 24);
     // `Result` always has its two variants; serde words its refusal differently, so only coverage is checked.
     assert_produces_every_variant::<Result<Reply, TypedError>>("Result<Reply, TypedError>", arb::reply_result(), 2);
     assert_covers::<RunEvent>("RunEvent", arb::run_event(), 3);
-    assert_covers::<ToWorker>("ToWorker", arb::to_worker(), 3);
-    assert_covers::<FromWorker>("FromWorker", arb::from_worker(), 10);
+    assert_covers::<ToWorker>("ToWorker", arb::to_worker(), 4);
+    assert_covers::<FromWorker>("FromWorker", arb::from_worker(), 11);
     assert_covers::<Job>("Job", arb::job(), 5);
     assert_covers::<Fault>("Fault", arb::fault(), 8);
-    assert_covers::<Probe>("Probe", arb::probe(), 12);
-    assert_covers::<WorkerError>("WorkerError", arb::worker_error(), 10);
+    assert_covers::<Probe>("Probe", arb::probe(), 13);
+    assert_covers::<WorkerError>("WorkerError", arb::worker_error(), 11);
     assert_covers::<ColumnValues>("ColumnValues", arb::column_values(), 7);
     assert_covers::<SourceSpec>("SourceSpec", arb::source_spec(), 2);
-    assert_covers::<ErrorCode>("ErrorCode", arb::error_code(), 39);
+    assert_covers::<ErrorCode>("ErrorCode", arb::error_code(), 41);
     assert_covers::<LogicalType>("LogicalType", arb::logical_type(), 14);
     assert_covers::<PeerRole>("PeerRole", arb::peer_role(), 3);
     assert_covers::<SourceKind>("SourceKind", arb::source_kind(), 4);
@@ -318,14 +318,17 @@ fn v3_variants_are_appended_after_v2() {
         check_timeout_ms: 3,
         max_workers: 4,
         audit_retention_days: 5,
+        temp_space_mb: 6,
+        work_mem_mb: 7,
     };
     let env_fixed = vec!["row_limit".to_owned()];
     let settings = Reply::Settings(polystoreiq_protocol::types::Settings { llm, limits, env_fixed });
-    // v5 appended the limits, then the names the environment fixed, after the model provider's fields.
-    let mut expected = vec![20, 3, 0, 0, 1, 1, 2, 3, 4, 5, 1, 9];
+    // v5 appended the limits, then the names the environment fixed, after the model provider's fields; v6 the
+    // temporary space and work memory at the end of the limits.
+    let mut expected = vec![20, 3, 0, 0, 1, 1, 2, 3, 4, 5, 6, 7, 1, 9];
     expected.extend_from_slice(b"row_limit");
     assert_eq!(codec::encode(&settings).unwrap(), expected);
-    assert_eq!(codec::encode(&Request::SetLimits(Default::default())).unwrap(), [28, 0, 0, 0, 0, 0]);
+    assert_eq!(codec::encode(&Request::SetLimits(Default::default())).unwrap(), [28, 0, 0, 0, 0, 0, 0, 0]);
     assert_eq!(codec::encode(&TlsMode::VerifyFull).unwrap(), [3]);
     assert_eq!(codec::encode(&BreakerState::HalfOpen).unwrap(), [2]);
 

@@ -21,7 +21,8 @@ use polystoreiq_protocol::types::{
 };
 use polystoreiq_protocol::worker::{
     ConnectionReport, DbAction, DbJob, DuckLimits, Fault, FileFact, FileSource, FromWorker, ImportJob, Job, JobDone,
-    Probe, QueryJob, ResourceLimits, SandboxPolicy, SandboxReport, ServerSession, ToWorker, WorkerError,
+    Probe, QueryJob, ResolvedRelation, ResourceLimits, SandboxPolicy, SandboxReport, ServerSession, SessionLimits,
+    ToWorker, WorkerError,
 };
 use polystoreiq_protocol::{ErrorCode, Hello, Nonce, PeerRole, TypedError, codec};
 use proptest::collection::vec;
@@ -136,6 +137,8 @@ pub fn error_code() -> BoxedStrategy<ErrorCode> {
             LlmUnauthorized,
             LlmUnreachable,
             LlmRejected,
+            ForeignUser,
+            SocketPathTooLong,
         ][..],
     )
     .boxed()
@@ -548,25 +551,43 @@ pub fn llm_provider() -> BoxedStrategy<LlmProvider> {
 }
 
 fn limits() -> BoxedStrategy<Limits> {
-    (u64_wide(), u64_wide(), u64_wide(), u32_wide(), u32_wide())
-        .prop_map(|(row_limit, run_timeout_ms, check_timeout_ms, max_workers, audit_retention_days)| Limits {
-            row_limit,
-            run_timeout_ms,
-            check_timeout_ms,
-            max_workers,
-            audit_retention_days,
-        })
+    (u64_wide(), u64_wide(), u64_wide(), u32_wide(), u32_wide(), u64_wide(), u64_wide())
+        .prop_map(
+            |(
+                row_limit,
+                run_timeout_ms,
+                check_timeout_ms,
+                max_workers,
+                audit_retention_days,
+                temp_space_mb,
+                work_mem_mb,
+            )| Limits {
+                row_limit,
+                run_timeout_ms,
+                check_timeout_ms,
+                max_workers,
+                audit_retention_days,
+                temp_space_mb,
+                work_mem_mb,
+            },
+        )
         .boxed()
 }
 
+/// Any set of limits, each one left out or not (a bit of `keep` per field).
 fn limits_change() -> BoxedStrategy<LimitsChange> {
-    (of(u64_wide()), of(u64_wide()), of(u64_wide()), of(u32_wide()), of(u32_wide()))
-        .prop_map(|(row_limit, run_timeout_ms, check_timeout_ms, max_workers, audit_retention_days)| LimitsChange {
-            row_limit,
-            run_timeout_ms,
-            check_timeout_ms,
-            max_workers,
-            audit_retention_days,
+    (limits(), any::<u8>())
+        .prop_map(|(l, keep)| {
+            let kept = |bit: u8| keep & (1 << bit) != 0;
+            LimitsChange {
+                row_limit: kept(0).then_some(l.row_limit),
+                run_timeout_ms: kept(1).then_some(l.run_timeout_ms),
+                check_timeout_ms: kept(2).then_some(l.check_timeout_ms),
+                max_workers: kept(3).then_some(l.max_workers),
+                audit_retention_days: kept(4).then_some(l.audit_retention_days),
+                temp_space_mb: kept(5).then_some(l.temp_space_mb),
+                work_mem_mb: kept(6).then_some(l.work_mem_mb),
+            }
         })
         .boxed()
 }
@@ -688,6 +709,7 @@ pub fn request() -> BoxedStrategy<Request> {
         Just(Request::LlmTest),
         limits_change().prop_map(Request::SetLimits),
         run_id().prop_map(|run| Request::RunTrace { run }),
+        (text(), of(few(text()))).prop_map(|(source, functions)| Request::SourceFunctions { source, functions }),
     ]
     .boxed()
 }
@@ -722,6 +744,7 @@ pub fn reply() -> BoxedStrategy<Reply> {
             let stages = stages.into_iter().map(|(stage, at_ms, duration_us)| TraceStage { stage, at_ms, duration_us });
             Reply::Trace(RunTrace { run, trace_id, stages: stages.collect() })
         }),
+        (text(), few(text())).prop_map(|(source, functions)| Reply::SourceFunctions { source, functions }),
     ]
     .boxed()
 }
@@ -796,18 +819,32 @@ pub fn probe() -> BoxedStrategy<Probe> {
         u32_wide().prop_map(|pid| Probe::Ptrace { pid }),
         u32_wide().prop_map(|pid| Probe::Signal { pid }),
         u64_wide().prop_map(|seconds| Probe::Spin { seconds }),
+        text().prop_map(|path| Probe::ConnectUnix { path }),
     ]
     .boxed()
 }
 
 pub fn sandbox_policy() -> BoxedStrategy<SandboxPolicy> {
-    (few(text()), few(text()), few(any::<u16>().boxed()), (u64_wide(), u64_wide(), u64_wide()), any::<bool>())
+    (
+        few(text()),
+        few(text()),
+        (few(any::<u16>().boxed()), any::<bool>()),
+        (u64_wide(), u64_wide(), u64_wide()),
+        any::<bool>(),
+    )
         .prop_map(
-            |(read_paths, write_paths, connect_ports, (cpu_seconds, open_files, file_size_bytes), allow_degraded)| {
+            |(
+                read_paths,
+                write_paths,
+                (connect_ports, name_resolution),
+                (cpu_seconds, open_files, file_size_bytes),
+                allow_degraded,
+            )| {
                 SandboxPolicy {
                     read_paths,
                     write_paths,
                     connect_ports,
+                    name_resolution,
                     limits: ResourceLimits { cpu_seconds, open_files, file_size_bytes },
                     allow_degraded,
                 }
@@ -898,6 +935,7 @@ pub fn worker_error() -> BoxedStrategy<WorkerError> {
         text().prop_map(WorkerError::AuthFailed),
         text().prop_map(WorkerError::Tls),
         text().prop_map(WorkerError::ConnectionLost),
+        (text(), text()).prop_map(|(setting, reason)| WorkerError::SessionPin { setting, reason }),
     ]
     .boxed()
 }
@@ -924,6 +962,9 @@ pub fn to_worker() -> BoxedStrategy<ToWorker> {
         hello().prop_map(ToWorker::Hello),
         job().prop_map(ToWorker::Job),
         (sandbox_policy(), job()).prop_map(|(policy, job)| ToWorker::Run { policy, job }),
+        (of(sandbox_policy()), job(), u64_wide(), u64_wide()).prop_map(|(policy, job, temp_space_mb, work_mem_mb)| {
+            ToWorker::Execute { policy, job, limits: SessionLimits { temp_space_mb, work_mem_mb } }
+        }),
     ]
     .boxed()
 }
@@ -947,6 +988,10 @@ pub fn from_worker() -> BoxedStrategy<FromWorker> {
         connection_report().prop_map(FromWorker::Tested),
         sandbox_report().prop_map(FromWorker::Sandboxed),
         server_session().prop_map(FromWorker::ServerSession),
+        few((text(), text(), any::<bool>())
+            .prop_map(|(schema, name, table_function)| ResolvedRelation { schema, name, table_function })
+            .boxed())
+        .prop_map(FromWorker::Resolved),
     ]
     .boxed()
 }

@@ -127,7 +127,7 @@ enum Command {
         source: String,
         #[arg(value_enum)]
         fault: FaultArg,
-        /// For probes: the file to read or write.
+        /// For probes: the file to read or write, or the Unix socket to connect to.
         #[arg(long)]
         path: Option<String>,
         /// For probes: the host and port to reach, the pid to trace or signal, MiB to allocate, seconds to spin.
@@ -167,6 +167,7 @@ enum FaultArg {
     ProbePtrace,
     ProbeSignal,
     ProbeSpin,
+    ProbeConnectUnix,
 }
 
 impl FaultArg {
@@ -186,6 +187,7 @@ impl FaultArg {
             FaultArg::ProbePtrace => Fault::Probe(Probe::Ptrace { pid }),
             FaultArg::ProbeSignal => Fault::Probe(Probe::Signal { pid }),
             FaultArg::ProbeSpin => Fault::Probe(Probe::Spin { seconds: number }),
+            FaultArg::ProbeConnectUnix => Fault::Probe(Probe::ConnectUnix { path }),
             FaultArg::Panic => Fault::Panic,
             FaultArg::Abort => Fault::Abort,
             FaultArg::Segfault => Fault::Segfault,
@@ -233,6 +235,18 @@ enum SourceCommand {
     },
     Remove {
         name: String,
+    },
+    /// Show, or (owner) set, the user-defined functions a database source's queries may call. None by default:
+    /// the guardrail cannot see what a user function does. Every change is audited.
+    Functions {
+        name: String,
+        /// Allow this function, named as a query names it (`sales.fiscal_quarter`); repeat for several. Replaces
+        /// the list.
+        #[arg(long = "allow")]
+        allow: Vec<String>,
+        /// Allow none again.
+        #[arg(long, conflicts_with = "allow")]
+        clear: bool,
     },
 }
 
@@ -325,6 +339,13 @@ enum SettingsCommand {
         /// Audit events older than this many days are deleted (1 to 36500).
         #[arg(long)]
         audit_retention_days: Option<u32>,
+        /// Temporary file space one query may fill, in MiB (1 to 1048576): PostgreSQL's temp_file_limit (where
+        /// the role may set it) and DuckDB's max_temp_directory_size.
+        #[arg(long)]
+        temp_space_mb: Option<u64>,
+        /// Memory one sort or hash may use before it spills to disk, in MiB (1 to 65536): PostgreSQL's work_mem.
+        #[arg(long)]
+        work_mem_mb: Option<u64>,
     },
 }
 
@@ -474,6 +495,8 @@ fn run(cli: Cli, out: &Output) -> Result<(), TypedError> {
             check_timeout_ms,
             max_workers,
             audit_retention_days,
+            temp_space_mb,
+            work_mem_mb,
         }) => {
             let change = LimitsChange {
                 row_limit,
@@ -481,6 +504,8 @@ fn run(cli: Cli, out: &Output) -> Result<(), TypedError> {
                 check_timeout_ms,
                 max_workers,
                 audit_retention_days,
+                temp_space_mb,
+                work_mem_mb,
             };
             out.reply(client.call(Request::SetLimits(change))?)
         }
@@ -523,6 +548,10 @@ fn source(client: &mut BrokerClient, cmd: SourceCommand, out: &Output) -> Result
         SourceCommand::Disable { name } => Request::SourceSetEnabled { name, enabled: false },
         SourceCommand::Enable { name } => Request::SourceSetEnabled { name, enabled: true },
         SourceCommand::Remove { name } => Request::SourceRemove { name },
+        SourceCommand::Functions { name, allow, clear } => Request::SourceFunctions {
+            source: name,
+            functions: if clear { Some(Vec::new()) } else { Some(allow).filter(|list| !list.is_empty()) },
+        },
     };
     out.reply(client.call(request)?)
 }

@@ -189,6 +189,14 @@ impl Output {
                 println!("dry run:      {} ms{}", limits.check_timeout_ms, fixed("check_timeout_ms"));
                 println!("workers:      {}{}", limits.max_workers, fixed("max_workers"));
                 println!("audit kept:   {} days{}", limits.audit_retention_days, fixed("audit_retention_days"));
+                println!("temp space:   {} MiB per query{}", limits.temp_space_mb, fixed("temp_space_mb"));
+                println!("work memory:  {} MiB per sort or hash{}", limits.work_mem_mb, fixed("work_mem_mb"));
+            }
+            Reply::SourceFunctions { source, functions } if functions.is_empty() => {
+                println!("{source}: no user-defined functions allowed (the default)");
+            }
+            Reply::SourceFunctions { source, functions } => {
+                println!("{source}: queries may call these user-defined functions: {}", functions.join(", "));
             }
             Reply::Trace(trace) => {
                 println!("run {} (trace {})", trace.run, trace.trace_id);

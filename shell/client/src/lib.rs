@@ -1,7 +1,9 @@
 //! The one client library of the broker. The `psiq` CLI and the desktop shell are thin callers of it.
 //!
 //! Architecture invariant: knows nothing about connectors, files or secrets' storage; it only speaks the
-//! protocol to the profile's broker, starting that broker when none runs.
+//! protocol to the profile's broker, starting that broker when none runs. It speaks only to a broker of its own
+//! user: the kernel's word on the socket's peer (`SO_PEERCRED`, `LOCAL_PEERCRED` on macOS) is checked before the
+//! handshake, so no passphrase or API key goes to whatever else listens there.
 
 pub mod render;
 
@@ -31,17 +33,17 @@ pub struct BrokerClient {
 impl BrokerClient {
     /// Connects to the broker of `home`, failing if none runs.
     pub fn connect(home: &Path) -> Result<BrokerClient, TypedError> {
-        let stream = open(home).map_err(|err| unavailable(home, &err.to_string()))?;
+        let stream = open(home)?.map_err(|err| unavailable(home, &err.to_string()))?;
         BrokerClient::handshake(stream)
     }
 
     /// Connects to the broker of `home`, starting one if none runs.
     pub fn connect_or_start(home: &Path) -> Result<BrokerClient, TypedError> {
-        if let Ok(stream) = open(home) {
+        if let Ok(stream) = open(home)? {
             return BrokerClient::handshake(stream);
         }
         start_broker(home)?;
-        BrokerClient::handshake(open(home).map_err(|err| unavailable(home, &err.to_string()))?)
+        BrokerClient::handshake(open(home)?.map_err(|err| unavailable(home, &err.to_string()))?)
     }
 
     fn handshake(stream: Stream) -> Result<BrokerClient, TypedError> {
@@ -93,9 +95,40 @@ impl BrokerClient {
     }
 }
 
-fn open(home: &Path) -> std::io::Result<Stream> {
-    let name = endpoint::socket_path(home).to_fs_name::<GenericFilePath>()?.into_owned();
-    Stream::connect(name)
+/// Connects to the profile's socket. The outer error is final (no socket path fits; the listener is another
+/// user's); the inner one means no broker listens there yet.
+fn open(home: &Path) -> Result<std::io::Result<Stream>, TypedError> {
+    let path =
+        endpoint::socket_path(home).map_err(|err| TypedError::new(ErrorCode::SocketPathTooLong, err.to_string()))?;
+    let stream =
+        match path.as_path().to_fs_name::<GenericFilePath>().and_then(|name| Stream::connect(name.into_owned())) {
+            Ok(stream) => stream,
+            Err(err) => return Ok(Err(err)),
+        };
+    check_peer(&stream, &path)?;
+    Ok(Ok(stream))
+}
+
+/// Refuses a listener of another user before anything is sent to it.
+fn check_peer(stream: &Stream, path: &Path) -> Result<(), TypedError> {
+    // SAFETY: geteuid has no arguments and cannot fail.
+    let ours = unsafe { libc::geteuid() };
+    let foreign = |detail: String| {
+        TypedError::new(
+            ErrorCode::ForeignUser,
+            format!("{detail}; nothing was sent to it. Stop that process (or remove {}) and try again", path.display()),
+        )
+    };
+    let creds =
+        stream.peer_creds().map_err(|err| foreign(format!("cannot tell who listens on {}: {err}", path.display())))?;
+    match creds.euid() {
+        Some(uid) if uid == ours => Ok(()),
+        Some(uid) => Err(foreign(format!(
+            "the process listening on {} runs as user {uid}, not as this user ({ours})",
+            path.display()
+        ))),
+        None => Err(foreign(format!("the system does not say who listens on {}", path.display()))),
+    }
 }
 
 /// The profile's home when none is named (`POLYSTOREIQ_HOME` names one): `$XDG_DATA_HOME/polystoreiq`, else
@@ -117,34 +150,22 @@ pub fn broker_binary() -> PathBuf {
 
 /// Starts the profile's broker in the background, logging to `home/logs/broker.log`, and waits until it listens.
 fn start_broker(home: &Path) -> Result<(), TypedError> {
-    let logs = home.join("logs");
-    std::fs::create_dir_all(&logs).map_err(|err| unavailable(home, &err.to_string()))?;
-    let log_path = logs.join("broker.log");
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&log_path)
-        .map_err(|err| unavailable(home, &err.to_string()))?;
-    let log_err = log.try_clone().map_err(|err| unavailable(home, &err.to_string()))?;
-    let bin = broker_binary();
-    #[allow(clippy::disallowed_methods)] // Starts the broker, not a worker; workers go through the broker's launcher.
-    let mut child = Command::new(&bin)
-        .arg("--home")
-        .arg(home)
-        .stdin(Stdio::null())
-        .stdout(log)
-        .stderr(log_err)
-        .process_group(0)
-        .spawn()
-        .map_err(|err| unavailable(home, &format!("cannot start {}: {err}", bin.display())))?;
+    // The profile and its log are private to this user from the start (the broker keeps umask 077 itself); the
+    // caller's umask is put back afterwards, since the desktop app also writes the user's own exports.
+    // SAFETY: umask only swaps the process's file-creation mask.
+    let previous = unsafe { libc::umask(0o077) };
+    let spawned = spawn_broker(home);
+    // SAFETY: as above.
+    unsafe { libc::umask(previous) };
+    let (mut child, log_path) = spawned?;
     let started = Instant::now();
     while started.elapsed() < START_TIMEOUT {
-        if open(home).is_ok() {
+        if open(home)?.is_ok() {
             return Ok(());
         }
         if let Ok(Some(status)) = child.try_wait() {
             // Another client may have started a broker at the same moment; that one will answer.
-            if open(home).is_ok() {
+            if open(home)?.is_ok() {
                 return Ok(());
             }
             let log = std::fs::read_to_string(&log_path).unwrap_or_default();
@@ -154,6 +175,36 @@ fn start_broker(home: &Path) -> Result<(), TypedError> {
         std::thread::sleep(Duration::from_millis(10));
     }
     Err(unavailable(home, "the broker did not start listening in time; see logs/broker.log"))
+}
+
+/// Creates the profile (0700) and its log, and starts the broker writing to that log.
+fn spawn_broker(home: &Path) -> Result<(std::process::Child, PathBuf), TypedError> {
+    use std::os::unix::fs::DirBuilderExt;
+    let logs = home.join("logs");
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&logs)
+        .map_err(|err| unavailable(home, &err.to_string()))?;
+    let log_path = logs.join("broker.log");
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log_path)
+        .map_err(|err| unavailable(home, &err.to_string()))?;
+    let log_err = log.try_clone().map_err(|err| unavailable(home, &err.to_string()))?;
+    let bin = broker_binary();
+    #[allow(clippy::disallowed_methods)] // Starts the broker, not a worker; workers go through the broker's launcher.
+    let child = Command::new(&bin)
+        .arg("--home")
+        .arg(home)
+        .stdin(Stdio::null())
+        .stdout(log)
+        .stderr(log_err)
+        .process_group(0)
+        .spawn()
+        .map_err(|err| unavailable(home, &format!("cannot start {}: {err}", bin.display())))?;
+    Ok((child, log_path))
 }
 
 fn unavailable(home: &Path, detail: &str) -> TypedError {

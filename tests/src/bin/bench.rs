@@ -1,6 +1,8 @@
 //! `polystoreiq-bench DIR`: measures the worker path and prints Markdown tables for BENCHMARKS.md.
 //! With a display (`xvfb-run -a`), the run ends with the desktop UI (`POLYSTOREIQ_BENCH_ONLY_UI=1`: only that).
 //! `polystoreiq-bench planner-eval`: runs the offline planner's evaluation set and prints its accuracy report.
+//! `polystoreiq-bench pins [SAMPLES]`: what the session pins cost per engine, with and without, in one run.
+//! `polystoreiq-bench dryrun [SAMPLES]`: what the dry run's plan check costs on PostgreSQL, with and without.
 
 use std::path::PathBuf;
 
@@ -15,6 +17,20 @@ static ALLOCATOR: polystoreiq_broker::BrokerAllocator = polystoreiq_broker::Brok
 fn main() -> anyhow::Result<()> {
     if std::env::args().nth(1).as_deref() == Some("planner-eval") {
         return planner_eval();
+    }
+    if std::env::args().nth(1).as_deref() == Some("pins") {
+        let samples = std::env::args().nth(2).map_or(Ok(200), |n| n.parse()).context("SAMPLES is a number")?;
+        println!("| engine | session | p50 | p95 | p50 / unpinned | sample |\n|---|---|---|---|---|---|");
+        print!("{}", polystoreiq_tests::pins_bench::session_pins(samples)?);
+        return Ok(());
+    }
+    if std::env::args().nth(1).as_deref() == Some("dryrun") {
+        let samples = std::env::args().nth(2).map_or(Ok(200), |n| n.parse()).context("SAMPLES is a number")?;
+        println!(
+            "| engine | query | dry run | p50 | p95 | p50 / prepare only | sample |\n|---|---|---|---|---|---|---|"
+        );
+        print!("{}", polystoreiq_tests::pins_bench::dry_run_check(samples)?);
+        return Ok(());
     }
     let dir = PathBuf::from(std::env::args().nth(1).context("usage: polystoreiq-bench WORK_DIR | planner-eval")?);
     std::fs::create_dir_all(&dir)?;

@@ -1,5 +1,6 @@
 //! Linux enforcement: rlimits, then `no_new_privs`, then landlock, then seccomp. Each step only narrows what
-//! the process may do; the order makes every later step possible without privileges.
+//! the process may do; the order makes every later step possible without privileges. No worker gets local IPC:
+//! `socket(AF_UNIX, …)` and `socketpair` fail for all of them.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -29,8 +30,10 @@ pub(super) fn enforce(policy: &SandboxPolicy) -> Result<(Vec<String>, Vec<String
     }
     features.push("no_new_privs".to_owned());
     landlock(policy, &mut features, &mut missing)?;
-    seccomp(!policy.connect_ports.is_empty())?;
+    let sockets = Sockets::of(policy);
+    seccomp(sockets)?;
     features.push("seccomp".to_owned());
+    features.push(sockets.feature().to_owned());
     Ok((features, missing))
 }
 
@@ -115,9 +118,43 @@ fn landlock(policy: &SandboxPolicy, features: &mut Vec<String>, missing: &mut Ve
     Ok(())
 }
 
-/// Two filters: new processes, exec, tracing and kernel-level calls fail with `EPERM`; `clone3`, whose flags a
-/// filter cannot read, fails with `ENOSYS`, so the C library falls back to `clone`, whose flags it can.
-fn seccomp(network: bool) -> Result<(), WorkerError> {
+/// The sockets a worker may open. No worker gets a Unix socket (the session bus, and through it the keyring,
+/// the broker's own socket and a container engine's are all Unix sockets, and landlock cannot hold a pathname
+/// connect to one path on this kernel), nor `socketpair`; a database worker gets IPv4/IPv6 stream sockets for
+/// TCP (landlock then limits the port), and UDP only when it must resolve its server's name itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Sockets {
+    None,
+    Tcp,
+    TcpAndNameResolution,
+}
+
+impl Sockets {
+    fn of(policy: &SandboxPolicy) -> Sockets {
+        match (policy.connect_ports.is_empty(), policy.name_resolution) {
+            (true, _) => Sockets::None,
+            (false, false) => Sockets::Tcp,
+            (false, true) => Sockets::TcpAndNameResolution,
+        }
+    }
+
+    /// How diagnostics names it.
+    fn feature(self) -> &'static str {
+        match self {
+            Sockets::None => "sockets-none",
+            Sockets::Tcp => "sockets-tcp-only",
+            Sockets::TcpAndNameResolution => "sockets-tcp-and-udp-for-dns",
+        }
+    }
+}
+
+/// `socket(2)`'s type argument carries `SOCK_NONBLOCK` and `SOCK_CLOEXEC` above the type itself.
+const SOCK_TYPE_MASK: u64 = 0xf;
+
+/// Two filters: new processes, exec, tracing, kernel-level calls and every socket `sockets` does not name fail
+/// with `EPERM` (an error the worker reports, not a kill); `clone3`, whose flags a filter cannot read, fails with
+/// `ENOSYS`, so the C library falls back to `clone`, whose flags it can.
+fn seccomp(sockets: Sockets) -> Result<(), WorkerError> {
     let arch = target_arch()?;
     let fail = |err: seccompiler::BackendError| refused("seccomp", err);
     let mut denied: BTreeMap<i64, Vec<SeccompRule>> = BTreeMap::new();
@@ -129,13 +166,10 @@ fn seccomp(network: bool) -> Result<(), WorkerError> {
         SeccompCondition::new(0, SeccompCmpArgLen::Qword, SeccompCmpOp::MaskedEq(libc::CLONE_THREAD as u64), 0)
             .map_err(fail)?;
     denied.insert(libc::SYS_clone, vec![SeccompRule::new(vec![new_process]).map_err(fail)?]);
-    // Sockets: Unix ones only, plus IPv4/IPv6 for a worker that talks to its database (landlock limits the port).
-    let mut foreign_family = vec![domain_is_not(libc::AF_UNIX).map_err(fail)?];
-    if network {
-        foreign_family.push(domain_is_not(libc::AF_INET).map_err(fail)?);
-        foreign_family.push(domain_is_not(libc::AF_INET6).map_err(fail)?);
-    }
-    denied.insert(libc::SYS_socket, vec![SeccompRule::new(foreign_family).map_err(fail)?]);
+    // An unnamed pair reaches nothing outside, but no job needs one (tokio's signal pipe is made before the
+    // filter, see `super::prepare`), so it is denied with the rest of local IPC.
+    denied.insert(libc::SYS_socketpair, Vec::new());
+    denied.insert(libc::SYS_socket, socket_rules(sockets).map_err(fail)?);
     let eperm = SeccompFilter::new(denied, SeccompAction::Allow, SeccompAction::Errno(libc::EPERM as u32), arch)
         .map_err(fail)?;
     let enosys = SeccompFilter::new(
@@ -152,8 +186,38 @@ fn seccomp(network: bool) -> Result<(), WorkerError> {
     Ok(())
 }
 
-fn domain_is_not(family: i32) -> Result<SeccompCondition, seccompiler::BackendError> {
-    SeccompCondition::new(0, SeccompCmpArgLen::Dword, SeccompCmpOp::Ne, family as u64)
+/// The `socket(domain, type, protocol)` calls that fail. An empty list denies every call.
+fn socket_rules(sockets: Sockets) -> Result<Vec<SeccompRule>, seccompiler::BackendError> {
+    if sockets == Sockets::None {
+        return Ok(Vec::new());
+    }
+    let udp = sockets == Sockets::TcpAndNameResolution;
+    // Any family but IPv4 and IPv6: Unix, netlink, packet, vsock and the rest.
+    let mut rules =
+        vec![SeccompRule::new(vec![arg_is_not(0, libc::AF_INET as u64)?, arg_is_not(0, libc::AF_INET6 as u64)?])?];
+    // Any type but a stream (and a datagram, for name resolution).
+    for kind in 0..=SOCK_TYPE_MASK {
+        if kind == libc::SOCK_STREAM as u64 || (udp && kind == libc::SOCK_DGRAM as u64) {
+            continue;
+        }
+        rules.push(SeccompRule::new(vec![SeccompCondition::new(
+            1,
+            SeccompCmpArgLen::Dword,
+            SeccompCmpOp::MaskedEq(SOCK_TYPE_MASK),
+            kind,
+        )?])?);
+    }
+    // Any protocol but the default, TCP (and UDP).
+    let mut protocol = vec![arg_is_not(2, 0)?, arg_is_not(2, libc::IPPROTO_TCP as u64)?];
+    if udp {
+        protocol.push(arg_is_not(2, libc::IPPROTO_UDP as u64)?);
+    }
+    rules.push(SeccompRule::new(protocol)?);
+    Ok(rules)
+}
+
+fn arg_is_not(arg: u8, value: u64) -> Result<SeccompCondition, seccompiler::BackendError> {
+    SeccompCondition::new(arg, SeccompCmpArgLen::Dword, SeccompCmpOp::Ne, value)
 }
 
 fn target_arch() -> Result<TargetArch, WorkerError> {

@@ -8,8 +8,9 @@
 //!
 //! Linux: rlimits, `no_new_privs`, landlock (files; TCP connect and bind by port; signal and abstract-socket
 //! scoping), and a seccomp filter denying new processes, `execve`, `ptrace`, mount, namespace, keyring, bpf and
-//! kernel-module calls, and (for workers without network) every socket but a Unix one. macOS: a seatbelt profile
-//! from `sandbox-profiles/`.
+//! kernel-module calls, every Unix socket and `socketpair`, and every socket at all for a worker without network
+//! (a database worker gets TCP streams, and UDP only to resolve a name). macOS: a seatbelt profile from
+//! `sandbox-profiles/`.
 
 #[cfg(target_os = "linux")]
 mod linux;
@@ -25,7 +26,7 @@ pub fn enforce(policy: &SandboxPolicy, job: &Job) -> Result<SandboxReport, Worke
     let started = std::time::Instant::now();
     #[cfg(target_os = "linux")]
     let (features, missing) = {
-        let _ = job; // Linux needs only the policy; the seatbelt profile is chosen by the job.
+        prepare(job)?;
         linux::enforce(policy)?
     };
     #[cfg(target_os = "macos")]
@@ -51,4 +52,19 @@ pub fn enforce(policy: &SandboxPolicy, job: &Job) -> Result<SandboxReport, Worke
         )));
     }
     Ok(SandboxReport { features, missing, enforce_us: started.elapsed().as_micros() as u64 })
+}
+
+/// What a job needs made before the sandbox denies making it: tokio's signal driver, which every connector's
+/// runtime starts, creates its self-pipe as a Unix `socketpair` once per process, and the filter denies that
+/// call. Made here, before the filter, it is reused by the job's runtime.
+#[cfg(target_os = "linux")]
+fn prepare(job: &Job) -> Result<(), WorkerError> {
+    if matches!(job, Job::Database(_)) {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map(drop)
+            .map_err(|err| WorkerError::Refused(format!("sandbox: cannot prepare the connector runtime: {err}")))?;
+    }
+    Ok(())
 }

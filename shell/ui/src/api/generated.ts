@@ -151,7 +151,9 @@ export type ErrorCode =
   | "llm_refused"
   | "llm_unauthorized"
   | "llm_unreachable"
-  | "llm_rejected";
+  | "llm_rejected"
+  | "foreign_user"
+  | "socket_path_too_long";
 
 /**
  * An error as a front end sees it: a code to branch on, a message that says what to do, and hints.
@@ -709,6 +711,15 @@ export type Limits = {
    * Audit events older than this many days are deleted.
    */
   audit_retention_days: number;
+  /**
+   * Temporary file space one query may fill, in MiB (PostgreSQL's `temp_file_limit` where the role may set it,
+   * DuckDB's `max_temp_directory_size`). Since v6.
+   */
+  temp_space_mb: number;
+  /**
+   * Memory one sort or hash may use before it spills, in MiB (PostgreSQL's `work_mem`). Since v6.
+   */
+  work_mem_mb: number;
 };
 
 /**
@@ -720,6 +731,14 @@ export type LimitsChange = {
   check_timeout_ms: number | null;
   max_workers: number | null;
   audit_retention_days: number | null;
+  /**
+   * Since v6.
+   */
+  temp_space_mb: number | null;
+  /**
+   * Since v6.
+   */
+  work_mem_mb: number | null;
 };
 
 /**

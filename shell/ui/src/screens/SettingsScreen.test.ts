@@ -10,6 +10,8 @@ const CURRENT: Limits = {
   check_timeout_ms: 10000,
   max_workers: 2,
   audit_retention_days: 365,
+  temp_space_mb: 1024,
+  work_mem_mb: 64,
 };
 
 const form = (patch: Partial<Record<keyof Limits, string>> = {}) => ({
@@ -18,6 +20,8 @@ const form = (patch: Partial<Record<keyof Limits, string>> = {}) => ({
   check_timeout_ms: '10000',
   max_workers: '2',
   audit_retention_days: '365',
+  temp_space_mb: '1024',
+  work_mem_mb: '64',
   ...patch,
 });
 
@@ -29,6 +33,8 @@ describe('limitsChange', () => {
       check_timeout_ms: null,
       max_workers: null,
       audit_retention_days: null,
+      temp_space_mb: null,
+      work_mem_mb: null,
     });
   });
 

@@ -197,6 +197,8 @@ const LIMIT_FIELDS: LimitField[] = [
   { key: 'check_timeout_ms', label: 'Dry-run timeout', unit: 'ms', scale: 1, help: "A draft's check gives up after this long and says so." },
   { key: 'max_workers', label: 'Workers at once', unit: 'workers', scale: 1, help: 'Queries running at the same time; more wait in line.' },
   { key: 'audit_retention_days', label: 'Audit retention', unit: 'days', scale: 1, help: 'Older audit events are deleted.' },
+  { key: 'temp_space_mb', label: 'Temporary space', unit: 'MiB', scale: 1, help: 'Temporary files one query may fill (PostgreSQL temp_file_limit where the role may set it, DuckDB).' },
+  { key: 'work_mem_mb', label: 'Sort memory', unit: 'MiB', scale: 1, help: 'Memory one sort or hash may use before it spills (PostgreSQL work_mem).' },
 ];
 
 type LimitForm = Record<keyof Limits, string>;
@@ -215,6 +217,8 @@ export function limitsChange(form: LimitForm, current: Limits): LimitsChange | s
     check_timeout_ms: null,
     max_workers: null,
     audit_retention_days: null,
+    temp_space_mb: null,
+    work_mem_mb: null,
   };
   let any = false;
   for (const f of LIMIT_FIELDS) {
