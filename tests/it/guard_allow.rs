@@ -8,7 +8,8 @@ use polystoreiq_protocol::types::Engine;
 
 use crate::servers::{mariadb, psql};
 
-fn refused(engine: Engine, query: &str) -> Option<String> {
+/// `Some(query)` when the guard allows it: what a refusal test collects.
+fn allowed_query(engine: Engine, query: &str) -> Option<String> {
     let verdict = Guardrail::new(engine).check(query);
     (verdict.code == Code::Ok).then(|| query.to_owned())
 }
@@ -53,14 +54,14 @@ fn every_postgres_catalog_relation_is_refused_unless_listed() {
         if listed {
             continue;
         }
-        allowed.extend(refused(Engine::Postgres, &qualified));
+        allowed.extend(allowed_query(Engine::Postgres, &qualified));
         // pg_catalog is searched before the source's schemas: the unqualified name reaches the catalog too.
         if schema == "pg_catalog" {
             if !name.starts_with("pg_") {
                 unqualified_outside_namespace.push(name.to_owned());
             }
-            allowed.extend(refused(Engine::Postgres, &format!("SELECT * FROM {name}")));
-            allowed.extend(refused(Engine::Postgres, &format!("SELECT * FROM ONLY {name}")));
+            allowed.extend(allowed_query(Engine::Postgres, &format!("SELECT * FROM {name}")));
+            allowed.extend(allowed_query(Engine::Postgres, &format!("SELECT * FROM ONLY {name}")));
         }
     }
     assert!(checked > 150, "only {checked} catalog relations found");
@@ -108,12 +109,12 @@ fn every_listed_duckdb_function_exists_and_every_system_view_is_refused() {
         if listed {
             continue;
         }
-        allowed.extend(refused(Engine::Duckdb, &format!("SELECT * FROM {schema}.{name}")));
-        allowed.extend(refused(Engine::Duckdb, &format!("SELECT * FROM system.{schema}.{name}")));
+        allowed.extend(allowed_query(Engine::Duckdb, &format!("SELECT * FROM {schema}.{name}")));
+        allowed.extend(allowed_query(Engine::Duckdb, &format!("SELECT * FROM system.{schema}.{name}")));
         if schema != "information_schema" {
             // DuckDB finds these unqualified too.
-            allowed.extend(refused(Engine::Duckdb, &format!("SELECT * FROM {name}")));
-            allowed.extend(refused(Engine::Duckdb, &format!("SELECT * FROM \"{}\"", name.to_uppercase())));
+            allowed.extend(allowed_query(Engine::Duckdb, &format!("SELECT * FROM {name}")));
+            allowed.extend(allowed_query(Engine::Duckdb, &format!("SELECT * FROM \"{}\"", name.to_uppercase())));
         }
     }
     // Every table function that is not listed: engine introspection, files, other servers, test helpers.
@@ -123,7 +124,7 @@ fn every_listed_duckdb_function_exists_and_every_system_view_is_refused() {
         statement.query_map([], |row| row.get(0)).expect("table functions").map(|r| r.expect("row")).collect();
     for name in &table_functions {
         if !list.table.contains(name.as_str()) {
-            allowed.extend(refused(Engine::Duckdb, &format!("SELECT * FROM {name}()")));
+            allowed.extend(allowed_query(Engine::Duckdb, &format!("SELECT * FROM {name}()")));
         }
     }
     assert!(allowed.is_empty(), "DuckDB system views or table functions the guard allows: {allowed:#?}");
@@ -163,7 +164,7 @@ fn every_listed_mariadb_function_is_documented_by_the_server_and_system_schemas_
                 .any(|n| n.eq_ignore_ascii_case(name));
         checked += 1;
         if !listed {
-            allowed.extend(refused(Engine::Mysql, &format!("SELECT * FROM {schema}.`{name}`")));
+            allowed.extend(allowed_query(Engine::Mysql, &format!("SELECT * FROM {schema}.`{name}`")));
         }
     }
     assert!(checked > 100, "only {checked} system tables found");
@@ -237,6 +238,10 @@ fn the_dry_run_checks_the_relations_of_the_servers_own_plan() {
     assert!(message.contains("pg_catalog.pg_authid"), "the dry run names what the plan reads: {message}");
     assert_eq!(hidden["token"], serde_json::Value::Null, "{hidden}");
 
+    // Naming a catalog view beside it does not make the credential catalog pass.
+    let beside = p.ok(&["query", "plan", "--sql", "SELECT r.rolname FROM role_names r, information_schema.tables t"]);
+    assert_eq!(beside["check"]["outcome"], "failed", "{beside}");
+
     // Twins: a table of the source, and a catalog view the guard allows (its plan reads pg_class underneath).
     for sound in
         ["SELECT id FROM orders", "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"]
@@ -244,5 +249,52 @@ fn the_dry_run_checks_the_relations_of_the_servers_own_plan() {
         let draft = p.ok(&["query", "plan", "--sql", sound]);
         assert_eq!(draft["check"]["outcome"], "passed", "{sound}: {draft}");
         assert!(draft["token"].is_string(), "{sound}: {draft}");
+    }
+}
+
+#[test]
+fn the_catalog_views_plans_read_only_the_catalog_tables_the_second_check_expects() {
+    let views = [
+        "information_schema.tables",
+        "information_schema.columns",
+        "information_schema.views",
+        "information_schema.table_constraints",
+        "information_schema.key_column_usage",
+        "information_schema.referential_constraints",
+        "information_schema.constraint_column_usage",
+        "information_schema.check_constraints",
+        "pg_catalog.pg_tables",
+        "pg_catalog.pg_views",
+        "pg_catalog.pg_indexes",
+        "pg_catalog.pg_matviews",
+        "pg_catalog.pg_stat_user_tables",
+    ];
+    let mut unexpected = Vec::new();
+    for view in views {
+        assert!(allowed_query(Engine::Postgres, &format!("SELECT * FROM {view}")).is_some(), "{view} is not allowed");
+        let plan = psql("postgres", &format!("EXPLAIN (VERBOSE, FORMAT JSON) SELECT * FROM {view}"));
+        let plan: serde_json::Value = serde_json::from_str(&plan).expect("plan JSON");
+        let mut names = Vec::new();
+        relation_names(&plan, &mut names);
+        unexpected.extend(
+            names
+                .into_iter()
+                .filter(|name| !polystoreiq_broker::guard::CATALOG_VIEW_TABLES.contains(&name.as_str()))
+                .map(|name| format!("{view} reads {name}")),
+        );
+    }
+    assert!(unexpected.is_empty(), "{unexpected:?}");
+}
+
+fn relation_names(node: &serde_json::Value, out: &mut Vec<String>) {
+    match node {
+        serde_json::Value::Object(map) => {
+            if let Some(name) = map.get("Relation Name").and_then(|v| v.as_str()) {
+                out.push(name.to_owned());
+            }
+            map.values().for_each(|v| relation_names(v, out));
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|v| relation_names(v, out)),
+        _ => {}
     }
 }

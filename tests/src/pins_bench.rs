@@ -175,7 +175,7 @@ fn duckdb(pinned: bool, scratch: &std::path::Path) -> anyhow::Result<Duration> {
     Ok(started.elapsed())
 }
 
-/// What the dry run's second check costs on PostgreSQL (`polystoreiq-bench dryrun`): the dry run as the worker
+/// What the dry run's second check costs on PostgreSQL and DuckDB (`polystoreiq-bench dryrun`): the dry run as the worker
 /// does it, prepare in the pinned read-only transaction, with and without asking for the server's plan
 /// (`EXPLAIN (VERBOSE, FORMAT JSON)`) on one connection, interleaved, for a one-table query and a three-way join of
 /// the seeded demo (`psiq_demo`).
@@ -235,5 +235,44 @@ pub fn dry_run_check(samples: usize) -> anyhow::Result<String> {
         }
         anyhow::Ok(())
     })?;
+    // DuckDB: the same over an in-memory copy of the demo's shape (a worker opens the source's file the same way).
+    let db = duckdb::Connection::open_in_memory()?;
+    db.execute_batch(
+        "CREATE TABLE customers AS SELECT range AS customer_id, 'city ' || (range % 50) AS city FROM range(5000);
+         CREATE TABLE products AS SELECT range AS product_id, 'cat ' || (range % 12) AS category FROM range(500);
+         CREATE TABLE orders AS SELECT range AS order_id, range % 5000 AS customer_id, range % 500 AS product_id,
+                range * 1.5 AS amount, CASE WHEN range % 3 = 0 THEN 'shipped' ELSE 'paid' END AS status
+         FROM range(100000);",
+    )?;
+    for (label, sql) in queries {
+        let mut times: [Vec<Duration>; 2] = Default::default();
+        for i in 0..samples + 5 {
+            for k in 0..2 {
+                let with_plan = (i + k) % 2 == 1;
+                let started = Instant::now();
+                db.prepare(sql)?;
+                if with_plan {
+                    let mut plan = db.prepare(&format!("EXPLAIN (FORMAT JSON) {sql}"))?;
+                    let rows: Vec<String> = plan.query_map([], |row| row.get(1))?.collect::<Result<_, _>>()?;
+                    std::hint::black_box(rows);
+                }
+                if i >= 5 {
+                    times[usize::from(with_plan)].push(started.elapsed());
+                }
+            }
+        }
+        let base = Stats::of(times[0].clone());
+        for (shape, sample) in [("prepare only", &times[0]), ("prepare + plan check", &times[1])] {
+            let stats = Stats::of(sample.clone());
+            let ratio = stats.p50.as_secs_f64() / base.p50.as_secs_f64();
+            let _ = writeln!(
+                out,
+                "| DuckDB | {label} | {shape} | {} | {} | {ratio:.3}x | {} |",
+                ms(stats.p50),
+                ms(stats.p95),
+                stats.n
+            );
+        }
+    }
     Ok(out)
 }

@@ -198,13 +198,16 @@ impl Guardrail {
             if reader || allow::functions(self.engine).table.contains(function) {
                 return Verdict::ok("a table function a query may scan");
             }
-            if function.starts_with("duckdb_") && names_catalog_view(query) {
+            if CATALOG_VIEW_FUNCTIONS.contains(&function) && names_catalog_view(query) {
                 return Verdict::ok("an engine function behind a catalog view the query names");
             }
             let code = functions::denied(function).unwrap_or(Code::FunctionNotAllowed);
             return Verdict::deny(code, format!("the plan scans {function}(), which a drafted query may not call"));
         }
-        if allow::system_schema(self.engine, &parts[0]) && names_catalog_view(query) {
+        if allow::system_schema(self.engine, &parts[0])
+            && CATALOG_VIEW_TABLES.contains(&parts[1].as_str())
+            && names_catalog_view(query)
+        {
             return Verdict::ok("a catalog relation behind a catalog view the query names");
         }
         match relations::check(self.engine, &self.policy, &parts, |_| false) {
@@ -213,6 +216,26 @@ impl Guardrail {
         }
     }
 }
+
+/// The catalog tables PostgreSQL's plans of the allowed catalog views read (`tests/it/guard_allow.rs` checks it
+/// against the server): names, types, keys, nothing about roles, settings or data.
+pub const CATALOG_VIEW_TABLES: &[&str] = &[
+    "pg_attrdef",
+    "pg_attribute",
+    "pg_class",
+    "pg_collation",
+    "pg_constraint",
+    "pg_depend",
+    "pg_index",
+    "pg_namespace",
+    "pg_sequence",
+    "pg_tablespace",
+    "pg_trigger",
+    "pg_type",
+];
+
+/// The engine functions DuckDB's plans of the allowed `information_schema` views scan.
+pub const CATALOG_VIEW_FUNCTIONS: &[&str] = &["duckdb_columns", "duckdb_constraints", "duckdb_tables", "duckdb_views"];
 
 /// Whether `query` names one of the catalog views (so its plan legitimately reads catalog tables).
 fn names_catalog_view(query: &str) -> bool {

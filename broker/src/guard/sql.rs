@@ -52,7 +52,7 @@ pub(super) fn check(engine: Engine, policy: &Policy, query: &str) -> Result<(), 
             .map_err(|err| Verdict::deny(Code::ParseError, format!("the query does not parse: {err}")))?,
     };
     lexical(engine, &tokens)?;
-    let tokens = strip_sample(engine, table_statement(strip_only(engine, tokens)));
+    let tokens = strip_sample(engine, table_statement(strip_only(engine, tokens))?);
     let leading: Vec<String> = words(&tokens).take(5).collect();
     if let Some(code) = statement_code(engine, &leading) {
         return Err(Verdict::deny(code, statement_reason(code)));
@@ -80,7 +80,7 @@ pub(super) fn check(engine: Engine, policy: &Policy, query: &str) -> Result<(), 
 pub fn parse_normalized(engine: Engine, query: &str) -> Result<Vec<Statement>, Verdict> {
     let parse_error = |err: String| Verdict::deny(Code::ParseError, format!("the query does not parse: {err}"));
     let tokens = tokenize(dialect(engine), query).map_err(|err| parse_error(err.to_string()))?;
-    let tokens = strip_sample(engine, table_statement(strip_only(engine, tokens)));
+    let tokens = strip_sample(engine, table_statement(strip_only(engine, tokens))?);
     Parser::new(dialect(engine))
         .with_tokens_with_locations(tokens)
         .parse_statements()
@@ -152,46 +152,58 @@ fn strip_only(engine: Engine, mut tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSp
     tokens
 }
 
-/// `TABLE name` as a whole statement (PostgreSQL, DuckDB, MySQL 8) is `SELECT * FROM name`; sqlparser knows it
-/// only inside a set operation, so the guard reads the statement in its long form. Only the grammar's own shape is
-/// read so: a name (`schema.name` at most), then the end or `ORDER BY`/`LIMIT`/`OFFSET`/`FETCH`; anything else
-/// is left to fail parsing, as the engine fails it.
-fn table_statement(mut tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
+/// `TABLE name` (PostgreSQL, DuckDB, MySQL 8) is `SELECT * FROM name`. sqlparser knows it only inside a set
+/// operation, and there it takes whatever word follows the name as well (`TABLE t LIMIT 5` reads as `TABLE t`), so
+/// the guard reads every `TABLE` that opens a statement or an operand in its long form, and only in the grammar's
+/// own shape: a name (`schema.name` at most), then the end, `;`, `)`, or `ORDER BY`/`LIMIT`/`OFFSET`/`FETCH`/a
+/// set operation. Any other `TABLE` there is refused.
+fn table_statement(mut tokens: Vec<TokenWithSpan>) -> Result<Vec<TokenWithSpan>, Verdict> {
     let significant: Vec<usize> =
         (0..tokens.len()).filter(|&i| !matches!(tokens[i].token, Token::Whitespace(_))).collect();
     let word = |i: usize, keywords: &[&str]| {
         matches!(&tokens[i].token, Token::Word(w) if w.quote_style.is_none()
             && keywords.iter().any(|k| w.value.eq_ignore_ascii_case(k)))
     };
-    let Some(&first) = significant.first() else { return tokens };
-    if !word(first, &["TABLE"]) {
-        return tokens;
-    }
-    // The name: a word, or word.word.
-    let is_word = |i: usize| matches!(tokens[i].token, Token::Word(_));
-    let mut at = 1;
-    let name_ok = significant.get(at).is_some_and(|&i| is_word(i));
-    at += 1;
-    if significant.get(at).is_some_and(|&i| tokens[i].token == Token::Period) {
-        at += 1;
-        if !significant.get(at).is_some_and(|&i| is_word(i)) {
-            return tokens;
+    const OPENS: &[&str] = &["UNION", "INTERSECT", "EXCEPT", "ALL", "DISTINCT"];
+    const ENDS: &[&str] = &["ORDER", "LIMIT", "OFFSET", "FETCH", "UNION", "INTERSECT", "EXCEPT"];
+    let mut rewrite = Vec::new();
+    for (n, &i) in significant.iter().enumerate() {
+        if !word(i, &["TABLE"]) {
+            continue;
         }
+        let opens = match n.checked_sub(1).map(|p| significant[p]) {
+            None => true,
+            Some(p) => tokens[p].token == Token::LParen || word(p, OPENS),
+        };
+        if !opens {
+            continue;
+        }
+        let is_word = |k: usize| significant.get(k).is_some_and(|&t| matches!(tokens[t].token, Token::Word(_)));
+        let mut at = n + 1;
+        let mut shaped = is_word(at);
         at += 1;
+        if significant.get(at).is_some_and(|&t| tokens[t].token == Token::Period) {
+            shaped &= is_word(at + 1);
+            at += 2;
+        }
+        shaped &= match significant.get(at) {
+            None => true,
+            Some(&t) => matches!(tokens[t].token, Token::SemiColon | Token::RParen) || word(t, ENDS),
+        };
+        if !shaped {
+            return Err(Verdict::deny(
+                Code::ParseError,
+                "TABLE takes one table name (TABLE orders); write SELECT * FROM",
+            ));
+        }
+        rewrite.push(i);
     }
-    let tail_ok = match significant.get(at) {
-        None => true,
-        Some(&i) => tokens[i].token == Token::SemiColon || word(i, &["ORDER", "LIMIT", "OFFSET", "FETCH"]),
-    };
-    if name_ok && tail_ok {
+    for i in rewrite.into_iter().rev() {
         let keyword = |text: &str| TokenWithSpan::wrap(Token::make_keyword(text));
         let space = || TokenWithSpan::wrap(Token::Whitespace(Whitespace::Space));
-        tokens.splice(
-            first..=first,
-            [keyword("SELECT"), space(), TokenWithSpan::wrap(Token::Mul), space(), keyword("FROM")],
-        );
+        tokens.splice(i..=i, [keyword("SELECT"), space(), TokenWithSpan::wrap(Token::Mul), space(), keyword("FROM")]);
     }
-    tokens
+    Ok(tokens)
 }
 
 /// DuckDB's sampling clauses (`USING SAMPLE 10%`, `USING SAMPLE 10 PERCENT (bernoulli)`, `TABLESAMPLE 5%`,
