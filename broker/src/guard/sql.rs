@@ -233,13 +233,17 @@ fn strip_sample(engine: Engine, mut tokens: Vec<TokenWithSpan>) -> Vec<TokenWith
         };
         // Only inside the one statement, after what a clause can follow (a table, an alias, an expression's end):
         // `SELECT only; USING SAMPLE 10%` is two statements to DuckDB.
-        let follows = tokens[..start].iter().rev().find(|t| !matches!(t.token, Token::Whitespace(_))).map(|t| &t.token);
-        let in_statement = !tokens[..start].iter().any(|t| t.token == Token::SemiColon)
-            && matches!(
-                follows,
-                Some(Token::Word(_) | Token::RParen | Token::Number(..) | Token::SingleQuotedString(_))
-            );
-        let Some(mut end) = body.filter(|_| in_statement) else {
+        // (Looked at only where a clause begins: these scans are linear, and a long query has many tokens.)
+        let in_statement = || {
+            let follows =
+                tokens[..start].iter().rev().find(|t| !matches!(t.token, Token::Whitespace(_))).map(|t| &t.token);
+            !tokens[..start].iter().any(|t| t.token == Token::SemiColon)
+                && matches!(
+                    follows,
+                    Some(Token::Word(_) | Token::RParen | Token::Number(..) | Token::SingleQuotedString(_))
+                )
+        };
+        let Some(mut end) = body.filter(|_| in_statement()) else {
             at += 1;
             continue;
         };
