@@ -943,8 +943,7 @@ impl Broker {
         // The second, independent check: what the server's plan reads, whatever the text looked like.
         let guard = guardrail(source);
         let refused = resolved.iter().find_map(|relation| {
-            let schema = if relation.table_function { "" } else { relation.schema.as_str() };
-            let verdict = guard.check_resolved(query, schema, &relation.name);
+            let verdict = guard.check_resolved(query, &relation.schema, &relation.name, relation.table_function);
             (!verdict.allowed()).then(|| format!("{}.{}: {}", relation.schema, relation.name, verdict.reason))
         });
         if let Some(refused) = refused {

@@ -208,10 +208,12 @@ fn a_connection_lost_after_the_query_was_sent_is_not_retried() {
          WHERE md5(a::text || b::text) <> ''"
     );
     let run = p.spawn(&["query", "pg", "--sql", &sql, "--yes"]);
-    // Wait until the server runs it, then cut every connection and close the port.
+    // Wait until the server runs it (the run, not the dry run's EXPLAIN of it), then cut every connection and close
+    // the port.
     let started = Instant::now();
     let running = format!(
-        "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query LIKE '%{marker}%' AND pid <> pg_backend_pid()"
+        "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query LIKE '%{marker}%' \
+         AND query NOT LIKE 'EXPLAIN%' AND pid <> pg_backend_pid()"
     );
     while psql(&running).trim() == "0" {
         assert!(started.elapsed() < Duration::from_secs(30), "the query never started on the server");

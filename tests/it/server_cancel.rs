@@ -109,7 +109,8 @@ impl PgDb {
             "postgres",
             &format!(
                 "SELECT pid FROM pg_stat_activity WHERE datname = '{}' AND state = 'active' \
-                 AND backend_type = 'client backend' AND pid <> pg_backend_pid() AND strpos(query, '{marker}') > 0",
+                 AND backend_type = 'client backend' AND pid <> pg_backend_pid() AND strpos(query, '{marker}') > 0 \
+                 AND query NOT LIKE 'EXPLAIN%'",
                 self.name
             ),
         );

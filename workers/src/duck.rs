@@ -152,8 +152,8 @@ fn plan_scans(node: &serde_json::Value, out: &mut Vec<ResolvedRelation>) {
         serde_json::Value::Object(map) => {
             if let Some(serde_json::Value::Object(info)) = map.get("extra_info") {
                 let table = info.get("Table").and_then(|v| v.as_str()).map(|table| {
-                    let (schema, name) = table.rsplit_once('.').unwrap_or(("", table));
-                    let schema = schema.rsplit('.').next().unwrap_or_default();
+                    let (schema, name) = table.rsplit_once('.').unwrap_or(("main", table));
+                    let schema = schema.rsplit('.').next().unwrap_or("main");
                     ResolvedRelation { schema: schema.to_owned(), name: name.to_owned(), table_function: false }
                 });
                 let function = info.get("Function").and_then(|v| v.as_str()).map(|name| ResolvedRelation {
@@ -504,4 +504,37 @@ pub fn sql_ident(s: &str) -> String {
 
 fn sql_list(items: &[&str]) -> String {
     items.iter().map(|s| sql_string(s)).collect::<Vec<_>>().join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// DuckDB's own plan of a query over a table, a system view and a file reader: what the dry run reports.
+    #[test]
+    fn the_plan_names_every_table_and_table_function_it_scans() {
+        let conn = Connection::open_in_memory().expect("duckdb");
+        conn.execute_batch("CREATE TABLE orders (a INT); CREATE VIEW settings AS SELECT * FROM duckdb_settings();")
+            .expect("setup");
+        let scans = |sql: &str| {
+            let mut stmt = conn.prepare(&format!("EXPLAIN (FORMAT JSON) {sql}")).expect("explain");
+            let plans: Vec<String> =
+                stmt.query_map([], |row| row.get(1)).expect("rows").map(|r| r.expect("row")).collect();
+            let mut out = Vec::new();
+            for plan in plans {
+                plan_scans(&serde_json::from_str(&plan).expect("JSON"), &mut out);
+            }
+            out
+        };
+        let table = |schema: &str, name: &str| ResolvedRelation {
+            schema: schema.into(),
+            name: name.into(),
+            table_function: false,
+        };
+        let function = |name: &str| ResolvedRelation { schema: String::new(), name: name.into(), table_function: true };
+        assert_eq!(scans("SELECT * FROM orders"), [table("main", "orders")]);
+        // A view is expanded: the plan shows what it really reads.
+        assert_eq!(scans("SELECT * FROM settings"), [function("duckdb_settings")]);
+        assert!(scans("SELECT * FROM orders, range(3)").contains(&function("range")));
+    }
 }

@@ -357,15 +357,20 @@ async fn query(
 }
 
 /// Any value, as its binary wire bytes.
-/// Every relation a plan's nodes scan (`"Schema"` and `"Relation Name"`), once each, in plan order.
+/// Every relation and set-returning function a plan's nodes scan (`"Schema"` with `"Relation Name"` or
+/// `"Function Name"`), once each, in plan order.
 fn plan_relations(node: &serde_json::Value, out: &mut Vec<ResolvedRelation>) {
     match node {
         serde_json::Value::Object(map) => {
-            if let (Some(schema), Some(name)) =
-                (map.get("Schema").and_then(|v| v.as_str()), map.get("Relation Name").and_then(|v| v.as_str()))
-            {
-                let relation =
-                    ResolvedRelation { schema: schema.to_owned(), name: name.to_owned(), table_function: false };
+            let schema = map.get("Schema").and_then(|v| v.as_str());
+            // A scan of a relation, or of a set-returning function (`pg_settings` is a view over one).
+            let scanned = match (map.get("Relation Name"), map.get("Function Name")) {
+                (Some(name), _) => name.as_str().map(|name| (name, false)),
+                (None, Some(name)) => name.as_str().map(|name| (name, true)),
+                (None, None) => None,
+            };
+            if let (Some(schema), Some((name, table_function))) = (schema, scanned) {
+                let relation = ResolvedRelation { schema: schema.to_owned(), name: name.to_owned(), table_function };
                 if !out.contains(&relation) {
                     out.push(relation);
                 }

@@ -187,18 +187,32 @@ impl Guardrail {
     /// The second, independent check of a query the guardrail allowed: a relation the server's own plan of
     /// `query` reads (views expanded), as the server resolved it. A system catalog relation passes only when the
     /// query names one of the catalog views built on it (`information_schema.tables` reads `pg_class`).
-    pub fn check_resolved(&self, query: &str, schema: &str, name: &str) -> Verdict {
+    ///
+    /// `table_function`: the plan scans a function (`schema` is PostgreSQL's schema of it, empty for DuckDB). It
+    /// passes when it is a listed table function (in the engine's own schema), one the owner allowed, or one of the
+    /// source's own file readers (DuckDB reads a source's files through views over them).
+    pub fn check_resolved(&self, query: &str, schema: &str, name: &str, table_function: bool) -> Verdict {
         let parts = [schema.to_lowercase(), name.to_lowercase()];
-        // The source's own views over its files, and the generators: what the source's tables and a query may
-        // scan. DuckDB's catalog views scan its `duckdb_*` functions.
-        if schema.is_empty() {
+        if table_function {
             let function = parts[1].as_str();
-            let reader = functions::FILE_READERS.contains(&function)
-                || matches!(function, "parquet_scan" | "read_csv_auto" | "read_json_auto");
-            if reader || allow::functions(self.engine).table.contains(function) {
+            let own_schema = match self.engine {
+                Engine::Postgres => parts[0] == "pg_catalog",
+                _ => parts[0].is_empty(),
+            };
+            let reader = self.engine == Engine::Duckdb
+                && (functions::FILE_READERS.contains(&function)
+                    || matches!(function, "parquet_scan" | "read_csv_auto" | "read_json_auto"));
+            if reader || (own_schema && allow::functions(self.engine).table.contains(function)) {
                 return Verdict::ok("a table function a query may scan");
             }
-            if CATALOG_VIEW_FUNCTIONS.contains(&function) && names_catalog_view(query) {
+            let full = if schema.is_empty() { name.to_owned() } else { format!("{schema}.{name}") };
+            if self.policy.functions.contains(&full) {
+                return Verdict::ok("a function the source's owner allowed");
+            }
+            if self.engine == Engine::Duckdb
+                && CATALOG_VIEW_FUNCTIONS.contains(&function)
+                && self.names_catalog_view(query)
+            {
                 return Verdict::ok("an engine function behind a catalog view the query names");
             }
             let code = functions::denied(function).unwrap_or(Code::FunctionNotAllowed);
@@ -206,14 +220,28 @@ impl Guardrail {
         }
         if allow::system_schema(self.engine, &parts[0])
             && CATALOG_VIEW_TABLES.contains(&parts[1].as_str())
-            && names_catalog_view(query)
+            && self.names_catalog_view(query)
         {
             return Verdict::ok("a catalog relation behind a catalog view the query names");
         }
-        match relations::check(self.engine, &self.policy, &parts, |_| false) {
+        // The server's names are exact: compare them as a quoted name would be.
+        let exact = [schema.to_owned(), name.to_owned()];
+        match relations::check(self.engine, &self.policy, &exact, |_| false) {
             std::ops::ControlFlow::Continue(()) => Verdict::ok("a relation of the source"),
             std::ops::ControlFlow::Break(verdict) => verdict,
         }
+    }
+
+    /// Whether `query` names one of the catalog views (so its plan legitimately reads catalog tables): a name
+    /// token, not text in a comment or a string.
+    fn names_catalog_view(&self, query: &str) -> bool {
+        const VIEWS: &[&str] =
+            &["information_schema", "pg_tables", "pg_views", "pg_indexes", "pg_matviews", "pg_stat_user_tables"];
+        let Ok(tokens) = sql::tokenize(sql::dialect(self.engine), query) else { return false };
+        tokens.iter().any(|t| {
+            matches!(&t.token, sqlparser::tokenizer::Token::Word(w)
+                if VIEWS.iter().any(|view| w.value.eq_ignore_ascii_case(view)))
+        })
     }
 }
 
@@ -236,14 +264,6 @@ pub const CATALOG_VIEW_TABLES: &[&str] = &[
 
 /// The engine functions DuckDB's plans of the allowed `information_schema` views scan.
 pub const CATALOG_VIEW_FUNCTIONS: &[&str] = &["duckdb_columns", "duckdb_constraints", "duckdb_tables", "duckdb_views"];
-
-/// Whether `query` names one of the catalog views (so its plan legitimately reads catalog tables).
-fn names_catalog_view(query: &str) -> bool {
-    let lower = query.to_ascii_lowercase();
-    ["information_schema", "pg_tables", "pg_views", "pg_indexes", "pg_matviews", "pg_stat_user_tables"]
-        .iter()
-        .any(|view| lower.contains(view))
-}
 
 /// Judges one query for `engine` with no source-specific policy (no local file may be read).
 pub fn check(engine: Engine, query: &str) -> GuardVerdict {

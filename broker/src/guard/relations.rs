@@ -18,7 +18,9 @@ use polystoreiq_protocol::types::Engine;
 use super::allow::{catalog_view, reserved_unqualified, system_schema};
 use super::{Code, Policy, Verdict};
 
-/// Judges one relation name, its parts lower-cased. `cte` says whether an unqualified name is a CTE in scope.
+/// Judges one relation name, its parts as the engine compares them (see `sql::folded`). `cte` says whether an
+/// unqualified name is a CTE in scope. The engine's own namespaces are matched in lower case (refusing a quoted
+/// look-alike costs nothing); the source's schemas exactly.
 pub(super) fn check(
     engine: Engine,
     policy: &Policy,
@@ -26,8 +28,14 @@ pub(super) fn check(
     cte: impl Fn(&str) -> bool,
 ) -> ControlFlow<Verdict> {
     let shown = parts.join(".");
-    match parts {
-        [name] if cte(name) => ControlFlow::Continue(()),
+    if let [name] = parts
+        && cte(name)
+    {
+        return ControlFlow::Continue(());
+    }
+    let exact = parts;
+    let lower: Vec<String> = parts.iter().map(|p| p.to_lowercase()).collect();
+    match lower.as_slice() {
         [name] => {
             if !reserved_unqualified(engine, name) {
                 return ControlFlow::Continue(());
@@ -37,7 +45,7 @@ pub(super) fn check(
             }
             catalog(&shown)
         }
-        [schema, name] => qualified(engine, policy, schema, name, &shown),
+        [schema, name] => qualified(engine, policy, schema, &exact[0], name, &shown),
         [database, schema, name] => {
             if engine == Engine::Mysql {
                 return deny(Code::RelationNotAllowed, format!("{shown}: MySQL names a table with at most two parts"));
@@ -45,13 +53,20 @@ pub(super) fn check(
             if system_schema(engine, database) {
                 return catalog(&shown);
             }
-            qualified(engine, policy, schema, name, &shown)
+            qualified(engine, policy, schema, &exact[1], name, &shown)
         }
         _ => deny(Code::RelationNotAllowed, format!("{shown} has more parts than a table name can have")),
     }
 }
 
-fn qualified(engine: Engine, policy: &Policy, schema: &str, name: &str, shown: &str) -> ControlFlow<Verdict> {
+fn qualified(
+    engine: Engine,
+    policy: &Policy,
+    schema: &str,
+    exact_schema: &str,
+    name: &str,
+    shown: &str,
+) -> ControlFlow<Verdict> {
     if system_schema(engine, schema) {
         return if catalog_view(engine, schema, name) { ControlFlow::Continue(()) } else { catalog(shown) };
     }
@@ -60,7 +75,9 @@ fn qualified(engine: Engine, policy: &Policy, schema: &str, name: &str, shown: &
         return catalog(shown);
     }
     if let Some(schemas) = &policy.schemas
-        && !schemas.iter().any(|own| own.eq_ignore_ascii_case(schema))
+        && !schemas
+            .iter()
+            .any(|own| own == exact_schema || (engine == Engine::Duckdb && own.eq_ignore_ascii_case(schema)))
     {
         return deny(
             Code::RelationNotAllowed,

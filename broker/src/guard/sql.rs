@@ -164,7 +164,7 @@ fn table_statement(mut tokens: Vec<TokenWithSpan>) -> Result<Vec<TokenWithSpan>,
         matches!(&tokens[i].token, Token::Word(w) if w.quote_style.is_none()
             && keywords.iter().any(|k| w.value.eq_ignore_ascii_case(k)))
     };
-    const OPENS: &[&str] = &["UNION", "INTERSECT", "EXCEPT", "ALL", "DISTINCT"];
+    const OPENS: &[&str] = &["UNION", "INTERSECT", "EXCEPT", "ALL", "DISTINCT", "NAME"];
     const ENDS: &[&str] = &["ORDER", "LIMIT", "OFFSET", "FETCH", "UNION", "INTERSECT", "EXCEPT"];
     let mut rewrite = Vec::new();
     for (n, &i) in significant.iter().enumerate() {
@@ -173,7 +173,8 @@ fn table_statement(mut tokens: Vec<TokenWithSpan>) -> Result<Vec<TokenWithSpan>,
         }
         let opens = match n.checked_sub(1).map(|p| significant[p]) {
             None => true,
-            Some(p) => tokens[p].token == Token::LParen || word(p, OPENS),
+            // After `(`, a set operation, or the `)` that closes a WITH list (`WITH c AS (...) TABLE t`).
+            Some(p) => matches!(tokens[p].token, Token::LParen | Token::RParen) || word(p, OPENS),
         };
         if !opens {
             continue;
@@ -573,7 +574,7 @@ impl Walker<'_> {
             Some(with) => (
                 with.cte_tables
                     .iter()
-                    .map(|cte| (cte.alias.name.value.to_lowercase(), &*cte.query as *const Query))
+                    .map(|cte| (folded(self.engine, &cte.alias.name), &*cte.query as *const Query))
                     .collect(),
                 with.recursive,
             ),
@@ -635,14 +636,29 @@ impl Walker<'_> {
         listed: &std::collections::HashSet<&'static str>,
     ) -> ControlFlow<Verdict, String> {
         let last = function_name(name)?;
+        // As the engine compares names: a quoted `"LOWER"` is not PostgreSQL's `lower`, nor `"SALES".f` the
+        // owner's `sales.f`. Function names themselves are case-insensitive in MySQL and DuckDB.
         let parts: Vec<String> = name
             .0
             .iter()
-            .map(|part| part.as_ident().map_or_else(|| part.to_string(), |ident| ident.value.to_ascii_lowercase()))
+            .map(|part| part.as_ident().map_or_else(|| part.to_string(), |ident| folded(self.engine, ident)))
             .collect();
         let full = parts.join(".");
-        if self.policy.functions.iter().any(|own| own.eq_ignore_ascii_case(&full)) {
+        let exact_last = parts.last().cloned().unwrap_or_default();
+        let last_folded = if self.engine == Engine::Postgres { exact_last } else { last.clone() };
+        if self
+            .policy
+            .functions
+            .iter()
+            .any(|own| *own == full || (self.engine != Engine::Postgres && own.eq_ignore_ascii_case(&full)))
+        {
             return ControlFlow::Continue(last);
+        }
+        if last_folded != last {
+            return ControlFlow::Break(Verdict::deny(
+                Code::FunctionNotAllowed,
+                format!("{full}() is quoted with capitals, so it is not the built-in {last}(); write it unquoted"),
+            ));
         }
         let builtin_schema = match parts.as_slice() {
             [_] => true,
@@ -706,16 +722,28 @@ impl Walker<'_> {
                 return deny(Code::FileAccess, format!("{text} names a file; query the source's tables instead"));
             }
         }
-        let parts: Vec<String> = idents.iter().map(|ident| ident.value.to_lowercase()).collect();
-        if let [name] = parts.as_slice()
+        // CTE names compare as the engine compares them (a quoted `"PG_AUTHID"` CTE does not hide `pg_authid`).
+        let folded_parts: Vec<String> = idents.iter().map(|ident| folded(self.engine, ident)).collect();
+        if let [name] = folded_parts.as_slice()
             && self.cte_in_scope(name)
         {
             return ControlFlow::Continue(());
         }
-        if functions::sensitive_relation(&parts) {
+        let lower: Vec<String> = idents.iter().map(|ident| ident.value.to_lowercase()).collect();
+        if functions::sensitive_relation(&lower) {
             return deny(Code::SensitiveCatalog, format!("{name} holds credentials or server settings"));
         }
-        relations::check(self.engine, self.policy, &parts, |n| self.cte_in_scope(n))
+        relations::check(self.engine, self.policy, &folded_parts, |_| false)
+    }
+}
+
+/// A name as the engine compares it: PostgreSQL folds an unquoted name to lower case and keeps a quoted one as
+/// written; DuckDB ignores case; MySQL keeps the text (its database and table names are case-sensitive on Linux).
+fn folded(engine: Engine, ident: &Ident) -> String {
+    match engine {
+        Engine::Postgres if ident.quote_style.is_some() => ident.value.clone(),
+        Engine::Mysql => ident.value.clone(),
+        _ => ident.value.to_lowercase(),
     }
 }
 
@@ -801,6 +829,10 @@ fn resource_abuse(engine: Engine, name: &str, args: &[FunctionArg]) -> ControlFl
             call_chars.is_some_and(|n| n > MAX_GENERATED_CHARS)
         }
         "repeat_row" => exprs.iter().skip(1).filter_map(|e| number(engine, e)).any(|n| n > MAX_GENERATED_ROWS),
+        // DuckDB lists sized to a count: as many elements as a generator's rows.
+        "list_resize" | "array_resize" => {
+            exprs.get(1).and_then(|e| number(engine, e)).is_some_and(|n| n > MAX_GENERATED_ROWS)
+        }
         _ => false,
     };
     if abusive {
@@ -823,7 +855,7 @@ fn generated_rows(engine: Engine, name: &str, args: &[FunctionArg]) -> Option<f6
         // A series of timestamps: the span over the step, both in seconds.
         _ => match exprs.as_slice() {
             [start, stop, step] => match (instant(start), instant(stop), interval_seconds(step)) {
-                (Some(start), Some(stop), Some(step)) if step > 0.0 => Some(((stop - start) / step).abs()),
+                (Some(start), Some(stop), Some(step)) if step != 0.0 => Some(((stop - start) / step).abs()),
                 _ => None,
             },
             _ => None,
@@ -957,10 +989,17 @@ fn instant(expr: &Expr) -> Option<f64> {
 fn interval_seconds(expr: &Expr) -> Option<f64> {
     let unit_seconds = |unit: &str| -> Option<f64> {
         let unit = unit.trim().to_ascii_lowercase();
+        // Abbreviations first: `us` and `ms` end in an `s` that is not a plural (found in review).
+        match unit.as_str() {
+            "us" | "usec" | "usecs" => return Some(1e-6),
+            "ms" | "msec" | "msecs" => return Some(1e-3),
+            "hr" | "hrs" => return Some(3_600.0),
+            _ => {}
+        }
         let unit = unit.trim_end_matches('s');
         Some(match unit {
-            "microsecond" | "us" => 1e-6,
-            "millisecond" | "m" => 1e-3,
+            "microsecond" => 1e-6,
+            "millisecond" => 1e-3,
             "second" | "sec" => 1.0,
             "minute" | "min" => 60.0,
             "hour" | "h" => 3_600.0,
@@ -1201,6 +1240,20 @@ mod tests {
             pg("SELECT * FROM (WITH pg_authid AS (SELECT 1 AS a) SELECT * FROM pg_authid) s, pg_authid"),
             Err(Code::SensitiveCatalog)
         );
+        // A quoted CTE name keeps its case in PostgreSQL: it does not hide the catalog (found in review).
+        for q in [
+            "WITH \"PG_SETTINGS\" AS (SELECT 1) SELECT name, setting FROM pg_settings",
+            "WITH \"PG_AUTHID\" AS (SELECT 1) SELECT rolname, rolpassword FROM pg_authid",
+        ] {
+            assert_eq!(pg(q), Err(Code::SensitiveCatalog), "{q}");
+        }
+        assert_eq!(pg("WITH \"pg_x\" AS (SELECT 1 AS a) SELECT a FROM pg_x"), Ok(()));
+        // DuckDB ignores case even in quoted names, so there the CTE does hide it.
+        let duck = |q: &str| verdict(Engine::Duckdb, &Policy::default(), q);
+        assert_eq!(duck("WITH \"DUCKDB_X\" AS (SELECT 1 AS a) SELECT a FROM duckdb_x"), Ok(()));
+        // A quoted capitalised function is not the built-in.
+        assert_eq!(pg("SELECT \"LOWER\"(name) FROM orders"), Err(Code::FunctionNotAllowed));
+        assert_eq!(pg("SELECT \"lower\"(name) FROM orders"), Ok(()));
         // An outer CTE is visible in a nested subquery.
         assert_eq!(pg("WITH pg_a AS (SELECT 1 AS x) SELECT * FROM (SELECT * FROM pg_a) s"), Ok(()));
     }
@@ -1234,6 +1287,20 @@ mod tests {
     }
 
     #[test]
+    fn table_is_read_only_in_its_grammars_shape() {
+        let pg = |q: &str| verdict(Engine::Postgres, &Policy::default(), q);
+        // Found by the fuzz target and in review: sqlparser's own TABLE takes the word after the name as well.
+        assert_eq!(pg("TABLE SELECT COMMIT LIMIT 3"), Err(Code::ParseError));
+        assert_eq!(pg("TABLE orders o"), Err(Code::ParseError));
+        assert_eq!(pg("SELECT a FROM t WHERE b UNION TABLE  GROUP BY"), Err(Code::ParseError));
+        assert_eq!(pg("WITH c AS (SELECT 1) TABLE orders FOR UPDATE"), Err(Code::ParseError));
+        assert_eq!(pg("TABLE public.orders ORDER BY 1 LIMIT 3"), Ok(()));
+        assert_eq!(pg("SELECT 1 UNION (TABLE orders) ORDER BY 1"), Ok(()));
+        assert_eq!(pg("WITH c AS (SELECT 1) TABLE orders LIMIT 5"), Ok(()));
+        assert_eq!(pg("WITH c AS (SELECT 1) TABLE pg_authid"), Err(Code::SensitiveCatalog));
+    }
+
+    #[test]
     fn the_sources_schemas_and_listed_functions_bound_what_a_query_names() {
         let policy = Policy {
             schemas: Some(vec!["public".into(), "sales".into()]),
@@ -1242,7 +1309,10 @@ mod tests {
         };
         let pg = |q: &str| verdict(Engine::Postgres, &policy, q);
         assert_eq!(pg("SELECT * FROM sales.orders"), Ok(()));
-        assert_eq!(pg("SELECT * FROM \"Sales\".orders"), Ok(()));
+        // The source's schemas compare exactly, as PostgreSQL compares a quoted name (found in review).
+        assert_eq!(pg("SELECT * FROM Sales.orders"), Ok(()));
+        assert_eq!(pg("SELECT * FROM \"Sales\".orders"), Err(Code::RelationNotAllowed));
+        assert_eq!(pg("SELECT \"SALES\".fiscal_quarter(created_at) FROM orders"), Err(Code::FunctionNotAllowed));
         assert_eq!(pg("SELECT * FROM hr.salaries"), Err(Code::RelationNotAllowed));
         assert_eq!(pg("SELECT * FROM cron.job"), Err(Code::RelationNotAllowed));
         assert_eq!(pg("SELECT sales.fiscal_quarter(created_at) FROM orders"), Ok(()));
@@ -1275,6 +1345,15 @@ mod tests {
         assert_eq!(pg("SELECT * FROM generate_series(1, 10^9)"), Err(Code::ResourceAbuse));
         assert_eq!(pg("SELECT * FROM generate_series(1, 10^7)"), Ok(()));
         assert_eq!(pg("SELECT * FROM generate_series(1, (SELECT 10000000000))"), Err(Code::ResourceAbuse));
+        // Interval abbreviations and negative steps (found in review).
+        for q in [
+            "SELECT count(*) FROM generate_series(TIMESTAMP '2000-01-01', TIMESTAMP '2030-01-01', INTERVAL '1 us')",
+            "SELECT count(*) FROM generate_series(TIMESTAMP '2030-01-01', TIMESTAMP '2000-01-01', INTERVAL '-1 ms')",
+        ] {
+            assert_eq!(pg(q), Err(Code::ResourceAbuse), "{q}");
+        }
+        let duck = verdict(Engine::Duckdb, &Policy::default(), "SELECT list_resize([1], 1e9)");
+        assert_eq!(duck, Err(Code::ResourceAbuse));
         assert_eq!(pg("SELECT repeat(repeat('ab', 5000), 5000)"), Err(Code::ResourceAbuse));
         assert_eq!(pg("SELECT repeat(repeat('ab', 50), 50)"), Ok(()));
         assert_eq!(
