@@ -74,16 +74,24 @@ pub fn session_pins(samples: usize) -> anyhow::Result<String> {
     Ok(out)
 }
 
+/// A connection to `database` on the local PostgreSQL as the superuser, what the server says of itself, and the
+/// task that drives the connection.
+async fn connect_postgres(
+    database: &str,
+) -> anyhow::Result<(tokio_postgres::Client, ServerFacts, tokio::task::JoinHandle<Result<(), tokio_postgres::Error>>)> {
+    let config = format!("host=127.0.0.1 port=5432 user=postgres dbname={database}");
+    let (client, connection) = tokio_postgres::connect(&config, tokio_postgres::NoTls)
+        .await
+        .with_context(|| format!("connecting to PostgreSQL's {database} (scripts/services, scripts/seed)"))?;
+    let facts =
+        ServerFacts::from_parameters(connection.parameter("is_superuser"), connection.parameter("server_version"));
+    Ok((client, facts, tokio::spawn(connection)))
+}
+
 /// One PostgreSQL session as the worker opens it for a query, as the superuser on the local server.
 async fn postgres(shape: Shape) -> anyhow::Result<Duration> {
     let started = Instant::now();
-    let (client, connection) =
-        tokio_postgres::connect("host=127.0.0.1 port=5432 user=postgres dbname=postgres", tokio_postgres::NoTls)
-            .await
-            .context("connecting to PostgreSQL")?;
-    let facts =
-        ServerFacts::from_parameters(connection.parameter("is_superuser"), connection.parameter("server_version"));
-    let driver = tokio::spawn(connection);
+    let (client, facts, driver) = connect_postgres("postgres").await?;
     match shape {
         Shape::Before => {
             client.execute("BEGIN READ ONLY", &[]).await?;
@@ -192,13 +200,7 @@ pub fn dry_run_check(samples: usize) -> anyhow::Result<String> {
     ];
     let mut out = String::new();
     runtime.block_on(async {
-        let (client, connection) =
-            tokio_postgres::connect("host=127.0.0.1 port=5432 user=postgres dbname=psiq_demo", tokio_postgres::NoTls)
-                .await
-                .context("connecting to PostgreSQL's psiq_demo (scripts/seed)")?;
-        let facts =
-            ServerFacts::from_parameters(connection.parameter("is_superuser"), connection.parameter("server_version"));
-        tokio::spawn(connection);
+        let (client, facts, _driver) = connect_postgres("psiq_demo").await?;
         let pins = pin_sql(&SessionLimits::DEFAULT, facts, 600_000);
         for (label, sql) in queries {
             let mut times: [Vec<Duration>; 2] = Default::default();
@@ -220,18 +222,7 @@ pub fn dry_run_check(samples: usize) -> anyhow::Result<String> {
                     }
                 }
             }
-            let base = Stats::of(times[0].clone());
-            for (shape, sample) in [("prepare only", &times[0]), ("prepare + plan check", &times[1])] {
-                let stats = Stats::of(sample.clone());
-                let ratio = stats.p50.as_secs_f64() / base.p50.as_secs_f64();
-                let _ = writeln!(
-                    out,
-                    "| PostgreSQL | {label} | {shape} | {} | {} | {ratio:.3}x | {} |",
-                    ms(stats.p50),
-                    ms(stats.p95),
-                    stats.n
-                );
-            }
+            dry_run_rows(&mut out, "PostgreSQL", label, &times);
         }
         anyhow::Ok(())
     })?;
@@ -261,18 +252,18 @@ pub fn dry_run_check(samples: usize) -> anyhow::Result<String> {
                 }
             }
         }
-        let base = Stats::of(times[0].clone());
-        for (shape, sample) in [("prepare only", &times[0]), ("prepare + plan check", &times[1])] {
-            let stats = Stats::of(sample.clone());
-            let ratio = stats.p50.as_secs_f64() / base.p50.as_secs_f64();
-            let _ = writeln!(
-                out,
-                "| DuckDB | {label} | {shape} | {} | {} | {ratio:.3}x | {} |",
-                ms(stats.p50),
-                ms(stats.p95),
-                stats.n
-            );
-        }
+        dry_run_rows(&mut out, "DuckDB", label, &times);
     }
     Ok(out)
+}
+
+/// The Markdown rows of one engine and query: the dry run without, then with, the plan check.
+fn dry_run_rows(out: &mut String, engine: &str, label: &str, times: &[Vec<Duration>; 2]) {
+    let base = Stats::of(times[0].clone());
+    for (shape, sample) in [("prepare only", &times[0]), ("prepare + plan check", &times[1])] {
+        let stats = Stats::of(sample.clone());
+        let ratio = stats.p50.as_secs_f64() / base.p50.as_secs_f64();
+        let (p50, p95) = (ms(stats.p50), ms(stats.p95));
+        let _ = writeln!(out, "| {engine} | {label} | {shape} | {p50} | {p95} | {ratio:.3}x | {} |", stats.n);
+    }
 }
