@@ -173,8 +173,8 @@ fn table_statement(mut tokens: Vec<TokenWithSpan>) -> Result<Vec<TokenWithSpan>,
         }
         let opens = match n.checked_sub(1).map(|p| significant[p]) {
             None => true,
-            // After `(`, a set operation, or the `)` that closes a WITH list (`WITH c AS (...) TABLE t`).
-            Some(p) => matches!(tokens[p].token, Token::LParen | Token::RParen) || word(p, OPENS),
+            // After `(`, a set operation, the `)` that closes a WITH list (`WITH c AS (...) TABLE t`), or a `;`.
+            Some(p) => matches!(tokens[p].token, Token::LParen | Token::RParen | Token::SemiColon) || word(p, OPENS),
         };
         if !opens {
             continue;
@@ -238,7 +238,9 @@ fn strip_sample(engine: Engine, mut tokens: Vec<TokenWithSpan>) -> Vec<TokenWith
         let in_statement = || {
             let follows =
                 tokens[..start].iter().rev().find(|t| !matches!(t.token, Token::Whitespace(_))).map(|t| &t.token);
-            !tokens[..start].iter().any(|t| t.token == Token::SemiColon)
+            // Semicolons before the statement's first token are empty statements, not an end.
+            let begins = tokens.iter().position(|t| !matches!(t.token, Token::Whitespace(_) | Token::SemiColon));
+            !tokens[begins.unwrap_or(start).min(start)..start].iter().any(|t| t.token == Token::SemiColon)
                 && matches!(
                     follows,
                     Some(Token::Word(_) | Token::RParen | Token::Number(..) | Token::SingleQuotedString(_))
@@ -1337,6 +1339,8 @@ mod tests {
         // Not after the statement's end (found by the fuzz target).
         assert!(duck("SELECT  ONLY  ;  USING SAMPLE 10% ").is_err());
         assert!(duck("SELECT 1; USING SAMPLE 10").is_err());
+        // Leading semicolons are empty statements: the clause is still inside the one statement.
+        assert_eq!(duck("; SELECT * FROM orders USING SAMPLE 10%"), duck("SELECT * FROM orders USING SAMPLE 10%"));
     }
 
     #[test]
