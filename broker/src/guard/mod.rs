@@ -17,8 +17,10 @@ mod allow;
 mod functions;
 mod limit;
 mod mongo;
+mod normalize;
 mod plain;
 mod relations;
+mod sizes;
 mod sql;
 
 use polystoreiq_protocol::types::{Engine, GuardVerdict};
