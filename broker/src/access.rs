@@ -7,8 +7,11 @@
 //! invocations in one terminal keep working after `psiq unlock` (as `sudo` keeps its ticket per terminal), an
 //! unlock also leaves a ticket for its peer's user and login session (the `getsid` of the peer process the kernel
 //! names in `SO_PEERCRED`): a later connection from the same terminal or the same desktop app process starts
-//! with that role. `Lock` locks every connection and drops every ticket. Wrong attempts are counted in the app
-//! state and pause further attempts, doubling each time, across broker restarts.
+//! with that role. Where the session is not visible (its leader lives outside the peer's PID namespace, as in a
+//! container, and `getsid` says 0), the ticket is kept for the peer's parent process instead, as `sudo`'s
+//! `timestamp_type=ppid` does: the shell or the app that ran `psiq`. `Lock` locks every connection and drops
+//! every ticket. Wrong attempts are counted in the app state and pause further attempts, doubling each time,
+//! across broker restarts.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -70,27 +73,47 @@ fn pause_after(failures: u32) -> Option<Duration> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Peer {
     pub uid: u32,
-    /// The login session of the peer process (`getsid`), where the platform says; `None` binds an unlock to the
-    /// connection alone.
-    pub session: Option<i32>,
+    /// Where an unlock from this peer also counts; `None` binds an unlock to the connection alone.
+    pub scope: Option<Scope>,
+}
+
+/// The processes an unlock's ticket covers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Scope {
+    /// The peer process's login session (`getsid`).
+    Session(i32),
+    /// The peer process's parent, where its session is not visible from here.
+    Parent(i32),
 }
 
 impl Peer {
     /// The peer of a connection from the kernel's credentials: its user, and on Linux its process's session.
     pub fn new(uid: u32, pid: Option<libc::pid_t>) -> Peer {
-        Peer { uid, session: pid.filter(|pid| *pid > 0).and_then(session_of) }
+        Peer { uid, scope: pid.filter(|pid| *pid > 0).and_then(scope_of) }
     }
 }
 
 #[cfg(target_os = "linux")]
-fn session_of(pid: libc::pid_t) -> Option<i32> {
+fn scope_of(pid: libc::pid_t) -> Option<Scope> {
     // SAFETY: getsid with an integer argument; -1 is checked.
     let sid = unsafe { libc::getsid(pid) };
-    (sid > 0).then_some(sid)
+    if sid > 0 {
+        return Some(Scope::Session(sid));
+    }
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    parent_in_stat(&stat).map(Scope::Parent)
+}
+
+/// The parent's PID in a `/proc/PID/stat` line, "PID (COMM) STATE PPID ...": COMM may hold spaces and
+/// parentheses, so the fields are read after the last `)`. A parent outside the PID namespace reads as 0.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+fn parent_in_stat(stat: &str) -> Option<i32> {
+    let ppid: i32 = stat.rsplit_once(')')?.1.split_whitespace().nth(1)?.parse().ok()?;
+    (ppid > 0).then_some(ppid)
 }
 
 #[cfg(not(target_os = "linux"))]
-fn session_of(_pid: libc::pid_t) -> Option<i32> {
+fn scope_of(_pid: libc::pid_t) -> Option<Scope> {
     None
 }
 
@@ -126,8 +149,8 @@ struct Inner {
     viewer_hash: Option<String>,
     /// Bumped by every `Lock`: an unlock from an earlier epoch no longer counts.
     epoch: u64,
-    /// Unlocks by user and login session, for the next connections from there.
-    tickets: HashMap<(u32, i32), Role>,
+    /// Unlocks by user and login session (or parent process), for the next connections from there.
+    tickets: HashMap<(u32, Scope), Role>,
 }
 
 pub struct AccessControl {
@@ -174,7 +197,7 @@ impl AccessControl {
         {
             return Some(role);
         }
-        let ticket = connection.peer.and_then(|peer| Some(*inner.tickets.get(&(peer.uid, peer.session?))?));
+        let ticket = connection.peer.and_then(|peer| Some(*inner.tickets.get(&(peer.uid, peer.scope?))?));
         *unlocked = ticket.map(|role| (role, inner.epoch));
         ticket
     }
@@ -183,8 +206,8 @@ impl AccessControl {
     fn grant(&self, inner: &mut Inner, role: Role) {
         let connection = self.connection();
         *connection.unlocked() = Some((role, inner.epoch));
-        if let Some(Peer { uid, session: Some(session) }) = connection.peer {
-            inner.tickets.insert((uid, session), role);
+        if let Some(Peer { uid, scope: Some(scope) }) = connection.peer {
+            inner.tickets.insert((uid, scope), role);
         }
     }
 
@@ -397,6 +420,24 @@ fn verify(secret: &UserSecret, phc: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_parent_is_read_after_the_command_name_whatever_it_holds() {
+        assert_eq!(parent_in_stat("4242 (psiq) S 4100 4242 4100 34816"), Some(4100));
+        assert_eq!(parent_in_stat("4242 (a) b (c) R 77 1 1 0"), Some(77));
+        assert_eq!(parent_in_stat("1 (init) S 0 1 1 0"), None, "a parent outside the namespace");
+        assert_eq!(parent_in_stat("garbage"), None);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_peer_is_scoped_by_its_session_or_else_by_its_parent() {
+        // SAFETY: getsid, getppid and getpid with no pointers.
+        let (sid, ppid, pid) = unsafe { (libc::getsid(0), libc::getppid(), libc::getpid()) };
+        let expected = if sid > 0 { Scope::Session(sid) } else { Scope::Parent(ppid) };
+        assert_eq!(Peer::new(7, Some(pid)).scope, Some(expected));
+        assert_eq!(Peer::new(7, None).scope, None);
+    }
 
     #[test]
     fn the_role_matrix_lets_viewers_query_but_not_administer() {
