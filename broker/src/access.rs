@@ -40,21 +40,7 @@ const MAX_PAUSE: Duration = Duration::from_secs(300);
 pub fn permitted(role: Role, request: &Request) -> bool {
     match role {
         Role::Owner => true,
-        Role::Viewer => !matches!(
-            request,
-            Request::SourceAdd { .. }
-                | Request::SourceSetEnabled { .. }
-                | Request::SourceRemove { .. }
-                | Request::SetLock { .. }
-                | Request::SetLlm { .. }
-                | Request::SetLimits(_)
-                | Request::RunTrace { .. }
-                | Request::SourceFunctions { functions: Some(_), .. }
-                | Request::Diag
-                | Request::Audit { .. }
-                | Request::Fault { .. }
-                | Request::Shutdown
-        ),
+        Role::Viewer => request.viewer_may(),
     }
 }
 

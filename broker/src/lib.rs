@@ -27,6 +27,7 @@ pub mod supervisor;
 
 use anyhow::Context;
 use polystoreiq_protocol::endpoint;
+use polystoreiq_protocol::types::AuditAction;
 
 pub use config::BrokerConfig;
 /// The broker's global allocator, named here so the broker binary and the benchmarks that stand in for it
@@ -73,7 +74,7 @@ async fn audit_exposure(store: &store::Store, exposed: &[profile::Exposure]) {
         .call(move |db| {
             db.append_audit(&store::NewAudit {
                 actor: "broker",
-                action: "profile.permissions_fixed",
+                action: AuditAction::ProfilePermissionsFixed,
                 source: None,
                 session: None,
                 draft: None,

@@ -29,66 +29,41 @@ struct Knob {
     set: fn(&mut Limits, u64),
 }
 
-// The narrow fields' ranges fit in a u32, so their `as u32` never truncates.
-const ROW_LIMIT: Knob = Knob {
-    field: "row_limit",
-    env: "POLYSTOREIQ_ROW_LIMIT",
-    range: 1..=1_000_000,
-    unit: "rows",
-    changed: |c| c.row_limit,
-    set: |l, v| l.row_limit = v,
-};
-const RUN_TIMEOUT: Knob = Knob {
-    field: "run_timeout_ms",
-    env: "POLYSTOREIQ_RUN_DEADLINE_MS",
-    range: 1_000..=86_400_000,
-    unit: "ms",
-    changed: |c| c.run_timeout_ms,
-    set: |l, v| l.run_timeout_ms = v,
-};
-const CHECK_TIMEOUT: Knob = Knob {
-    field: "check_timeout_ms",
-    env: "POLYSTOREIQ_CHECK_DEADLINE_MS",
-    range: 100..=120_000,
-    unit: "ms",
-    changed: |c| c.check_timeout_ms,
-    set: |l, v| l.check_timeout_ms = v,
-};
-const MAX_WORKERS: Knob = Knob {
-    field: "max_workers",
-    env: "POLYSTOREIQ_MAX_WORKERS",
-    range: 1..=64,
-    unit: "workers",
-    changed: |c| c.max_workers.map(u64::from),
-    set: |l, v| l.max_workers = v as u32,
-};
-const RETENTION: Knob = Knob {
-    field: "audit_retention_days",
-    env: "POLYSTOREIQ_AUDIT_RETENTION_DAYS",
-    range: 1..=36_500,
-    unit: "days",
-    changed: |c| c.audit_retention_days.map(u64::from),
-    set: |l, v| l.audit_retention_days = v as u32,
-};
+/// A [`Knob`] for the field of [`Limits`] and [`LimitsChange`] named `$field`, so that its name and accessors agree;
+/// `as u32` for a narrow field.
+macro_rules! knob {
+    ($field:ident, $env:literal, $range:expr, $unit:literal) => {
+        Knob {
+            field: stringify!($field),
+            env: $env,
+            range: $range,
+            unit: $unit,
+            changed: |c| c.$field,
+            set: |l, v| l.$field = v,
+        }
+    };
+    ($field:ident as u32, $env:literal, $range:expr, $unit:literal) => {
+        Knob {
+            field: stringify!($field),
+            env: $env,
+            range: $range,
+            unit: $unit,
+            changed: |c| c.$field.map(u64::from),
+            set: |l, v| l.$field = v as u32,
+        }
+    };
+}
 
+const ROW_LIMIT: Knob = knob!(row_limit, "POLYSTOREIQ_ROW_LIMIT", 1..=1_000_000, "rows");
+const RUN_TIMEOUT: Knob = knob!(run_timeout_ms, "POLYSTOREIQ_RUN_DEADLINE_MS", 1_000..=86_400_000, "ms");
+const CHECK_TIMEOUT: Knob = knob!(check_timeout_ms, "POLYSTOREIQ_CHECK_DEADLINE_MS", 100..=120_000, "ms");
+// The narrow fields' ranges fit in a u32, so their `as u32` never truncates.
+const MAX_WORKERS: Knob = knob!(max_workers as u32, "POLYSTOREIQ_MAX_WORKERS", 1..=64, "workers");
+const RETENTION: Knob = knob!(audit_retention_days as u32, "POLYSTOREIQ_AUDIT_RETENTION_DAYS", 1..=36_500, "days");
 // Up to 1 TiB of temporary files; at least 1 MiB, as DuckDB and PostgreSQL need some room to spill at all.
-const TEMP_SPACE: Knob = Knob {
-    field: "temp_space_mb",
-    env: "POLYSTOREIQ_TEMP_SPACE_MB",
-    range: 1..=1_048_576,
-    unit: "MiB",
-    changed: |c| c.temp_space_mb,
-    set: |l, v| l.temp_space_mb = v,
-};
+const TEMP_SPACE: Knob = knob!(temp_space_mb, "POLYSTOREIQ_TEMP_SPACE_MB", 1..=1_048_576, "MiB");
 // PostgreSQL's own work_mem is at least 64 kB; a whole MiB is the step here, 64 GiB a generous top.
-const WORK_MEM: Knob = Knob {
-    field: "work_mem_mb",
-    env: "POLYSTOREIQ_WORK_MEM_MB",
-    range: 1..=65_536,
-    unit: "MiB",
-    changed: |c| c.work_mem_mb,
-    set: |l, v| l.work_mem_mb = v,
-};
+const WORK_MEM: Knob = knob!(work_mem_mb, "POLYSTOREIQ_WORK_MEM_MB", 1..=65_536, "MiB");
 
 const KNOBS: [&Knob; 7] = [&ROW_LIMIT, &RUN_TIMEOUT, &CHECK_TIMEOUT, &MAX_WORKERS, &RETENTION, &TEMP_SPACE, &WORK_MEM];
 
@@ -270,18 +245,10 @@ mod tests {
             assert!(*knob.range.end() <= u64::from(u32::MAX), "{}", knob.field);
             (knob.set)(&mut limits, i as u64 + 1);
         }
-        assert_eq!(
-            limits,
-            Limits {
-                row_limit: 1,
-                run_timeout_ms: 2,
-                check_timeout_ms: 3,
-                max_workers: 4,
-                audit_retention_days: 5,
-                temp_space_mb: 6,
-                work_mem_mb: 7,
-            }
-        );
+        // Each field holds the value its own knob wrote, and no field is left out.
+        let expected: serde_json::Map<String, serde_json::Value> =
+            KNOBS.iter().enumerate().map(|(i, knob)| (knob.field.to_owned(), (i as u64 + 1).into())).collect();
+        assert_eq!(serde_json::to_value(limits).unwrap(), serde_json::Value::Object(expected));
     }
 
     #[test]

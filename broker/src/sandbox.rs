@@ -1,43 +1,15 @@
-//! The sandbox policy of one run, built from the job itself: a worker may read exactly the files its job names
-//! (and the system libraries it runs on), write its scratch directory (and, for an import, the datasets
-//! directory the new database file goes to), reach the TCP port of its database and nothing else, and use
-//! bounded resources. The worker enforces it (`workers/src/sandbox`).
+//! The sandbox policy of one run, derived here and nowhere else from the job itself: a worker may read exactly
+//! the files its job names, write its scratch directory (and, for an import, beside the database file it
+//! rebuilds), reach the TCP port of its database and nothing else, and use bounded resources. The policy speaks
+//! in the job's terms (scratch, source paths, database file, network target); the worker's enforcers
+//! (`workers/src/sandbox`) translate it into each OS's rules and add what every worker needs to run at all.
 
 use std::net::IpAddr;
 use std::path::Path;
 use std::time::Duration;
 
 use polystoreiq_protocol::types::{DbTarget, TlsMode};
-use polystoreiq_protocol::worker::{Job, ResourceLimits, SandboxPolicy};
-
-/// What every worker reads to run at all: its libraries, the dynamic loader's cache, certificates and name
-/// resolution files (database connectors), time zones, and facts about itself and the machine (DuckDB sizes its
-/// memory and threads from them). Nothing under a home directory, nothing of another process.
-const SYSTEM_READ: &[&str] = &[
-    "/usr/lib",
-    "/usr/lib64",
-    "/usr/local/lib",
-    "/lib",
-    "/lib64",
-    "/etc/ld.so.cache",
-    "/etc/ssl/certs",
-    "/etc/ca-certificates",
-    "/usr/share/ca-certificates",
-    "/etc/hosts",
-    "/etc/resolv.conf",
-    "/etc/nsswitch.conf",
-    "/etc/host.conf",
-    "/etc/gai.conf",
-    "/etc/localtime",
-    "/usr/share/zoneinfo",
-    "/proc/self",
-    "/proc/meminfo",
-    "/proc/cpuinfo",
-    "/proc/stat",
-    "/sys/devices/system/cpu",
-    "/sys/fs/cgroup",
-    "/dev/urandom",
-];
+use polystoreiq_protocol::worker::{DatabaseFile, Job, NetworkTarget, ResourceLimits, SandboxPolicy};
 
 /// Broker-wide sandbox settings.
 #[derive(Clone, Debug)]
@@ -54,37 +26,37 @@ impl Default for SandboxSettings {
     }
 }
 
-/// The policy for `job`, run with `scratch` as its working directory and `deadline` as its wall-clock limit.
+/// The policy for `job`, run with `scratch` as its working directory and `deadline` as its wall-clock limit. A
+/// database job's host should already be what the worker connects to ([`resolve_host`]).
 pub fn policy_for(job: &Job, scratch: &Path, deadline: Duration, settings: &SandboxSettings) -> SandboxPolicy {
-    let mut read_paths: Vec<String> = SYSTEM_READ.iter().map(|p| (*p).to_owned()).collect();
-    let mut write_paths = vec![scratch.to_string_lossy().into_owned(), "/dev/null".to_owned()];
-    let mut connect_ports = Vec::new();
-    let mut name_resolution = false;
+    let mut source_paths = Vec::new();
+    let mut database = None;
+    let mut network = None;
     match job {
         Job::Import(import) => {
-            read_paths.extend(import.source.tables.iter().flat_map(|t| t.paths.iter().cloned()));
-            // The import writes `<database>.importing` beside the database and renames it into place.
-            if let Some(dir) = import.source.database.as_deref().and_then(|db| Path::new(db).parent()) {
-                write_paths.push(dir.to_string_lossy().into_owned());
-            }
+            source_paths.extend(import.source.tables.iter().flat_map(|t| t.paths.iter().cloned()));
+            database = import.source.database.clone().map(|path| DatabaseFile { path, import: true });
         }
         Job::Query(query) | Job::Check(query) => {
-            read_paths.extend(query.source.tables.iter().flat_map(|t| t.paths.iter().cloned()));
-            read_paths.extend(query.source.database.iter().cloned());
+            source_paths.extend(query.source.tables.iter().flat_map(|t| t.paths.iter().cloned()));
+            database = query.source.database.clone().map(|path| DatabaseFile { path, import: false });
         }
         Job::Database(db) => {
-            connect_ports.push(db.target.port);
-            // The one job that keeps a name (see `resolve_host`) resolves it itself.
-            name_resolution = keeps_name(&db.target);
+            network = Some(NetworkTarget {
+                host: db.target.host.clone(),
+                port: db.target.port,
+                // The one job that keeps a name (see `resolve_host`) resolves it itself.
+                name_resolution: keeps_name(&db.target),
+            });
         }
         Job::Fault(_) => {}
     }
     let wall = deadline.as_secs().max(1);
     SandboxPolicy {
-        read_paths,
-        write_paths,
-        connect_ports,
-        name_resolution,
+        scratch: scratch.to_string_lossy().into_owned(),
+        source_paths,
+        database,
+        network,
         limits: ResourceLimits {
             cpu_seconds: wall.saturating_mul(settings.threads.max(1)).saturating_add(10),
             open_files: 4096,
@@ -96,7 +68,7 @@ pub fn policy_for(job: &Job, scratch: &Path, deadline: Duration, settings: &Sand
 
 /// Resolves a database job's host name here, in the broker, and hands the worker the address, so the worker
 /// needs no UDP for name resolution. The name stays only for TLS `verify-full`, whose certificate check is made
-/// against it; that worker resolves it itself and its policy allows the datagrams (`name_resolution`). A name
+/// against it; that worker resolves it itself and its policy allows the datagrams (`NetworkTarget::name_resolution`). A name
 /// that does not resolve here is left as it is: the worker then fails to reach it, as it would have.
 pub async fn resolve_host(job: &mut Job, within: Duration) {
     let Job::Database(db) = job else { return };
@@ -126,10 +98,10 @@ fn keeps_name(target: &DbTarget) -> bool {
 mod tests {
     use super::*;
     use polystoreiq_protocol::types::{DbTarget, FileKind, FileTable, SourceKind, TableStorage, TlsMode};
-    use polystoreiq_protocol::worker::{DbAction, DbJob, DuckLimits, FileSource, QueryJob};
+    use polystoreiq_protocol::worker::{DbAction, DbJob, DuckLimits, Fault, FileSource, ImportJob, QueryJob};
 
     #[test]
-    fn a_query_reads_its_files_and_writes_only_scratch_and_a_database_job_reaches_one_port() {
+    fn a_query_reads_its_files_an_import_rebuilds_its_database_and_a_database_job_reaches_one_server() {
         let source = FileSource {
             tables: vec![FileTable {
                 table: "t".into(),
@@ -141,34 +113,51 @@ mod tests {
             database: Some("/home/u/.psiq/datasets/s.duckdb".into()),
         };
         let limits = DuckLimits { memory_limit_mb: 1, threads: 1, max_file_bytes: 1 };
-        let query = Job::Query(QueryJob { source, sql: String::new(), row_limit: 1, batch_rows: 1, limits });
+        let query =
+            Job::Query(QueryJob { source: source.clone(), sql: String::new(), row_limit: 1, batch_rows: 1, limits });
         let settings = SandboxSettings::default();
         let policy = policy_for(&query, Path::new("/s/run-1"), Duration::from_secs(60), &settings);
-        assert!(policy.read_paths.contains(&"/data/t.csv".to_owned()));
-        assert!(policy.read_paths.contains(&"/home/u/.psiq/datasets/s.duckdb".to_owned()));
-        assert_eq!(policy.write_paths, ["/s/run-1", "/dev/null"]);
-        assert!(policy.connect_ports.is_empty());
-        assert!(!policy.read_paths.iter().any(|p| p.starts_with("/home") && !p.ends_with(".duckdb")));
+        assert_eq!(policy.scratch, "/s/run-1");
+        assert_eq!(policy.source_paths, ["/data/t.csv"]);
+        let database = DatabaseFile { path: "/home/u/.psiq/datasets/s.duckdb".into(), import: false };
+        assert_eq!(policy.database.as_ref(), Some(&database));
+        assert_eq!(database.import_dir(), None, "a query writes nothing beside its database");
+        assert_eq!(policy.network, None);
         assert_eq!(policy.limits.cpu_seconds, 130);
+
+        let import =
+            Job::Import(ImportJob { source, limits: DuckLimits { memory_limit_mb: 1, threads: 1, max_file_bytes: 1 } });
+        let policy = policy_for(&import, Path::new("/s/run-0"), Duration::from_secs(60), &settings);
+        assert_eq!(policy.source_paths, ["/data/t.csv"]);
+        let rebuilt = policy.database.expect("an import names its database");
+        assert!(rebuilt.import);
+        assert_eq!(rebuilt.import_dir(), Some("/home/u/.psiq/datasets"));
+        assert_eq!(policy.network, None);
+
+        let fault = policy_for(&Job::Fault(Fault::Panic), Path::new("/s/run-f"), Duration::from_secs(5), &settings);
+        assert!(fault.source_paths.is_empty() && fault.database.is_none() && fault.network.is_none());
 
         let target =
             DbTarget { host: "db".into(), port: 6543, database: "d".into(), user: "u".into(), tls: TlsMode::Disable };
         let db = Job::Database(DbJob { kind: SourceKind::Postgres, target, password: None, action: DbAction::Test });
         let policy = policy_for(&db, Path::new("/s/run-2"), Duration::from_secs(5), &settings);
-        assert_eq!(policy.connect_ports, [6543]);
+        let network = policy.network.expect("a database job reaches its server");
+        assert_eq!((network.host.as_str(), network.port), ("db", 6543));
+        assert!(policy.source_paths.is_empty() && policy.database.is_none());
         assert!(!policy.allow_degraded);
         // Only `verify-full` connects by name, and only then may the worker resolve it (UDP); any other job's
         // host is resolved by the broker.
-        assert!(!policy.name_resolution);
+        assert!(!network.name_resolution);
         let Job::Database(mut verified) = db else { unreachable!() };
         verified.target.tls = TlsMode::VerifyFull;
-        let policy =
-            policy_for(&Job::Database(verified.clone()), Path::new("/s/run-3"), Duration::from_secs(5), &settings);
-        assert!(policy.name_resolution);
+        let name_resolution = |job: Job| {
+            let policy = policy_for(&job, Path::new("/s/run-3"), Duration::from_secs(5), &settings);
+            policy.network.is_some_and(|network| network.name_resolution)
+        };
+        assert!(name_resolution(Job::Database(verified.clone())));
         verified.target.host = "127.0.0.1".into();
-        let policy = policy_for(&Job::Database(verified), Path::new("/s/run-3"), Duration::from_secs(5), &settings);
-        assert!(!policy.name_resolution);
-        assert!(!policy_for(&query, Path::new("/s/run-4"), Duration::from_secs(5), &settings).name_resolution);
+        assert!(!name_resolution(Job::Database(verified)));
+        assert!(!name_resolution(query));
     }
 
     #[tokio::test]

@@ -160,6 +160,49 @@ pub enum Request {
     },
 }
 
+impl Request {
+    /// Whether a viewer (a profile unlocked with the PIN) may make this request; the owner may make every one.
+    /// Every request is named, so a new one is a decision, never a default.
+    pub fn viewer_may(&self) -> bool {
+        match self {
+            // Reading, asking and running: what a viewer unlocks for.
+            Request::SourceList
+            | Request::SourceTest { .. }
+            | Request::Schema { .. }
+            | Request::Ask { .. }
+            | Request::Draft { .. }
+            | Request::Run { .. }
+            | Request::Deny { .. }
+            | Request::Cancel { .. }
+            | Request::Result { .. }
+            | Request::SessionCreate { .. }
+            | Request::Sessions
+            | Request::Messages { .. }
+            | Request::Unlock { .. }
+            | Request::Lock
+            | Request::Access
+            | Request::RenderTime { .. }
+            | Request::Guard { .. }
+            | Request::Settings
+            | Request::LlmTest
+            | Request::SourceFunctions { functions: None, .. } => true,
+            // Administering the profile, its sources and its settings, and what shows other runs.
+            Request::SourceAdd { .. }
+            | Request::SourceSetEnabled { .. }
+            | Request::SourceRemove { .. }
+            | Request::SourceFunctions { functions: Some(_), .. }
+            | Request::SetLock { .. }
+            | Request::SetLlm { .. }
+            | Request::SetLimits(_)
+            | Request::RunTrace { .. }
+            | Request::Diag
+            | Request::Audit { .. }
+            | Request::Fault { .. }
+            | Request::Shutdown => false,
+        }
+    }
+}
+
 /// Successful answers. Appended only.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Reply {

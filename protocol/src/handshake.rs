@@ -16,6 +16,10 @@
 //!   user-defined functions the owner allows per source (`Request::SourceFunctions`); no local IPC for workers
 //!   (`SandboxPolicy::name_resolution`, `Probe::ConnectUnix`); a private profile (`ErrorCode::ForeignUser`,
 //!   `ErrorCode::SocketPathTooLong`).
+//! - v7: audit actions as a closed set (`AuditAction`, in `AuditEvent` and `AuditFilter`) and chat roles as
+//!   `ChatRole`; a sandbox policy in the job's terms, derived only by the broker (`SandboxPolicy`'s
+//!   scratch directory, source paths, `DatabaseFile` and `NetworkTarget` replace its read and write paths, ports
+//!   and `name_resolution`), which the worker's enforcers translate without its job.
 
 use serde::{Deserialize, Serialize};
 
@@ -25,7 +29,7 @@ use crate::frame::FrameError;
 pub const WORKER_NONCE_ENV: &str = "POLYSTOREIQ_WORKER_NONCE";
 
 /// The protocol version this build speaks.
-pub const PROTOCOL_VERSION: u32 = 6;
+pub const PROTOCOL_VERSION: u32 = 7;
 
 /// Four bytes that open every handshake, so a stray process talking to our socket is spotted at once.
 pub const MAGIC: [u8; 4] = *b"PSIQ";

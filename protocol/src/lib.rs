@@ -6,12 +6,14 @@
 //! variant 0 of every top-level message enum and its layout never changes (see [`handshake`]).
 
 pub mod broker;
+pub mod civil;
 pub mod codec;
 pub mod column;
 pub mod endpoint;
 pub mod error;
 pub mod frame;
 pub mod handshake;
+pub mod mongo;
 pub mod secret;
 pub mod types;
 pub mod worker;

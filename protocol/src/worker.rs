@@ -50,25 +50,60 @@ impl Default for SessionLimits {
     }
 }
 
-/// What one worker may touch: built by the broker per run from the source, enforced by the worker (Linux:
-/// `no_new_privs`, landlock, seccomp, rlimits; macOS: a seatbelt profile) before it opens data. An allow-list:
-/// anything not named is denied. Since v3.
+/// What one worker may touch, in the terms of its job: built once by the broker per run (`broker/src/sandbox.rs`)
+/// and translated by the worker into its OS's rules (Linux: `no_new_privs`, landlock, seccomp, rlimits; macOS: a
+/// seatbelt profile and its parameters) before it opens data. The worker never derives a rule from its job. An
+/// allow-list: anything not named is denied, and what every worker needs to run at all (system libraries,
+/// certificates, `/dev/null`) is the enforcer's to add. Since v3; typed fields since v7.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SandboxPolicy {
-    /// Files and directories the worker may read (the source's files, its DuckDB file, system libraries).
-    pub read_paths: Vec<String>,
-    /// Directories the worker may write: its scratch directory, and for an import the datasets directory.
-    pub write_paths: Vec<String>,
-    /// TCP ports the worker may connect to; empty means no network at all. A worker never gets a Unix socket.
-    pub connect_ports: Vec<u16>,
-    /// The worker may send UDP to resolve its server's name. Only a job that must connect by name gets it (TLS
-    /// `verify-full`, whose certificate check needs the name); the broker resolves every other job's host and
-    /// hands the worker an address. Since v6.
-    pub name_resolution: bool,
+    /// The run's scratch directory, read and written: the worker's working directory, where DuckDB spills.
+    pub scratch: String,
+    /// The source's files, or folders read with everything under them, read-only.
+    pub source_paths: Vec<String>,
+    /// The source's DuckDB database of ingested tables, when the job opens one.
+    pub database: Option<DatabaseFile>,
+    /// The one server the worker may reach over TCP; `None` means no network at all. A worker never gets a Unix
+    /// socket.
+    pub network: Option<NetworkTarget>,
     pub limits: ResourceLimits,
     /// The user allowed a degraded sandbox (some rule this kernel cannot enforce); otherwise the worker refuses
     /// to run when a rule cannot be enforced precisely.
     pub allow_degraded: bool,
+}
+
+/// A source's DuckDB database file in a sandbox policy. Since v7.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DatabaseFile {
+    pub path: String,
+    /// The job is an import, which rebuilds the file: it writes the new database beside it, in
+    /// [`DatabaseFile::import_dir`], and renames it into place. Otherwise the file is only read.
+    pub import: bool,
+}
+
+impl DatabaseFile {
+    /// The import directory (the datasets directory that holds the file), where an import writes; `None` for a job
+    /// that only reads the file, or a path with no folder.
+    pub fn import_dir(&self) -> Option<&str> {
+        if !self.import {
+            return None;
+        }
+        std::path::Path::new(&self.path).parent().and_then(|dir| dir.to_str())
+    }
+}
+
+/// The database server a worker may reach. Since v7.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NetworkTarget {
+    /// The host as the worker connects to it: an address the broker resolved, unless the worker must resolve the
+    /// name itself (see `name_resolution`). macOS holds a loopback host to loopback.
+    pub host: String,
+    /// The TCP port; no other port is reachable.
+    pub port: u16,
+    /// The worker may send UDP to resolve its server's name. Only a job that must connect by name gets it (TLS
+    /// `verify-full`, whose certificate check needs the name); the broker resolves every other job's host and
+    /// hands the worker an address. Since v6 (in the policy itself until v7).
+    pub name_resolution: bool,
 }
 
 /// Resource limits a worker sets on itself (on top of the launcher's address-space and core limits). Since v3.

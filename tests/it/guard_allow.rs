@@ -6,7 +6,7 @@
 use polystoreiq_broker::guard::{Code, Guardrail, function_list};
 use polystoreiq_protocol::types::Engine;
 
-use crate::servers::{mariadb, psql};
+use crate::servers::{PgDb, mariadb, psql};
 
 /// `Some(query)` when the guard allows it: what a refusal test collects.
 fn allowed_query(engine: Engine, query: &str) -> Option<String> {
@@ -172,27 +172,16 @@ fn every_listed_mariadb_function_is_documented_by_the_server_and_system_schemas_
     assert!(allowed.is_empty(), "MariaDB system tables the guard allows: {allowed:#?}");
 }
 
-/// A scratch PostgreSQL database, dropped at the end.
-struct ScratchDatabase(String);
-
-impl Drop for ScratchDatabase {
-    fn drop(&mut self) {
-        psql("postgres", &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.0));
-    }
-}
-
 #[test]
 fn a_user_function_runs_only_once_the_owner_lists_it_and_the_list_is_audited() {
-    let database = ScratchDatabase(crate::servers::unique_name("psiq_udf"));
-    psql("postgres", &format!("CREATE DATABASE {}", database.0));
-    psql(
-        &database.0,
+    let database = PgDb::new("psiq_udf");
+    database.sql(
         "CREATE SCHEMA analytics; CREATE TABLE orders (d date); INSERT INTO orders VALUES ('2024-05-01'); \
          CREATE FUNCTION analytics.fiscal_quarter(d date) RETURNS int LANGUAGE sql IMMUTABLE \
          AS 'SELECT ((extract(month FROM d)::int + 2) / 3) % 4 + 1';",
     );
     let p = crate::support::Profile::new();
-    let url = format!("postgres://postgres@127.0.0.1:5432/{}", database.0);
+    let url = database.url();
     p.ok(&["source", "add", "udf", "--kind", "postgres", "--url", &url]);
     let query = "SELECT analytics.fiscal_quarter(d) AS q FROM orders";
 
@@ -220,16 +209,14 @@ fn a_user_function_runs_only_once_the_owner_lists_it_and_the_list_is_audited() {
 
 #[test]
 fn the_dry_run_checks_the_relations_of_the_servers_own_plan() {
-    let database = ScratchDatabase(crate::servers::unique_name("psiq_plan"));
-    psql("postgres", &format!("CREATE DATABASE {}", database.0));
+    let database = PgDb::new("psiq_plan");
     // A view of the source's own schema over a credential catalog: by its name, an ordinary relation.
-    psql(
-        &database.0,
+    database.sql(
         "CREATE TABLE orders (id int); INSERT INTO orders VALUES (1); \
          CREATE VIEW role_names AS SELECT rolname, rolpassword FROM pg_authid;",
     );
     let p = crate::support::Profile::new();
-    let url = format!("postgres://postgres@127.0.0.1:5432/{}", database.0);
+    let url = database.url();
     p.ok(&["source", "add", "plan", "--kind", "postgres", "--url", &url]);
 
     let hidden = p.ok(&["query", "plan", "--sql", "SELECT rolname FROM role_names"]);

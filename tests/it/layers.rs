@@ -4,50 +4,41 @@
 
 use std::time::{Duration, Instant};
 
-use polystoreiq_protocol::types::{DbTarget, FileKind, FileTable, SourceKind, TableStorage, TlsMode};
+use polystoreiq_protocol::types::{FileKind, FileTable, SourceKind, TableStorage};
 use polystoreiq_protocol::worker::{DbAction, DbJob, DuckLimits, FileSource, Job, QueryJob, WorkerError};
 
-use crate::servers::psql;
+use crate::servers::PgDb;
 use crate::support::{WorkerRun, run_worker_job};
 
 /// A scratch PostgreSQL database with `t(a int)` holding one row and a sequence, dropped at the end.
 struct PgScratch {
-    name: String,
+    db: PgDb,
 }
 
 impl PgScratch {
     fn new(tag: &str) -> PgScratch {
-        let name = format!("psiq_layer_{tag}_{}", std::process::id());
-        psql("postgres", &format!("DROP DATABASE IF EXISTS {name}"));
-        psql("postgres", &format!("CREATE DATABASE {name}"));
-        psql(&name, "CREATE TABLE t (a int); INSERT INTO t VALUES (1); CREATE SEQUENCE s;");
-        PgScratch { name }
+        let db = PgDb::new(&format!("psiq_layer_{tag}"));
+        db.sql("CREATE TABLE t (a int); INSERT INTO t VALUES (1); CREATE SEQUENCE s;");
+        PgScratch { db }
     }
 
     /// Runs `sql` as the superuser `postgres`, with no guardrail in front.
     fn run(&self, sql: &str, timeout_ms: u64) -> WorkerRun {
         run_worker_job(Job::Database(DbJob {
             kind: SourceKind::Postgres,
-            target: DbTarget {
-                host: "127.0.0.1".into(),
-                port: 5432,
-                database: self.name.clone(),
-                user: "postgres".into(),
-                tls: TlsMode::Disable,
-            },
+            target: self.db.target("postgres"),
             password: None,
             action: DbAction::Query { sql: sql.into(), row_limit: 100, batch_rows: 10, timeout_ms },
         }))
     }
 
-    fn rows(&self) -> String {
-        psql(&self.name, "SELECT string_agg(a::text, ',' ORDER BY a) FROM t")
+    /// Runs `sql` as the superuser through `psql`, for seeding and checking.
+    fn sql(&self, sql: &str) -> String {
+        self.db.sql(sql)
     }
-}
 
-impl Drop for PgScratch {
-    fn drop(&mut self) {
-        psql("postgres", &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
+    fn rows(&self) -> String {
+        self.sql("SELECT string_agg(a::text, ',' ORDER BY a) FROM t")
     }
 }
 
@@ -90,8 +81,8 @@ fn postgres_refuses_writes_in_the_read_only_transaction_with_the_guardrail_off()
     }
     assert!(!std::path::Path::new("/tmp/psiq-layer-copy.csv").exists());
     assert_eq!(db.rows(), "1", "the data is as it was");
-    assert_eq!(psql(&db.name, "SELECT count(*) FROM pg_tables WHERE tablename = 'u'"), "0");
-    assert_eq!(psql(&db.name, "SELECT last_value FROM s"), "1", "the sequence never advanced");
+    assert_eq!(db.sql("SELECT count(*) FROM pg_tables WHERE tablename = 'u'"), "0");
+    assert_eq!(db.sql("SELECT last_value FROM s"), "1", "the sequence never advanced");
 }
 
 #[test]

@@ -5,12 +5,12 @@
 //! generation is audited and counted in `psiq diag`, and no prompt carries a source's user, password, host or
 //! file path (a sentinel test against the real PostgreSQL).
 
-use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use serde_json::{Value, json};
 
+use crate::servers::{PgDb, psql};
 use crate::support::Profile;
 
 #[path = "../../broker/tests/it/llm/server.rs"]
@@ -311,29 +311,23 @@ fn settings_refuse_bad_input_and_an_unreachable_provider_fails_its_test() {
 
 static NEXT: AtomicU32 = AtomicU32::new(0);
 
-/// Runs SQL with `psql` as the test server's superuser, in `database`.
-fn psql(database: &str, sql: &str) -> String {
-    #[allow(clippy::disallowed_methods)] // The test seeds the real PostgreSQL server.
-    let out = Command::new("psql")
-        .args(["-h", "127.0.0.1", "-U", "postgres", "-d", database, "-v", "ON_ERROR_STOP=1", "-qAt", "-c", sql])
-        .output()
-        .expect("psql is installed by scripts/services");
-    assert!(out.status.success(), "psql failed on {sql}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).into_owned()
+/// A PostgreSQL database and a login role whose name carries a sentinel, both dropped at the end (the database
+/// first: the role holds a grant in it).
+struct SentinelDb {
+    database: Option<PgDb>,
+    role: String,
 }
 
-/// A PostgreSQL database and a login role whose name carries a sentinel, both dropped at the end.
-struct SentinelDb {
-    database: String,
-    role: String,
+impl SentinelDb {
+    fn database(&self) -> &PgDb {
+        self.database.as_ref().expect("dropped only at the end")
+    }
 }
 
 impl Drop for SentinelDb {
     fn drop(&mut self) {
-        let _ = std::panic::catch_unwind(|| {
-            psql("postgres", &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.database));
-            psql("postgres", &format!("DROP ROLE IF EXISTS {}", self.role));
-        });
+        drop(self.database.take());
+        let _ = std::panic::catch_unwind(|| psql("postgres", &format!("DROP ROLE IF EXISTS {}", self.role)));
     }
 }
 
@@ -345,26 +339,21 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 fn no_prompt_carries_a_sources_user_password_host_or_path() {
     let n = NEXT.fetch_add(1, Ordering::Relaxed);
     let sentinel = format!("sntl{}q{n}", std::process::id());
-    let db =
-        SentinelDb { database: format!("psiq_llm_{}_{n}", std::process::id()), role: format!("psiq_{sentinel}_user") };
+    let role = format!("psiq_{sentinel}_user");
+    psql("postgres", &format!("DROP ROLE IF EXISTS {role}"));
+    let db = SentinelDb { database: Some(PgDb::new("psiq_llm")), role };
     let password = format!("pw-{sentinel}-secret");
-    psql("postgres", &format!("DROP DATABASE IF EXISTS {}", db.database));
-    psql("postgres", &format!("DROP ROLE IF EXISTS {}", db.role));
     psql("postgres", &format!("CREATE ROLE {} LOGIN PASSWORD '{password}'", db.role));
-    psql("postgres", &format!("CREATE DATABASE {}", db.database));
-    psql(
-        &db.database,
-        &format!(
-            "CREATE TABLE orders (id int PRIMARY KEY, city text, total numeric(10,2)); \
+    db.database().sql(&format!(
+        "CREATE TABLE orders (id int PRIMARY KEY, city text, total numeric(10,2)); \
              COMMENT ON TABLE orders IS 'One row per order'; INSERT INTO orders VALUES (1, 'Lyon', 10.5); \
              GRANT SELECT ON orders TO {}",
-            db.role
-        ),
-    );
+        db.role
+    ));
 
     let profile = profile();
     let csv = add_shop(&profile, &format!("files-{sentinel}"));
-    let url = format!("postgres://{}@127.0.0.1:5432/{}", db.role, db.database);
+    let url = format!("postgres://{}@127.0.0.1:5432/{}", db.role, db.database().name());
     let out = profile.run_with_stdin(
         &["source", "add", "pg", "--kind", "postgres", "--url", &url, "--tls", "disable", "--password-stdin"],
         &format!("{password}\n"),

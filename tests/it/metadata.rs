@@ -6,46 +6,15 @@
 //!
 //! Each test works in a database of its own (`psiq_m_<pid>_<n>`), dropped at the end.
 
-use std::future::IntoFuture;
 use std::time::{Duration, Instant};
 
 use mongodb::IndexModel;
 use mongodb::bson::{Bson, Document, doc};
-use mongodb::options::{ClientOptions, IndexOptions, ServerAddress};
+use mongodb::options::IndexOptions;
 use serde_json::Value;
 
-use crate::servers::{mariadb, psql, unique_name};
+use crate::servers::{MariaDb, MongoDb, PgDb};
 use crate::support::Profile;
-
-/// A PostgreSQL database of its own, dropped when the test ends.
-struct PgDb {
-    name: String,
-}
-
-impl PgDb {
-    fn new() -> PgDb {
-        let name = unique_name("psiq_m");
-        psql("postgres", &format!("DROP DATABASE IF EXISTS {name}"));
-        psql("postgres", &format!("CREATE DATABASE {name}"));
-        PgDb { name }
-    }
-
-    fn sql(&self, sql: &str) -> String {
-        psql(&self.name, sql)
-    }
-
-    fn url(&self) -> String {
-        format!("postgres://postgres@127.0.0.1:5432/{}", self.name)
-    }
-}
-
-impl Drop for PgDb {
-    fn drop(&mut self) {
-        let _ = std::panic::catch_unwind(|| {
-            psql("postgres", &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name))
-        });
-    }
-}
 
 /// The tables of a `psiq --json schema` answer, by name.
 fn table<'a>(schema: &'a Value, name: &str) -> &'a Value {
@@ -81,7 +50,7 @@ fn index<'a>(table: &'a Value, name: &str) -> &'a Value {
 
 #[test]
 fn postgres_metadata_has_keys_indexes_comments_and_estimates() {
-    let db = PgDb::new();
+    let db = PgDb::new("psiq_m");
     db.sql(
         "CREATE TABLE customers (id int PRIMARY KEY, email text UNIQUE, name text NOT NULL);
          COMMENT ON TABLE customers IS 'People who buy';
@@ -171,7 +140,7 @@ fn postgres_metadata_has_keys_indexes_comments_and_estimates() {
 #[test]
 fn a_new_table_appears_only_after_the_ttl_or_with_refresh() {
     const TTL_S: u64 = 5;
-    let db = PgDb::new();
+    let db = PgDb::new("psiq_m");
     db.sql("CREATE TABLE first (id int PRIMARY KEY)");
     let p = Profile::with_env(&[("POLYSTOREIQ_SCHEMA_TTL_S", "5")]);
     p.ok(&["source", "add", "pg", "--kind", "postgres", "--url", &db.url(), "--tls", "disable"]);
@@ -230,11 +199,8 @@ fn a_new_table_appears_only_after_the_ttl_or_with_refresh() {
 
 #[test]
 fn mysql_metadata_has_keys_indexes_comments_and_estimates() {
-    let name = unique_name("psiq_m");
-    mariadb(None, &format!("DROP DATABASE IF EXISTS {name}; CREATE DATABASE {name};"));
-    let cleanup = DropMysql(name.clone());
-    mariadb(
-        Some(&name),
+    let db = MariaDb::new("psiq_m");
+    db.sql(
         "CREATE TABLE customers (id INT PRIMARY KEY, email VARCHAR(80) UNIQUE COMMENT 'Where receipts go',
                                  name VARCHAR(40) NOT NULL) ENGINE=InnoDB COMMENT='People who buy';
          CREATE TABLE orders (id INT, line INT, customer_id INT, placed DATE, PRIMARY KEY (id, line),
@@ -249,7 +215,7 @@ fn mysql_metadata_has_keys_indexes_comments_and_estimates() {
          ANALYZE TABLE customers;",
     );
     let p = Profile::new();
-    let url = format!("mysql://root@127.0.0.1:3306/{name}");
+    let url = format!("mysql://root@127.0.0.1:3306/{}", db.name());
     p.ok(&["source", "add", "my", "--kind", "mysql", "--url", &url, "--tls", "disable"]);
     let schema = p.ok(&["schema", "my"]);
     assert_eq!(names(&schema), ["big_spenders", "customers", "orders", "refunds"], "{schema}");
@@ -287,57 +253,31 @@ fn mysql_metadata_has_keys_indexes_comments_and_estimates() {
     assert_eq!(view["kind"], "view");
     assert_eq!(view["comment"], Value::Null, "MariaDB's TABLE_COMMENT of a view is the word VIEW, not a comment");
     assert_eq!(view["primary_key"], serde_json::json!([]));
-    drop(cleanup);
-}
-
-/// Drops a MariaDB database when the test ends, passed or not.
-struct DropMysql(String);
-
-impl Drop for DropMysql {
-    fn drop(&mut self) {
-        let name = self.0.clone();
-        let _ = std::panic::catch_unwind(|| mariadb(None, &format!("DROP DATABASE IF EXISTS {name}")));
-    }
+    drop(db);
 }
 
 #[test]
 fn mongodb_metadata_has_indexes_and_sampled_field_statistics() {
-    let name = unique_name("psiq_m");
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-    let client = runtime.block_on(async {
-        let options = ClientOptions::builder()
-            .hosts(vec![ServerAddress::Tcp { host: "127.0.0.1".into(), port: Some(37017) }])
-            .direct_connection(true)
-            .server_selection_timeout(Duration::from_secs(5))
-            .build();
-        mongodb::Client::with_options(options).expect("client")
-    });
-    let db = client.database(&name);
-    let customers = db.collection::<Document>("customers");
-    runtime
-        .block_on(
-            customers
-                .insert_many([
-                    doc! { "_id": 1, "email": "a@example.com", "age": 31, "vip": true, "address": { "city": "Oslo" } },
-                    doc! { "_id": 2, "email": "b@example.com", "age": 45, "vip": Bson::Null },
-                    doc! { "_id": 3, "email": "c@example.com", "age": "unknown" },
-                    doc! { "_id": 4, "email": "d@example.com", "age": 28, "address": { "city": "Bergen" } },
-                ])
-                .into_future(),
-        )
-        .expect("the MongoDB-compatible test server answers on 127.0.0.1:37017 (scripts/services starts it)");
+    let db = MongoDb::new("psiq_m");
+    let customers = db.database().collection::<Document>("customers");
+    db.wait(customers.insert_many([
+        doc! { "_id": 1, "email": "a@example.com", "age": 31, "vip": true, "address": { "city": "Oslo" } },
+        doc! { "_id": 2, "email": "b@example.com", "age": 45, "vip": Bson::Null },
+        doc! { "_id": 3, "email": "c@example.com", "age": "unknown" },
+        doc! { "_id": 4, "email": "d@example.com", "age": 28, "address": { "city": "Bergen" } },
+    ]))
+    .expect("seed");
     let unique = IndexOptions::builder().unique(true).name("email_unique".to_owned()).build();
     let email = IndexModel::builder().keys(doc! { "email": 1 }).options(unique).build();
-    runtime.block_on(customers.create_index(email).into_future()).expect("index");
+    db.wait(customers.create_index(email)).expect("index");
     let by_city = IndexModel::builder()
         .keys(doc! { "address.city": 1, "age": -1 })
         .options(IndexOptions::builder().name("city_age".to_owned()).build())
         .build();
-    runtime.block_on(customers.create_index(by_city).into_future()).expect("index");
-    let dropper = DropMongo { runtime: &runtime, db: db.clone() };
+    db.wait(customers.create_index(by_city)).expect("index");
 
     let p = Profile::new();
-    p.ok(&["source", "add", "mongo", "--kind", "mongodb", "--url", &format!("mongodb://127.0.0.1:37017/{name}")]);
+    p.ok(&["source", "add", "mongo", "--kind", "mongodb", "--url", &db.url()]);
     let schema = p.ok(&["schema", "mongo"]);
     let coll = table(&schema, "customers");
     assert_eq!(coll["kind"], "collection");
@@ -382,17 +322,5 @@ fn mongodb_metadata_has_indexes_and_sampled_field_statistics() {
     let text = String::from_utf8_lossy(&text.stdout).into_owned();
     assert!(text.contains("in 50% of 4 sampled (bool 1, null 1)"), "{text}");
     assert!(text.contains("unique index email_unique (email)"), "{text}");
-    drop(dropper);
-}
-
-/// Drops a MongoDB database when the test ends, passed or not.
-struct DropMongo<'a> {
-    runtime: &'a tokio::runtime::Runtime,
-    db: mongodb::Database,
-}
-
-impl Drop for DropMongo<'_> {
-    fn drop(&mut self) {
-        let _ = self.runtime.block_on(self.db.drop().into_future());
-    }
+    drop(db);
 }

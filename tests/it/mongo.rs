@@ -7,63 +7,45 @@
 //! Each test seeds its own database (`psiq_t_<pid>_<n>`) with the `mongodb` crate and drops it at the end.
 
 use std::future::IntoFuture;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use mongodb::bson::oid::ObjectId;
 use mongodb::bson::{Bson, DateTime, Decimal128, Document, doc};
-use mongodb::options::{ClientOptions, ServerAddress};
 use polystoreiq_protocol::types::{ColumnValues, DbTarget, SourceKind, TlsMode};
 use polystoreiq_protocol::worker::{DbAction, DbJob, FromWorker, Job, WorkerError};
 use serde_json::{Value, json};
 
+use crate::servers::{MONGO_PORT, MongoDb};
 use crate::support::{Profile, WorkerRun, run_worker_job};
 
 const HOST: &str = "127.0.0.1";
-const PORT: u16 = 37017;
+const PORT: u16 = MONGO_PORT;
 
 /// A database of its own on the test server, dropped when the test ends.
 struct TestDb {
-    name: String,
-    client: mongodb::Client,
-    runtime: tokio::runtime::Runtime,
+    db: MongoDb,
 }
 
 impl TestDb {
     fn new() -> TestDb {
-        static NEXT: AtomicU32 = AtomicU32::new(0);
-        let name = format!("psiq_t_{}_{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
-        let runtime =
-            tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("runtime");
-        let client = runtime.block_on(async {
-            let options = ClientOptions::builder()
-                .hosts(vec![ServerAddress::Tcp { host: HOST.into(), port: Some(PORT) }])
-                .direct_connection(true)
-                .server_selection_timeout(Duration::from_secs(5))
-                .build();
-            mongodb::Client::with_options(options).expect("client")
-        });
-        runtime
-            .block_on(client.database("admin").run_command(doc! { "ping": 1 }).into_future())
-            .expect("the MongoDB-compatible test server answers on 127.0.0.1:37017 (scripts/services starts it)");
-        TestDb { name, client, runtime }
+        TestDb { db: MongoDb::new("psiq_t") }
     }
 
     /// Runs one driver action to its end.
     fn wait<F: IntoFuture>(&self, action: F) -> F::Output {
-        self.runtime.block_on(action.into_future())
+        self.db.wait(action)
     }
 
     fn url(&self) -> String {
-        format!("mongodb://{HOST}:{PORT}/{}", self.name)
+        self.db.url()
     }
 
     fn db(&self) -> mongodb::Database {
-        self.client.database(&self.name)
+        self.db.database()
     }
 
     fn insert(&self, collection: &str, docs: Vec<Document>) {
-        self.wait(self.db().collection::<Document>(collection).insert_many(docs)).expect("seed");
+        self.db.insert(collection, docs);
     }
 
     fn command(&self, command: Document) {
@@ -78,17 +60,16 @@ impl TestDb {
 
     /// Every document of a collection, in `_id` order.
     fn documents(&self, collection: &str) -> Vec<Document> {
-        self.runtime
-            .block_on(async {
-                let coll = self.db().collection::<Document>(collection);
-                let mut cursor = coll.find(doc! {}).sort(doc! { "_id": 1 }).await?;
-                let mut docs = Vec::new();
-                while cursor.advance().await? {
-                    docs.push(cursor.deserialize_current()?);
-                }
-                Ok::<_, mongodb::error::Error>(docs)
-            })
-            .expect("read back")
+        self.wait(async {
+            let coll = self.db().collection::<Document>(collection);
+            let mut cursor = coll.find(doc! {}).sort(doc! { "_id": 1 }).await?;
+            let mut docs = Vec::new();
+            while cursor.advance().await? {
+                docs.push(cursor.deserialize_current()?);
+            }
+            Ok::<_, mongodb::error::Error>(docs)
+        })
+        .expect("read back")
     }
 
     /// A worker job on this database, as the broker would send it (no password: the server runs without auth).
@@ -98,7 +79,7 @@ impl TestDb {
             target: DbTarget {
                 host: HOST.into(),
                 port: PORT,
-                database: self.name.clone(),
+                database: self.db.name().to_owned(),
                 user: String::new(),
                 tls: TlsMode::Prefer,
             },
@@ -111,12 +92,6 @@ impl TestDb {
     fn worker_query(&self, query: &Value, timeout_ms: u64, batch_rows: u32) -> WorkerRun {
         let action = DbAction::Query { sql: query.to_string(), row_limit: 1000, batch_rows, timeout_ms };
         run_worker_job(self.job(action))
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        let _ = self.wait(self.db().drop());
     }
 }
 

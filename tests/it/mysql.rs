@@ -4,14 +4,13 @@
 //! with a real worker and no broker or guardrail in front, connected as root, who could otherwise write.
 
 use std::process::Output;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use polystoreiq_protocol::types::{DbTarget, SourceKind, TlsMode};
+use polystoreiq_protocol::types::{DbTarget, SourceKind};
 use polystoreiq_protocol::worker::{DbAction, DbJob, FromWorker, Job, ServerSession, WorkerError};
 use serde_json::{Value, json};
 
-use crate::servers::{mariadb, mariadb_output};
+use crate::servers::{MariaDb, mariadb, mariadb_output};
 use crate::support::{Profile, WorkerRun, run_worker_job};
 
 /// The read-only user's password; no output may ever contain it.
@@ -19,27 +18,22 @@ const PASSWORD: &str = "Ro-Sentinel-7d1e-never-echoed";
 
 /// A database and a read-only user of the same unique name, dropped when the test ends.
 struct Scratch {
-    name: String,
+    db: MariaDb,
 }
 
 impl Scratch {
     fn new() -> Scratch {
-        static NEXT: AtomicU32 = AtomicU32::new(0);
-        let name = format!("psiq_t_{}_{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
-        mariadb(
-            None,
-            &format!(
-                "DROP DATABASE IF EXISTS {name}; CREATE DATABASE {name};
-                 DROP USER IF EXISTS '{name}'@'%'; CREATE USER '{name}'@'%' IDENTIFIED BY '{PASSWORD}';
-                 GRANT SELECT ON {name}.* TO '{name}'@'%';"
-            ),
-        );
-        Scratch { name }
+        Scratch { db: MariaDb::with_reader("psiq_t", PASSWORD) }
+    }
+
+    /// The database's name, and its read-only user's.
+    fn name(&self) -> &str {
+        self.db.name()
     }
 
     /// Runs SQL as root inside the scratch database.
     fn sql(&self, sql: &str) -> String {
-        mariadb(Some(&self.name), sql)
+        self.db.sql(sql)
     }
 
     fn tables(&self) -> Vec<String> {
@@ -52,7 +46,7 @@ impl Scratch {
 
     /// The source URL for `user` (the read-only user when `None`).
     fn url(&self, user: Option<&str>) -> String {
-        format!("mysql://{}@127.0.0.1:3306/{}", user.unwrap_or(&self.name), self.name)
+        format!("mysql://{}@127.0.0.1:3306/{}", user.unwrap_or(self.name()), self.name())
     }
 
     /// A small shop: two tables, a view, and a table holding one value of every decoded type.
@@ -78,13 +72,6 @@ impl Scratch {
                (2, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, '', NULL, NULL, NULL, NULL,
                 NULL, NULL);",
         );
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let name = &self.name;
-        let _ = mariadb_output(None, &format!("DROP DATABASE IF EXISTS {name}; DROP USER IF EXISTS '{name}'@'%';"));
     }
 }
 
@@ -180,31 +167,33 @@ fn a_read_only_user_onboards_and_root_is_flagged_as_able_to_write() {
     );
     let kinds: Vec<&str> =
         tables[2]["columns"].as_array().unwrap().iter().map(|c| c["logical"].as_str().unwrap()).collect();
-    assert_eq!(
-        kinds,
-        [
-            "int",
-            "int",
-            "int",
-            "decimal",
-            "decimal",
-            "float",
-            "float",
-            "date",
-            "timestamp",
-            "timestamp_tz",
-            "time",
-            "int",
-            "text",
-            "text",
-            "bytes",
-            // MariaDB's JSON is LONGTEXT with a check constraint; MySQL's is its own type.
-            if version.contains("MariaDB") { "text" } else { "json" },
-            "bool",
-            "int",
-            "text"
-        ]
-    );
+    // MariaDB's JSON is LONGTEXT with a check constraint; MySQL's is its own type.
+    assert_eq!(kinds, kinds_logical(if version.contains("MariaDB") { "text" } else { "json" }));
+}
+
+/// The logical types of the `kinds` table's columns, in order, with `json` for its JSON column.
+fn kinds_logical(json: &'static str) -> [&'static str; 19] {
+    [
+        "int",
+        "int",
+        "int",
+        "decimal",
+        "decimal",
+        "float",
+        "float",
+        "date",
+        "timestamp",
+        "timestamp_tz",
+        "time",
+        "int",
+        "text",
+        "text",
+        "bytes",
+        json,
+        "bool",
+        "int",
+        "text",
+    ]
 }
 
 #[test]
@@ -235,30 +224,7 @@ fn queries_return_exact_values_of_every_decoded_type() {
     let page = &kinds["first_page"];
     let logical: Vec<&str> =
         page["columns"].as_array().unwrap().iter().map(|c| c["logical"].as_str().unwrap()).collect();
-    assert_eq!(
-        logical,
-        [
-            "int",
-            "int",
-            "int",
-            "decimal",
-            "decimal",
-            "float",
-            "float",
-            "date",
-            "timestamp",
-            "timestamp_tz",
-            "time",
-            "int",
-            "text",
-            "text",
-            "bytes",
-            "text",
-            "bool",
-            "int",
-            "text"
-        ]
-    );
+    assert_eq!(logical, kinds_logical("text"));
     let rows = page["rows"].as_array().expect("rows");
     assert_eq!(
         rows[0],
@@ -303,11 +269,11 @@ fn connection_failures_are_typed_and_never_echo_the_password() {
     assert_eq!(error["code"], "auth_failed", "{error}");
     assert!(error["message"].as_str().unwrap().contains("enter the password again"), "{error}");
 
-    let dead = add(&p, "dead", &format!("mysql://{}@127.0.0.1:1/{}", s.name, s.name), Some(PASSWORD));
+    let dead = add(&p, "dead", &format!("mysql://{}@127.0.0.1:1/{}", s.name(), s.name()), Some(PASSWORD));
     outputs.push(text(&dead));
     assert_eq!(last_json(&dead)["error"]["code"], "unreachable", "{}", text(&dead));
 
-    let missing = format!("{}_nosuch", s.name);
+    let missing = format!("{}_nosuch", s.name());
     let nodb = add(&p, "nodb", &format!("mysql://root@127.0.0.1:3306/{missing}"), None);
     outputs.push(text(&nodb));
     let error = &last_json(&nodb)["error"];
@@ -336,13 +302,7 @@ fn as_root(s: &Scratch, sql: &str, timeout_ms: u64) -> WorkerRun {
 }
 
 fn as_root_with(s: &Scratch, sql: &str, row_limit: u64, batch_rows: u32, timeout_ms: u64) -> WorkerRun {
-    let target = DbTarget {
-        host: "127.0.0.1".into(),
-        port: 3306,
-        database: s.name.clone(),
-        user: "root".into(),
-        tls: TlsMode::Disable,
-    };
+    let target = s.db.target("root");
     let action = DbAction::Query { sql: sql.to_owned(), row_limit, batch_rows, timeout_ms };
     run_worker_job(Job::Database(DbJob { kind: SourceKind::Mysql, target, password: None, action }))
 }
@@ -386,7 +346,7 @@ fn root_cannot_change_data_through_the_worker() {
 #[test]
 fn root_cannot_run_a_second_statement_or_load_a_file() {
     let s = scratch_with_t();
-    let secret = format!("/tmp/{}_outfile", s.name);
+    let secret = format!("/tmp/{}_outfile", s.name());
     for sql in [
         "SELECT 1; DROP TABLE t",
         "SELECT 1 /*!; DROP TABLE t */",
@@ -417,7 +377,7 @@ fn ddl_cannot_escape_the_read_only_transaction() {
     assert!(s.tables().contains(&"slipped_out".to_owned()), "the server let DDL out of a read-only transaction");
     // A read-only session (the connector sets one) makes the transaction after the implicit commit read-only too.
     let session = mariadb_output(
-        Some(&s.name),
+        Some(s.name()),
         "SET SESSION TRANSACTION READ ONLY; START TRANSACTION READ ONLY; CREATE TABLE stopped (a INT);",
     );
     assert!(String::from_utf8_lossy(&session.stderr).contains("1792"), "{}", text(&session));
@@ -499,13 +459,7 @@ fn a_worker_streams_batches_and_stops_at_the_row_limit() {
         other => panic!("expected Done, got {other:?}"),
     }
     // The connection test and metadata over the same path.
-    let target = DbTarget {
-        host: "127.0.0.1".into(),
-        port: 3306,
-        database: s.name.clone(),
-        user: "root".into(),
-        tls: TlsMode::Disable,
-    };
+    let target = s.db.target("root");
     let tested = run_worker_job(Job::Database(DbJob {
         kind: SourceKind::Mysql,
         target: target.clone(),
@@ -518,7 +472,7 @@ fn a_worker_streams_batches_and_stops_at_the_row_limit() {
     }
     let wrong = run_worker_job(Job::Database(DbJob {
         kind: SourceKind::Mysql,
-        target: DbTarget { user: s.name.clone(), ..target },
+        target: DbTarget { user: s.name().to_owned(), ..target },
         password: Some(polystoreiq_protocol::secret::Credential(polystoreiq_protocol::secret::Secret::new(
             "Wrong-Sentinel-5b2a",
         ))),

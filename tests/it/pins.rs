@@ -15,7 +15,7 @@ use polystoreiq_protocol::worker::{
     DbAction, DbJob, FileSource, FromWorker, Job, QueryJob, SessionLimits, WorkerError,
 };
 
-use crate::servers::{psql, unique_name};
+use crate::servers::{PgDb, psql};
 use crate::support::{WorkerRun, run_worker_job_with};
 
 /// What the guardrail allows: two string literals. A server with `standard_conforming_strings = off` reads one
@@ -27,33 +27,26 @@ const HIDDEN_UPPER: &str = r"SELECT 'x\' AS a, ' , upper(current_user) -- '";
 
 /// A scratch database and a login role of the test's own (trust authentication, no password), dropped at the end.
 struct PgRole {
-    name: String,
+    db: PgDb,
 }
 
 impl PgRole {
     /// A database and a non-superuser role named alike; `setup` runs in the database as the superuser.
     fn new(prefix: &str, setup: &str) -> PgRole {
-        let name = unique_name(prefix);
-        psql("postgres", &format!("CREATE ROLE {name} LOGIN"));
-        psql("postgres", &format!("CREATE DATABASE {name}"));
-        psql(&name, setup);
-        PgRole { name }
+        let db = PgDb::with_role(prefix);
+        db.sql(setup);
+        PgRole { db }
     }
 
-    fn target(&self, user: &str) -> DbTarget {
-        DbTarget {
-            host: "127.0.0.1".into(),
-            port: 5432,
-            database: self.name.clone(),
-            user: user.into(),
-            tls: TlsMode::Disable,
-        }
+    /// The database's name, and the role's.
+    fn name(&self) -> &str {
+        self.db.name()
     }
 
     fn run(&self, user: &str, action: DbAction, limits: SessionLimits) -> WorkerRun {
         let scratch = tempfile::tempdir().unwrap();
         let job =
-            Job::Database(DbJob { kind: SourceKind::Postgres, target: self.target(user), password: None, action });
+            Job::Database(DbJob { kind: SourceKind::Postgres, target: self.db.target(user), password: None, action });
         run_worker_job_with(job, limits, scratch.path())
     }
 
@@ -65,18 +58,11 @@ impl PgRole {
     fn unpinned<T>(&self, f: impl AsyncFnOnce(&tokio_postgres::Client) -> T) -> T {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         runtime.block_on(async {
-            let config = format!("host=127.0.0.1 port=5432 user={} dbname={}", self.name, self.name);
+            let config = format!("host=127.0.0.1 port=5432 user={} dbname={}", self.name(), self.name());
             let (client, connection) = tokio_postgres::connect(&config, tokio_postgres::NoTls).await.unwrap();
             tokio::spawn(connection);
             f(&client).await
         })
-    }
-}
-
-impl Drop for PgRole {
-    fn drop(&mut self) {
-        psql("postgres", &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
-        psql("postgres", &format!("DROP ROLE IF EXISTS {}", self.name));
     }
 }
 
@@ -103,7 +89,7 @@ fn failure(run: &WorkerRun) -> &WorkerError {
 #[test]
 fn postgres_reads_strings_as_the_guardrail_does_when_the_role_turns_standard_strings_off() {
     let db = PgRole::new("psiq_pin_scs", "SELECT 1");
-    psql("postgres", &format!("ALTER ROLE {} SET standard_conforming_strings = off", db.name));
+    psql("postgres", &format!("ALTER ROLE {} SET standard_conforming_strings = off", db.name()));
     // The guardrail's reading: two literals, nothing to refuse.
     assert!(Guardrail::new(Engine::Postgres).check(HIDDEN_CALL).allowed(), "the guardrail sees only literals");
 
@@ -114,10 +100,10 @@ fn postgres_reads_strings_as_the_guardrail_does_when_the_role_turns_standard_str
         (setting, (row.get::<_, String>(0), row.get::<_, String>(1)))
     });
     assert_eq!(setting, "off");
-    assert_eq!(row, ("x' AS a, ".to_owned(), db.name.to_uppercase()), "unpinned, the call runs");
+    assert_eq!(row, ("x' AS a, ".to_owned(), db.name().to_uppercase()), "unpinned, the call runs");
 
     // The worker: exactly the guardrail's two literals, and the call never ran.
-    let run = db.query(&db.name, HIDDEN_UPPER, SessionLimits::DEFAULT);
+    let run = db.query(db.name(), HIDDEN_UPPER, SessionLimits::DEFAULT);
     assert_eq!(first_row(&run), [Some(r"x\".to_owned()), Some(" , upper(current_user) -- ".to_owned())]);
     // A role that may not set temp_file_limit runs anyway: that pin is best-effort, and says so on stderr.
     assert!(run.stderr.contains("may not set temp_file_limit"), "{}", run.stderr);
@@ -126,7 +112,7 @@ fn postgres_reads_strings_as_the_guardrail_does_when_the_role_turns_standard_str
     // when pinned and fails unpinned.
     let hidden_missing = r"SELECT 'x\' AS a, ' , psiq_no_such_function() -- '";
     let check =
-        db.run(&db.name, DbAction::Check { sql: hidden_missing.into(), timeout_ms: 5_000 }, SessionLimits::DEFAULT);
+        db.run(db.name(), DbAction::Check { sql: hidden_missing.into(), timeout_ms: 5_000 }, SessionLimits::DEFAULT);
     assert!(check.failure().is_none(), "{:?}", check.failure());
     let unpinned = db.unpinned(async |client| {
         let err = client.prepare(hidden_missing).await.map(|_| ()).unwrap_err();
@@ -143,20 +129,20 @@ fn postgres_names_resolve_as_the_schema_snapshot_says_whatever_the_roles_search_
          CREATE SCHEMA shadow; CREATE TABLE shadow.t (a text); INSERT INTO shadow.t VALUES ('shadow');",
     );
     psql(
-        &db.name,
+        db.name(),
         &format!(
             "GRANT USAGE ON SCHEMA shadow TO {0}; GRANT SELECT ON public.t, shadow.t TO {0};
              ALTER ROLE {0} SET search_path = shadow, public",
-            db.name
+            db.name()
         ),
     );
     // The twin: the role's own search path puts shadow.t behind the bare name.
     let unpinned: String = db.unpinned(async |client| client.query_one("SELECT a FROM t", &[]).await.unwrap().get(0));
     assert_eq!(unpinned, "shadow");
     // The schema snapshot names public.t `t` and the other `shadow.t`; the worker reads them so.
-    let run = db.query(&db.name, "SELECT a FROM t", SessionLimits::DEFAULT);
+    let run = db.query(db.name(), "SELECT a FROM t", SessionLimits::DEFAULT);
     assert_eq!(first_row(&run), [Some("public".to_owned())]);
-    let run = db.query(&db.name, "SELECT a FROM shadow.t", SessionLimits::DEFAULT);
+    let run = db.query(db.name(), "SELECT a FROM shadow.t", SessionLimits::DEFAULT);
     assert_eq!(first_row(&run), [Some("shadow".to_owned())]);
 }
 

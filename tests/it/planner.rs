@@ -43,18 +43,7 @@ fn follow_ups_rewrite_the_previous_draft_in_a_session_and_are_declined_outside_o
     let p = Profile::new();
     let dir = p.data.path().join("demo");
     fixtures::write_demo(&dir).unwrap();
-    let file = |name: &str| dir.join(name).to_string_lossy().into_owned();
-    p.ok(&[
-        "source",
-        "add",
-        "demo",
-        "--kind",
-        "files",
-        "--path",
-        &file("customers.csv"),
-        &file("products.json"),
-        &file("orders.parquet"),
-    ]);
+    p.add_files("demo", &["customers.csv", "products.json", "orders.parquet"].map(|name| dir.join(name)));
 
     let session = p.ok(&["session", "new", "sales"])["id"].to_string();
     let first = p.ok(&["ask", "demo", "revenue by channel", "--session", &session]);

@@ -10,7 +10,6 @@
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
-use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -18,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use crate::servers::psql;
 use crate::support::Profile;
 
 /// A TCP forwarder from a local port to the PostgreSQL server: a real proxy, bytes passed both ways untouched.
@@ -186,17 +186,6 @@ fn a_server_that_hangs_up_twice_is_reached_on_the_third_attempt() {
     assert_eq!(status["consecutive_failures"], 0, "a run that reached the server leaves no failure: {status}");
 }
 
-/// Runs SQL as the test server's superuser.
-fn psql(sql: &str) -> String {
-    #[allow(clippy::disallowed_methods)] // The test inspects and cleans up the real PostgreSQL server.
-    let out = Command::new("psql")
-        .args(["-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-qAt", "-c", sql])
-        .output()
-        .expect("psql is installed by scripts/services");
-    assert!(out.status.success(), "psql failed: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 #[test]
 fn a_connection_lost_after_the_query_was_sent_is_not_retried() {
     let forwarder = Forwarder::start(0, 0);
@@ -215,16 +204,19 @@ fn a_connection_lost_after_the_query_was_sent_is_not_retried() {
         "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query LIKE '%{marker}%' \
          AND query NOT LIKE 'EXPLAIN%' AND pid <> pg_backend_pid()"
     );
-    while psql(&running).trim() == "0" {
+    while psql("postgres", &running).trim() == "0" {
         assert!(started.elapsed() < Duration::from_secs(30), "the query never started on the server");
         std::thread::sleep(Duration::from_millis(20));
     }
     forwarder.stop();
     let out = run.wait_with_output().expect("psiq");
     // The server goes on computing for a client that is gone; stop it.
-    psql(&format!(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%{marker}%' AND pid <> pg_backend_pid()"
-    ));
+    psql(
+        "postgres",
+        &format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%{marker}%' AND pid <> pg_backend_pid()"
+        ),
+    );
     assert!(!out.status.success());
     let err = crate::support::parse_last_json(&String::from_utf8_lossy(&out.stdout))["error"].clone();
     assert_eq!(err["code"], "connection_lost", "{err}");

@@ -6,19 +6,10 @@ use std::process::{Child, Command, Output, Stdio};
 
 use polystoreiq_broker::secrets::{Keyring, SecretRef};
 
+use crate::servers::psql;
 use crate::support::Profile;
 
 const SENTINEL: &str = "Sentinel-9f3c-PASSWORD-never-leaks";
-
-/// Runs SQL on the local test server as its superuser (the services script starts it).
-fn psql(sql: &str) {
-    #[allow(clippy::disallowed_methods)] // The test seeds the real PostgreSQL server.
-    let out = Command::new("psql")
-        .args(["-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-v", "ON_ERROR_STOP=1", "-q", "-c", sql])
-        .output()
-        .expect("psql is installed by scripts/services");
-    assert!(out.status.success(), "psql failed: {}", String::from_utf8_lossy(&out.stderr));
-}
 
 fn text(out: &Output) -> String {
     format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
@@ -26,7 +17,7 @@ fn text(out: &Output) -> String {
 
 #[test]
 fn a_database_password_reaches_the_keyring_and_nothing_else() {
-    psql(&format!(
+    psql("postgres", &format!(
         "DROP TABLE IF EXISTS psiq_secret_items; CREATE TABLE psiq_secret_items (id int PRIMARY KEY, label text);
          INSERT INTO psiq_secret_items VALUES (1, 'one'), (2, 'two');
          DO $$ BEGIN
@@ -192,7 +183,7 @@ impl Drop for SecretService {
 
 #[test]
 fn with_a_session_bus_the_password_goes_to_the_secret_service() {
-    psql(&format!(
+    psql("postgres", &format!(
         "DO $$ BEGIN
            IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'psiq_sentinel_ss') THEN CREATE ROLE psiq_sentinel_ss LOGIN; END IF;
          END $$;

@@ -83,25 +83,10 @@ fn every_engine_and_the_files_hold_the_same_rows_and_the_readers_cannot_write() 
         assert_eq!(source["can_write"], true, "{source}");
     }
     let demo_dir = options.demo_dir();
-    let file = |name: &str| demo_dir.join(name).to_string_lossy().into_owned();
-    p.ok(&[
-        "source",
-        "add",
-        "files_demo",
-        "--kind",
-        "files",
-        "--path",
-        &file("customers.csv"),
-        &file("products.json"),
-        &file("orders.parquet"),
-    ]);
-    let chinook_files: Vec<String> = CHINOOK_ROWS
-        .iter()
-        .map(|(table, _)| options.chinook_dir().join(format!("{table}.parquet")).to_string_lossy().into_owned())
-        .collect();
-    let mut args = vec!["source", "add", "files_chinook", "--kind", "files", "--path"];
-    args.extend(chinook_files.iter().map(String::as_str));
-    p.ok(&args);
+    p.add_files("files_demo", &["customers.csv", "products.json", "orders.parquet"].map(|name| demo_dir.join(name)));
+    let chinook_files: Vec<_> =
+        CHINOOK_ROWS.iter().map(|(table, _)| options.chinook_dir().join(format!("{table}.parquet"))).collect();
+    p.add_files("files_chinook", &chinook_files);
 
     for (source, mongo) in [("files_demo", false), ("pg_demo", false), ("my_demo", false), ("mongo_demo", true)] {
         assert_eq!(counts(&p, source, &DEMO_ROWS, mongo), expected(&DEMO_ROWS), "{source}");

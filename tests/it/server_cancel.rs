@@ -9,16 +9,15 @@
 //! the server still runs the query, and a session the server ends mid-stream is a typed error, not a hang.
 
 use std::io::Write;
-use std::process::{Child, ChildStdin, Command, Output, Stdio};
+use std::process::{Child, ChildStdin, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use mongodb::bson::{Bson, Document, doc};
-use mongodb::options::{ClientOptions, ServerAddress};
-use polystoreiq_protocol::types::{DbTarget, SourceKind, TlsMode};
+use polystoreiq_protocol::types::SourceKind;
 use polystoreiq_protocol::worker::{DbAction, DbJob, FromWorker, Job, ServerSession, WorkerError};
 use serde_json::Value;
 
-use crate::servers::{mariadb, psql, unique_name};
+use crate::servers::{MariaDb, MongoDb, PgDb, mariadb, psql, psql_command};
 use crate::support::{Profile, WorkerStream, group_members, parse_last_json, wait_gone};
 
 /// How long after a run ends a test waits for its statement to leave the server. The statements run for minutes
@@ -86,62 +85,33 @@ fn server_cancel_detail(p: &Profile, run: u64) -> String {
 const PG_SLOW: &str = "SELECT count(*) AS n FROM generate_series(1, 10000) a, generate_series(1, 10000) b \
                        WHERE md5(a::text || b::text) <> ''";
 
-/// A scratch database, dropped (its sessions with it) when the test ends.
-struct PgDb {
-    name: String,
+/// A scratch database for this module's PostgreSQL tests, dropped (its sessions with it) when the test ends.
+fn pg_scratch() -> PgDb {
+    PgDb::new("psiq_cancel")
 }
 
-impl PgDb {
-    fn new() -> PgDb {
-        let name = unique_name("psiq_cancel");
-        psql("postgres", &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
-        psql("postgres", &format!("CREATE DATABASE {name}"));
-        PgDb { name }
-    }
-
-    fn url(&self) -> String {
-        format!("postgres://postgres@127.0.0.1:5432/{}", self.name)
-    }
-
-    /// Client backends of this database running a statement that contains `marker`, the test's own excepted.
-    fn active(&self, marker: &str) -> Vec<i32> {
-        let pids = psql(
-            "postgres",
-            &format!(
-                "SELECT pid FROM pg_stat_activity WHERE datname = '{}' AND state = 'active' \
-                 AND backend_type = 'client backend' AND pid <> pg_backend_pid() AND strpos(query, '{marker}') > 0 \
-                 AND query NOT LIKE 'EXPLAIN%'",
-                self.name
-            ),
-        );
-        pids.lines().map(|l| l.parse().expect("a pid")).collect()
-    }
-
-    /// A query job on this database as the superuser, for a worker driven by hand.
-    fn job(&self, sql: &str, batch_rows: u32) -> Job {
-        Job::Database(DbJob {
-            kind: SourceKind::Postgres,
-            target: DbTarget {
-                host: "127.0.0.1".into(),
-                port: 5432,
-                database: self.name.clone(),
-                user: "postgres".into(),
-                tls: TlsMode::Disable,
-            },
-            password: None,
-            action: DbAction::Query { sql: sql.into(), row_limit: 1_000_000, batch_rows, timeout_ms: 60_000 },
-        })
-    }
+/// Client backends of `db` running a statement that contains `marker`, the test's own excepted.
+fn active(db: &PgDb, marker: &str) -> Vec<i32> {
+    let pids = psql(
+        "postgres",
+        &format!(
+            "SELECT pid FROM pg_stat_activity WHERE datname = '{}' AND state = 'active' \
+             AND backend_type = 'client backend' AND pid <> pg_backend_pid() AND strpos(query, '{marker}') > 0 \
+             AND query NOT LIKE 'EXPLAIN%'",
+            db.name()
+        ),
+    );
+    pids.lines().map(|l| l.parse().expect("a pid")).collect()
 }
 
-impl Drop for PgDb {
-    fn drop(&mut self) {
-        #[allow(clippy::disallowed_methods)] // Best-effort cleanup; a failure must not hide the test's own.
-        let _ = Command::new("psql")
-            .args(["-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-tAc"])
-            .arg(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name))
-            .output();
-    }
+/// A query job on `db` as the superuser, for a worker driven by hand.
+fn pg_job(db: &PgDb, sql: &str, batch_rows: u32) -> Job {
+    Job::Database(DbJob {
+        kind: SourceKind::Postgres,
+        target: db.target("postgres"),
+        password: None,
+        action: DbAction::Query { sql: sql.into(), row_limit: 1_000_000, batch_rows, timeout_ms: 60_000 },
+    })
 }
 
 fn postgres_profile(db: &PgDb, env: &[(&str, &str)]) -> Profile {
@@ -153,13 +123,13 @@ fn postgres_profile(db: &PgDb, env: &[(&str, &str)]) -> Profile {
 
 #[test]
 fn cancel_stops_the_query_on_postgresql() {
-    let db = PgDb::new();
+    let db = pg_scratch();
     let p = postgres_profile(&db, &[]);
     let query = p.spawn(&["query", "pg", "--sql", PG_SLOW, "--yes"]);
     let (pid, run) = wait_for_run_worker(&p);
     let mut backends = Vec::new();
     let running = wait_until(Duration::from_secs(20), || {
-        backends = db.active("generate_series(1, 10000) a");
+        backends = active(&db, "generate_series(1, 10000) a");
         !backends.is_empty()
     });
     assert!(running, "the query never showed up in pg_stat_activity");
@@ -167,7 +137,7 @@ fn cancel_stops_the_query_on_postgresql() {
     cancel_and_check(&p, run, pid, query);
     let mut left = Vec::new();
     let gone = wait_until(GONE_WITHIN, || {
-        left = db.active("generate_series(1, 10000) a");
+        left = active(&db, "generate_series(1, 10000) a");
         left.is_empty()
     });
     assert!(gone, "backends {left:?} still run the query {GONE_WITHIN:?} after the cancel");
@@ -178,7 +148,7 @@ fn cancel_stops_the_query_on_postgresql() {
 
 #[test]
 fn a_run_past_its_deadline_is_stopped_on_postgresql_too() {
-    let db = PgDb::new();
+    let db = pg_scratch();
     let p = postgres_profile(&db, &[("POLYSTOREIQ_RUN_DEADLINE_MS", "2000")]);
     let started = Instant::now();
     let err = p.err(&["query", "pg", "--sql", PG_SLOW, "--yes"]);
@@ -190,7 +160,7 @@ fn a_run_past_its_deadline_is_stopped_on_postgresql_too() {
     // can have ended it this early.
     let mut left = Vec::new();
     let gone = wait_until(GONE_WITHIN, || {
-        left = db.active("generate_series(1, 10000) a");
+        left = active(&db, "generate_series(1, 10000) a");
         left.is_empty()
     });
     assert!(gone, "backends {left:?} still run the query {GONE_WITHIN:?} after the deadline");
@@ -210,55 +180,30 @@ const MYSQL_PASSWORD: &str = "Cancel-Sentinel-5b2f-never-echoed";
 
 /// A database and a read-only user of the same name, with `t` holding 3000 rows: a three-way cross join of it
 /// counts 2.7 * 10^10 rows, which takes MariaDB far longer than any test waits.
-struct MariaDb {
-    name: String,
+fn mariadb_scratch() -> MariaDb {
+    let db = MariaDb::with_reader("psiq_cancel", MYSQL_PASSWORD);
+    db.sql("CREATE TABLE t (a INT PRIMARY KEY); INSERT INTO t SELECT seq FROM seq_1_to_3000;");
+    db
 }
 
-impl MariaDb {
-    fn new() -> MariaDb {
-        let name = unique_name("psiq_cancel");
-        mariadb(
-            None,
-            &format!(
-                "DROP DATABASE IF EXISTS {name}; CREATE DATABASE {name};
-                 DROP USER IF EXISTS '{name}'@'%'; CREATE USER '{name}'@'%' IDENTIFIED BY '{MYSQL_PASSWORD}';
-                 GRANT SELECT ON {name}.* TO '{name}'@'%';
-                 USE {name}; CREATE TABLE t (a INT PRIMARY KEY); INSERT INTO t SELECT seq FROM seq_1_to_3000;"
-            ),
-        );
-        MariaDb { name }
-    }
-
-    /// Connections of the test's user running a statement that contains `marker`.
-    fn running(&self, marker: &str) -> Vec<u64> {
-        let ids = mariadb(
-            None,
-            &format!(
-                "SELECT ID FROM information_schema.PROCESSLIST WHERE USER = '{}' AND COMMAND <> 'Sleep' \
-                 AND INSTR(INFO, '{marker}') > 0",
-                self.name
-            ),
-        );
-        ids.lines().map(|l| l.parse().expect("a connection id")).collect()
-    }
-}
-
-impl Drop for MariaDb {
-    fn drop(&mut self) {
-        let name = &self.name;
-        #[allow(clippy::disallowed_methods)] // Best-effort cleanup.
-        let _ = Command::new("mysql")
-            .args(["--protocol=tcp", "-h", "127.0.0.1", "-P", "3306", "-u", "root", "-e"])
-            .arg(format!("DROP DATABASE IF EXISTS {name}; DROP USER IF EXISTS '{name}'@'%';"))
-            .output();
-    }
+/// Connections of `db`'s user running a statement that contains `marker`.
+fn connections_running(db: &MariaDb, marker: &str) -> Vec<u64> {
+    let ids = mariadb(
+        None,
+        &format!(
+            "SELECT ID FROM information_schema.PROCESSLIST WHERE USER = '{}' AND COMMAND <> 'Sleep' \
+             AND INSTR(INFO, '{marker}') > 0",
+            db.name()
+        ),
+    );
+    ids.lines().map(|l| l.parse().expect("a connection id")).collect()
 }
 
 #[test]
 fn cancel_stops_the_query_on_mariadb() {
-    let db = MariaDb::new();
+    let db = mariadb_scratch();
     let p = Profile::new();
-    let url = format!("mysql://{0}@127.0.0.1:3306/{0}", db.name);
+    let url = format!("mysql://{0}@127.0.0.1:3306/{0}", db.name());
     let added = p.run_with_stdin(
         &["source", "add", "shop", "--kind", "mysql", "--url", &url, "--password-stdin"],
         &format!("{MYSQL_PASSWORD}\n"),
@@ -270,7 +215,7 @@ fn cancel_stops_the_query_on_mariadb() {
     let (pid, run) = wait_for_run_worker(&p);
     let mut connections = Vec::new();
     let running = wait_until(Duration::from_secs(20), || {
-        connections = db.running(marker);
+        connections = connections_running(&db, marker);
         !connections.is_empty()
     });
     assert!(running, "the query never showed up in the processlist");
@@ -278,7 +223,7 @@ fn cancel_stops_the_query_on_mariadb() {
     cancel_and_check(&p, run, pid, query);
     let mut left = Vec::new();
     let gone = wait_until(GONE_WITHIN, || {
-        left = db.running(marker);
+        left = connections_running(&db, marker);
         left.is_empty()
     });
     assert!(gone, "connections {left:?} still run the query {GONE_WITHIN:?} after the cancel");
@@ -290,56 +235,23 @@ fn cancel_stops_the_query_on_mariadb() {
 
 // ---- MongoDB (SecantusDB) ---------------------------------------------------------------------------------------
 
-const MONGO_PORT: u16 = 37017;
 /// Documents in the collection: the self-join below compares every pair, about five seconds on SecantusDB.
 const MONGO_DOCS: i32 = 1000;
 
-/// A database of its own on the MongoDB-compatible test server, dropped when the test ends.
-struct MongoDb {
-    name: String,
-    client: mongodb::Client,
-    runtime: tokio::runtime::Runtime,
+/// The `currentOp` entries (idle cursors included) that the server lists.
+fn current_ops(db: &MongoDb) -> Vec<Document> {
+    let reply = db.admin(doc! { "currentOp": 1, "idleCursors": true });
+    reply.get_array("inprog").unwrap().iter().filter_map(Bson::as_document).cloned().collect()
 }
 
-impl MongoDb {
-    fn new() -> MongoDb {
-        let runtime =
-            tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("runtime");
-        let options = ClientOptions::builder()
-            .hosts(vec![ServerAddress::Tcp { host: "127.0.0.1".into(), port: Some(MONGO_PORT) }])
-            .direct_connection(true)
-            .server_selection_timeout(Duration::from_secs(5))
-            .max_pool_size(1)
-            .build();
-        let client = runtime.block_on(async { mongodb::Client::with_options(options) }).expect("client");
-        MongoDb { name: unique_name("psiq_cancel"), client, runtime }
-    }
-
-    fn admin(&self, command: Document) -> Document {
-        self.runtime.block_on(async { self.client.database("admin").run_command(command).await }).expect("command")
-    }
-
-    /// The `currentOp` entries (idle cursors included) that the server lists.
-    fn current_ops(&self) -> Vec<Document> {
-        let reply = self.admin(doc! { "currentOp": 1, "idleCursors": true });
-        reply.get_array("inprog").unwrap().iter().filter_map(Bson::as_document).cloned().collect()
-    }
-
-    /// This client's connection, as the server numbers it.
-    fn connection_id(&self) -> i64 {
-        let hello = self.admin(doc! { "hello": 1 });
-        hello
-            .get("connectionId")
-            .and_then(Bson::as_i64)
-            .or_else(|| hello.get_i32("connectionId").ok().map(i64::from))
-            .expect("hello names the connection")
-    }
-}
-
-impl Drop for MongoDb {
-    fn drop(&mut self) {
-        let _ = self.runtime.block_on(async { self.client.database(&self.name).drop().await });
-    }
+/// The test's client's connection, as the server numbers it.
+fn connection_id(db: &MongoDb) -> i64 {
+    let hello = db.admin(doc! { "hello": 1 });
+    hello
+        .get("connectionId")
+        .and_then(Bson::as_i64)
+        .or_else(|| hello.get_i32("connectionId").ok().map(i64::from))
+        .expect("hello names the connection")
 }
 
 /// The local ports of `pid`'s TCP sockets: its socket inodes (in `/proc/PID/fd`) looked up in `/proc/PID/net/tcp`.
@@ -398,17 +310,15 @@ fn carries(entry: &Document, comment: &str) -> bool {
 /// comment, and that a server which ignores the filter does not get other clients' connections killed.
 #[test]
 fn cancel_stops_the_query_on_mongodb() {
-    let db = MongoDb::new();
+    let db = MongoDb::new("psiq_cancel");
     let build = db.admin(doc! { "buildInfo": 1 });
     let secantus = build.contains_key("secantusVersion");
     let docs: Vec<Document> = (0..MONGO_DOCS).map(|i| doc! { "_id": i, "k": i % 50 }).collect();
-    db.runtime
-        .block_on(async { db.client.database(&db.name).collection::<Document>("c").insert_many(docs).await })
-        .expect("seed");
-    let bystander = db.connection_id();
+    db.insert("c", docs);
+    let bystander = connection_id(&db);
 
     let p = Profile::new();
-    let url = format!("mongodb://127.0.0.1:{MONGO_PORT}/{}", db.name);
+    let url = db.url();
     let info = p.ok(&["source", "add", "docs", "--kind", "mongodb", "--url", &url]);
     assert_eq!(info["capabilities"]["server_side_cancel"], true, "{info}");
     let self_join = r#"{"collection": "c", "aggregate": [
@@ -419,7 +329,7 @@ fn cancel_stops_the_query_on_mongodb() {
     let (pid, run) = wait_for_run_worker(&p);
     let running = wait_until(Duration::from_secs(20), || {
         let ports = tcp_ports(pid);
-        db.current_ops().iter().any(|e| aggregate_from(e, &ports))
+        current_ops(&db).iter().any(|e| aggregate_from(e, &ports))
     });
     assert!(running, "the aggregate never showed up in currentOp");
 
@@ -436,13 +346,13 @@ fn cancel_stops_the_query_on_mongodb() {
     assert!(detail.starts_with(&format!("server cancel: {expected} {plural} (MongoDB")), "{detail}");
     let mut left = Vec::new();
     let gone = wait_until(GONE_WITHIN, || {
-        left = db.current_ops().into_iter().filter(|e| carries(e, &comment)).collect();
+        left = current_ops(&db).into_iter().filter(|e| carries(e, &comment)).collect();
         left.is_empty()
     });
     assert!(gone, "operations still carry {comment} {GONE_WITHIN:?} after the cancel: {left:?}");
     // SecantusDB answered the cancel's filtered `currentOp` with every connection, this one included; the cancel
     // killed none of them, so this client still talks over the same connection.
-    assert_eq!(db.connection_id(), bystander, "the cancel killed another client's connection");
+    assert_eq!(connection_id(&db), bystander, "the cancel killed another client's connection");
 }
 
 // ---- streaming, with no broker in front -------------------------------------------------------------------------
@@ -467,13 +377,9 @@ struct AdvisoryLock {
 
 impl AdvisoryLock {
     fn hold(db: &PgDb) -> AdvisoryLock {
-        #[allow(clippy::disallowed_methods)] // A session of its own on the real server, kept open.
-        let mut session = Command::new("psql")
-            .args(["-h", "127.0.0.1", "-U", "postgres", "-d", &db.name, "-q", "-v", "ON_ERROR_STOP=1"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("psql runs");
+        // A session of its own on the real server, kept open.
+        let mut session =
+            psql_command(db.name()).arg("-q").stdin(Stdio::piped()).stdout(Stdio::null()).spawn().expect("psql runs");
         let mut stdin = session.stdin.take().expect("stdin");
         writeln!(stdin, "SELECT pg_advisory_lock({LOCK_KEY});").unwrap();
         stdin.flush().unwrap();
@@ -481,7 +387,7 @@ impl AdvisoryLock {
             "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = {LOCK_KEY} AND granted \
              AND mode = 'ExclusiveLock'"
         );
-        let held = wait_until(Duration::from_secs(10), || psql(&db.name, &granted) == "1");
+        let held = wait_until(Duration::from_secs(10), || psql(db.name(), &granted) == "1");
         assert!(held, "the test could not take the advisory lock");
         AdvisoryLock { psql: session, stdin: Some(stdin) }
     }
@@ -517,15 +423,15 @@ fn first_batch(worker: &mut WorkerStream) -> i32 {
 
 /// Whether `backend` is inside a statement, waiting for an advisory lock.
 fn waits_for_lock(db: &PgDb, backend: i32) -> bool {
-    psql(&db.name, &format!("SELECT state, wait_event_type, wait_event FROM pg_stat_activity WHERE pid = {backend}"))
+    psql(db.name(), &format!("SELECT state, wait_event_type, wait_event FROM pg_stat_activity WHERE pid = {backend}"))
         == "active|Lock|advisory"
 }
 
 #[test]
 fn postgresql_rows_reach_the_reader_while_the_server_still_runs_the_query() {
-    let db = PgDb::new();
+    let db = pg_scratch();
     let mut lock = AdvisoryLock::hold(&db);
-    let mut worker = WorkerStream::start(db.job(&streamed_query(), 1000));
+    let mut worker = WorkerStream::start(pg_job(&db, &streamed_query(), 1000));
     let backend = first_batch(&mut worker);
     // The first batch is here, and the query cannot have finished: its last row waits for the test's lock.
     assert!(
@@ -543,9 +449,9 @@ fn postgresql_rows_reach_the_reader_while_the_server_still_runs_the_query() {
 
 #[test]
 fn a_session_the_server_ends_mid_stream_is_a_typed_error() {
-    let db = PgDb::new();
+    let db = pg_scratch();
     let _lock = AdvisoryLock::hold(&db);
-    let mut worker = WorkerStream::start(db.job(&streamed_query(), 1000));
+    let mut worker = WorkerStream::start(pg_job(&db, &streamed_query(), 1000));
     let backend = first_batch(&mut worker);
     assert!(wait_until(Duration::from_secs(10), || waits_for_lock(&db, backend)), "the query is not mid-stream");
     assert_eq!(psql("postgres", &format!("SELECT pg_terminate_backend({backend})")), "t");

@@ -162,6 +162,14 @@ fn chat_messages_are_ordered_immutable_and_resumable() {
 }
 
 #[test]
+fn an_unknown_audit_action_is_refused_with_the_known_ones() {
+    let p = csv_profile(&[]);
+    let err = p.err(&["audit", "--action", "source.added"]);
+    assert_eq!(err["code"], "bad_request");
+    assert!(err["message"].as_str().unwrap().contains("source.add,"), "{err}");
+}
+
+#[test]
 fn every_action_is_audited_append_only_and_filterable() {
     let p = csv_profile(&[]);
     let other = p.data_path("other.csv");

@@ -10,16 +10,7 @@ use crate::support::{ENDLESS_QUERY, Profile, group_members, parse_last_json, pro
 fn demo_profile(env: &[(&str, &str)]) -> Profile {
     let p = Profile::with_env(env);
     fixtures::write_demo(p.data.path()).expect("demo data");
-    p.ok(&[
-        "source",
-        "add",
-        "demo",
-        "--kind",
-        "files",
-        "--path",
-        &p.data_path("customers.csv"),
-        &p.data_path("orders.parquet"),
-    ]);
+    p.add_files("demo", &[p.data_path("customers.csv"), p.data_path("orders.parquet")]);
     p
 }
 

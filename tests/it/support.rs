@@ -113,6 +113,14 @@ impl Profile {
         self.command(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("psiq")
     }
 
+    /// Adds the files at `paths` as the files source `name`, asserting success; the source's info.
+    pub fn add_files(&self, name: &str, paths: &[impl AsRef<Path>]) -> Value {
+        let paths: Vec<String> = paths.iter().map(|p| p.as_ref().to_string_lossy().into_owned()).collect();
+        let mut args = vec!["source", "add", name, "--kind", "files", "--path"];
+        args.extend(paths.iter().map(String::as_str));
+        self.ok(&args)
+    }
+
     /// Drafts `sql` on `source` and returns the approval token.
     pub fn token(&self, source: &str, sql: &str) -> String {
         let draft = self.ok(&["query", source, "--sql", sql]);

@@ -22,7 +22,7 @@ use polystoreiq_protocol::worker::{DbAction, DbJob, FromWorker, Job, WorkerError
 use tokio_postgres::types::{FromSql, Type};
 
 use crate::bench::Stats;
-use crate::fixtures;
+use crate::{fixtures, servers};
 
 /// The database both servers hold the benchmark table in.
 pub const DATABASE: &str = "psiq_bench";
@@ -88,9 +88,8 @@ impl Engine {
     fn client(self, database: &str, sql: &str) -> Command {
         match self {
             Engine::Postgres => {
-                #[allow(clippy::disallowed_methods)] // The server's own client, for loading, checking and timing.
-                let mut cmd = Command::new("psql");
-                cmd.args(["-h", "127.0.0.1", "-U", "postgres", "-d", database, "-v", "ON_ERROR_STOP=1", "-tAc", sql]);
+                let mut cmd = servers::psql_command(database);
+                cmd.args(["-tAc", sql]);
                 cmd
             }
             Engine::Mariadb => {
@@ -181,9 +180,8 @@ impl Engine {
         match self {
             Engine::Postgres => {
                 // One psql session: `\copy` reads the file on this side and streams it to the server.
-                #[allow(clippy::disallowed_methods)] // The server's own client loads the data.
-                let mut cmd = Command::new("psql");
-                cmd.args(["-h", "127.0.0.1", "-U", "postgres", "-d", DATABASE, "-v", "ON_ERROR_STOP=1", "-q"])
+                let mut cmd = servers::psql_command(DATABASE);
+                cmd.arg("-q")
                     .args(["-c", "DROP TABLE IF EXISTS lineitem"])
                     .args(["-c", &format!("CREATE TABLE lineitem ({columns})")])
                     .args(["-c", &format!(r"\copy lineitem FROM '{csv}' WITH (FORMAT csv, HEADER true)")])

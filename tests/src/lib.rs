@@ -10,5 +10,6 @@ pub mod planner_eval;
 pub mod planner_eval_bench;
 mod planner_eval_cases;
 pub mod seed;
+pub mod servers;
 pub mod ui_bench;
 pub mod webdriver;

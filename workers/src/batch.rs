@@ -60,6 +60,20 @@ impl Batcher {
     }
 }
 
+/// Appends `n` NULLs to a column of any type: one for a NULL value of a row, or a whole array's worth.
+#[inline]
+pub(crate) fn push_nulls(column: &mut ColumnValues, n: usize) {
+    match column {
+        ColumnValues::Bool(v) => v.extend((0..n).map(|_| None)),
+        ColumnValues::Int(v) => (0..n).for_each(|_| v.push(None)),
+        ColumnValues::Float(v) => (0..n).for_each(|_| v.push(None)),
+        ColumnValues::Text(v) => (0..n).for_each(|_| v.push(None)),
+        ColumnValues::Date(v) => (0..n).for_each(|_| v.push(None)),
+        ColumnValues::Timestamp(v) => (0..n).for_each(|_| v.push(None)),
+        ColumnValues::Bytes(v) => v.extend((0..n).map(|_| None)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,16 +6,19 @@
 
 #![deny(clippy::print_stdout)]
 
-pub mod arrow_map;
 mod batch;
 pub mod duck;
 mod fault;
+mod hex;
 pub mod mongo;
 pub mod mysql;
 pub mod postgres;
 pub mod sandbox;
 pub mod serve;
 pub mod tls;
+
+/// DuckDB's Arrow output onto the protocol's columns, at its former path.
+pub use duck::decode as arrow_map;
 
 /// Runs a connector's future to completion on a current-thread runtime: a worker runs one job, so one thread
 /// serves it, and the runtime lives only as long as the job.
@@ -35,6 +38,11 @@ use polystoreiq_protocol::worker::{FromWorker, JobDone, WorkerError};
 /// benchmark's collector. An error means the frames can no longer go anywhere, and the job stops.
 pub type Emit<'a> = dyn FnMut(FromWorker) -> Result<(), WorkerError> + 'a;
 pub use serve::{serve, take_spawn_nonce};
+
+/// Now, in milliseconds since 1970-01-01 UTC (0 on a clock set before it): when a schema snapshot was read.
+fn unix_ms_now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+}
 
 /// A finished job's report: `rows` sent, whether the row limit cut them, and the time since `started`.
 fn done(rows: u64, truncated: bool, started: std::time::Instant) -> JobDone {

@@ -40,7 +40,7 @@ pub fn serve<R: Read, W: Write + Send>(mut input: R, output: W, nonce: Nonce) ->
     let mut memory = PeakMemory::open();
     // The sandbox goes up before the job opens anything: no data, no connection, no thread yet.
     let sandboxed = match policy {
-        Some(policy) => sandbox::enforce(&policy, &job).map(Some),
+        Some(policy) => sandbox::enforce(&policy).map(Some),
         None if cfg!(debug_assertions) => Ok(None),
         None => Err(WorkerError::Refused("a release worker runs only inside a sandbox policy".into())),
     };

@@ -6,6 +6,7 @@
 //! expression, `OFFSET` alone) is wrapped as `SELECT * FROM (...) LIMIT n`. Mongo: `find` gets `limit`,
 //! `aggregate` a final `$limit` stage.
 
+use polystoreiq_protocol::mongo::{self, Operation};
 use polystoreiq_protocol::types::Engine;
 use sqlparser::ast::{Expr, LimitClause, Statement, Value};
 use sqlparser::parser::Parser;
@@ -97,19 +98,21 @@ fn byte_offset(text: &str, at: Location) -> Option<usize> {
 }
 
 fn mongo(query: &str, max_rows: u64) -> Result<String, Verdict> {
-    let mut doc: serde_json::Value = serde_json::from_str(query)
-        .map_err(|err| Verdict::deny(Code::MongoInvalid, format!("the query is not valid JSON: {err}")))?;
-    let Some(map) = doc.as_object_mut() else {
-        return Err(Verdict::deny(Code::MongoInvalid, "a Mongo query is a JSON object"));
-    };
-    if map.contains_key("find") {
-        // A limit of 0 means "no limit" to MongoDB.
-        let current = map.get("limit").and_then(serde_json::Value::as_u64).filter(|n| *n > 0);
-        map.insert("limit".into(), current.map_or(max_rows, |n| n.min(max_rows)).into());
-    } else if let Some(serde_json::Value::Array(stages)) = map.get_mut("aggregate") {
-        stages.push(serde_json::json!({ "$limit": max_rows }));
+    let mut query = mongo::parse(query).map_err(super::mongo::refusal)?;
+    match &mut query.operation {
+        Operation::Find { limit, .. } => {
+            // A limit of 0 means "no limit" to MongoDB.
+            let current = limit.filter(|n| *n > 0);
+            *limit = Some(current.map_or(max_rows, |n| n.min(max_rows)));
+        }
+        Operation::Aggregate { pipeline } => {
+            let mut stage = serde_json::Map::new();
+            stage.insert("$limit".into(), max_rows.into());
+            pipeline.push(stage);
+        }
+        Operation::Count { .. } | Operation::Distinct { .. } => {}
     }
-    Ok(serde_json::to_string(&doc).expect("a JSON value serializes"))
+    Ok(query.to_json())
 }
 
 #[cfg(test)]

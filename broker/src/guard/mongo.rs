@@ -2,11 +2,14 @@
 //! `{"collection": "orders", "find": {..filter}, "projection": {..}, "sort": {..}, "limit": 100, "skip": 0}`,
 //! `{"collection": "orders", "aggregate": [..stages]}`, `{"collection": "orders", "count": {..filter}}` or
 //! `{"collection": "orders", "distinct": "field", "filter": {..}}`.
+//! The grammar is parsed once, by [`polystoreiq_protocol::mongo`]; this module judges the parsed query and
+//! maps a parse error to its code.
 //!
 //! Only those four operations exist. Aggregation stages come from an allow-list, checked recursively through
 //! `$lookup`, `$facet`, `$unionWith` and `$graphLookup`; operators that run JavaScript are refused wherever they
 //! appear; lookups stay in the source's database; `$sample` and limits are bounded.
 
+use polystoreiq_protocol::mongo::{self, MongoQueryError, Operation};
 use serde_json::{Map, Value};
 
 use super::{Code, Verdict};
@@ -284,67 +287,55 @@ fn deny(code: Code, reason: impl Into<String>) -> Checked {
 }
 
 pub(super) fn check(query: &str) -> Checked {
-    let doc: Value = serde_json::from_str(query)
-        .map_err(|err| Verdict::deny(Code::MongoInvalid, format!("the query is not valid JSON: {err}")))?;
-    let Value::Object(doc) = doc else {
-        return deny(Code::MongoInvalid, "a Mongo query is a JSON object with a collection and one operation");
-    };
-    match doc.get("collection") {
-        Some(Value::String(name)) => collection_name(name)?,
-        _ => return deny(Code::MongoInvalid, "name the collection: {\"collection\": \"orders\", ...}"),
-    }
-    let operations: Vec<&str> =
-        ["find", "aggregate", "count", "distinct"].into_iter().filter(|op| doc.contains_key(*op)).collect();
-    let operation = match operations.as_slice() {
-        [one] => *one,
-        [] => {
-            return deny(Code::MongoOperation, "only find, aggregate, count and distinct may run");
-        }
-        _ => return deny(Code::MongoOperation, "exactly one of find, aggregate, count or distinct"),
-    };
-    let allowed_keys: &[&str] = match operation {
-        "find" => &["collection", "find", "projection", "sort", "limit", "skip"],
-        "distinct" => &["collection", "distinct", "filter"],
-        _ => &["collection", operation],
-    };
-    if let Some(key) = doc.keys().find(|k| !allowed_keys.contains(&k.as_str())) {
-        return deny(Code::MongoOperation, format!("{key:?} is not part of a read-only {operation}"));
-    }
-    match operation {
-        "find" => {
-            for key in ["find", "projection", "sort"] {
-                if let Some(value) = doc.get(key) {
-                    object(value, key)?;
-                    operators(value)?;
-                }
+    let query = mongo::parse(query).map_err(refusal)?;
+    collection_name(&query.collection)?;
+    match &query.operation {
+        Operation::Find { filter, projection, sort, limit, skip } => {
+            for document in [Some(filter), projection.as_ref(), sort.as_ref()].into_iter().flatten() {
+                operators_in(document)?;
             }
-            for key in ["limit", "skip"] {
-                if let Some(value) = doc.get(key) {
-                    bounded(value, key, MAX_LIMIT)?;
+            for (value, key) in [(limit, "limit"), (skip, "skip")] {
+                if let Some(n) = value {
+                    at_most(*n, key, MAX_LIMIT)?;
                 }
             }
             Ok(())
         }
-        "aggregate" => match doc.get("aggregate") {
-            Some(Value::Array(stages)) => pipeline(stages),
-            _ => deny(Code::MongoInvalid, "aggregate takes an array of stages"),
-        },
-        "count" => {
-            let filter = &doc["count"];
-            object(filter, "count")?;
-            operators(filter)
+        Operation::Aggregate { pipeline } => {
+            stage_count(pipeline.len())?;
+            pipeline.iter().try_for_each(stage_document)
         }
-        _ => {
-            if !doc["distinct"].is_string() {
-                return deny(Code::MongoInvalid, "distinct takes a field name");
-            }
-            if let Some(filter) = doc.get("filter") {
-                object(filter, "filter")?;
-                operators(filter)?;
-            }
-            Ok(())
-        }
+        Operation::Count { filter } => operators_in(filter),
+        Operation::Distinct { filter, .. } => filter.as_ref().map_or(Ok(()), operators_in),
     }
+}
+
+/// The guardrail's code and wording for a text that is not a query at all.
+pub(super) fn refusal(error: MongoQueryError) -> Verdict {
+    use MongoQueryError as E;
+    let (code, reason) = match error {
+        E::NotJson(err) => (Code::MongoInvalid, format!("the query is not valid JSON: {err}")),
+        E::NotAnObject => {
+            (Code::MongoInvalid, "a Mongo query is a JSON object with a collection and one operation".into())
+        }
+        E::NoCollection | E::CollectionNotAString => {
+            (Code::MongoInvalid, "name the collection: {\"collection\": \"orders\", ...}".into())
+        }
+        E::CollectionName(name) => (Code::MongoInvalid, format!("{name:?} is not a collection name")),
+        E::NoOperation { .. } => (Code::MongoOperation, "only find, aggregate, count and distinct may run".into()),
+        E::SeveralOperations(_) => (Code::MongoOperation, "exactly one of find, aggregate, count or distinct".into()),
+        E::UnexpectedKey { key, operation } => {
+            (Code::MongoOperation, format!("{key:?} is not part of a read-only {operation}"))
+        }
+        E::NotADocument(key) => (Code::MongoInvalid, format!("{key} must be a JSON object")),
+        E::NotACount(key) => (Code::MongoInvalid, format!("{key} must be a non-negative whole number")),
+        E::NotAPipeline => (Code::MongoInvalid, "aggregate takes an array of stages".into()),
+        E::StageNotADocument(_) => {
+            (Code::MongoInvalid, "each aggregation stage is an object with exactly one $stage key".into())
+        }
+        E::NotAFieldName => (Code::MongoInvalid, "distinct takes a field name".into()),
+    };
+    Verdict::deny(code, reason)
 }
 
 fn collection_name(name: &str) -> Checked {
@@ -357,59 +348,74 @@ fn collection_name(name: &str) -> Checked {
     Ok(())
 }
 
-fn object(value: &Value, what: &str) -> Checked {
-    if value.is_object() { Ok(()) } else { deny(Code::MongoInvalid, format!("{what} must be a JSON object")) }
-}
-
 fn bounded(value: &Value, what: &str, max: u64) -> Checked {
     match value.as_u64() {
-        Some(n) if n <= max => Ok(()),
-        Some(n) => deny(Code::MongoLimit, format!("{what} {n} is over the maximum of {max}")),
+        Some(n) => at_most(n, what, max),
         None => deny(Code::MongoInvalid, format!("{what} must be a non-negative whole number")),
     }
+}
+
+fn at_most(n: u64, what: &str, max: u64) -> Checked {
+    if n <= max { Ok(()) } else { deny(Code::MongoLimit, format!("{what} {n} is over the maximum of {max}")) }
 }
 
 /// Refuses JavaScript operators anywhere inside `value`.
 fn operators(value: &Value) -> Checked {
     match value {
-        Value::Object(map) => {
-            for (key, inner) in map {
-                if JAVASCRIPT.contains(&key.as_str()) {
-                    return deny(Code::MongoOperator, format!("{key} runs JavaScript on the server; not allowed"));
-                }
-                if key == "$out" || key == "$merge" {
-                    return deny(Code::MongoStage, format!("{key} writes to a collection; not allowed"));
-                }
-                if matches!(key.as_str(), "$currentOp" | "$listSessions" | "$listLocalSessions") {
-                    return deny(Code::MongoStage, format!("{key} reads other sessions' operations; not allowed"));
-                }
-                if key.starts_with("$_") {
-                    return deny(
-                        Code::MongoOperator,
-                        format!("{key} is one of the server's internal operators; not allowed in a query"),
-                    );
-                }
-                if key.starts_with('$') && !operator_listed(key) {
-                    return deny(Code::MongoOperator, format!("{key} is not an operator a read-only query may use"));
-                }
-                operators(inner)?;
-            }
-            Ok(())
-        }
+        Value::Object(map) => operators_in(map),
         Value::Array(items) => items.iter().try_for_each(operators),
         _ => Ok(()),
     }
 }
 
-fn pipeline(stages: &[Value]) -> Checked {
-    if stages.len() > MAX_STAGES {
-        return deny(Code::MongoLimit, format!("{} stages; the maximum is {MAX_STAGES}", stages.len()));
+/// [`operators`] for a document: every key, at every depth, is a field name or an allowed operator.
+fn operators_in(map: &Map<String, Value>) -> Checked {
+    for (key, inner) in map {
+        if JAVASCRIPT.contains(&key.as_str()) {
+            return deny(Code::MongoOperator, format!("{key} runs JavaScript on the server; not allowed"));
+        }
+        if key == "$out" || key == "$merge" {
+            return deny(Code::MongoStage, format!("{key} writes to a collection; not allowed"));
+        }
+        if matches!(key.as_str(), "$currentOp" | "$listSessions" | "$listLocalSessions") {
+            return deny(Code::MongoStage, format!("{key} reads other sessions' operations; not allowed"));
+        }
+        if key.starts_with("$_") {
+            return deny(
+                Code::MongoOperator,
+                format!("{key} is one of the server's internal operators; not allowed in a query"),
+            );
+        }
+        if key.starts_with('$') && !operator_listed(key) {
+            return deny(Code::MongoOperator, format!("{key} is not an operator a read-only query may use"));
+        }
+        operators(inner)?;
     }
+    Ok(())
+}
+
+fn stage_count(stages: usize) -> Checked {
+    if stages > MAX_STAGES {
+        return deny(Code::MongoLimit, format!("{stages} stages; the maximum is {MAX_STAGES}"));
+    }
+    Ok(())
+}
+
+/// A sub-pipeline (of `$lookup`, `$facet`, `$unionWith`), still raw JSON inside the parsed query.
+fn pipeline(stages: &[Value]) -> Checked {
+    stage_count(stages.len())?;
     stages.iter().try_for_each(stage)
 }
 
 fn stage(value: &Value) -> Checked {
-    let Some((name, body)) = value.as_object().filter(|m| m.len() == 1).and_then(|m| m.iter().next()) else {
+    match value.as_object() {
+        Some(stage) => stage_document(stage),
+        None => deny(Code::MongoInvalid, "each aggregation stage is an object with exactly one $stage key"),
+    }
+}
+
+fn stage_document(stage: &Map<String, Value>) -> Checked {
+    let Some((name, body)) = Some(stage).filter(|m| m.len() == 1).and_then(|m| m.iter().next()) else {
         return deny(Code::MongoInvalid, "each aggregation stage is an object with exactly one $stage key");
     };
     let name = name.as_str();

@@ -10,7 +10,7 @@ use polystoreiq_protocol::types::LlmProvider;
 use serde_json::{Value, json};
 
 use super::http::{LineReader, SseReader, Transport};
-use super::provider::{BoxFuture, Call, GenerateRequest, GenerateResponse, LlmError, Provider, excerpt, parse_answer};
+use super::provider::{Adapter, Answer, Call, GenerateRequest, GenerateResponse, LlmError, excerpt};
 
 pub const DEFAULT_ENDPOINT: &str = "https://api.anthropic.com";
 pub const DEFAULT_MODEL: &str = "claude-3-5-haiku-latest";
@@ -52,8 +52,16 @@ impl Anthropic {
             "stream": request.stream,
         })
     }
+}
 
-    async fn generate_inner(&self, request: &GenerateRequest, call: &Call) -> Result<GenerateResponse, LlmError> {
+impl Adapter for Anthropic {
+    const KIND: LlmProvider = LlmProvider::Anthropic;
+
+    fn configured_model(&self) -> &str {
+        &self.model
+    }
+
+    async fn ask(&self, request: &GenerateRequest, call: &Call) -> Result<GenerateResponse, LlmError> {
         let started = Instant::now();
         let body = self.body(request);
         let url = format!("{}/v1/messages", self.endpoint);
@@ -62,7 +70,8 @@ impl Anthropic {
             .send(call, self.key.as_ref(), || self.with_headers(self.transport.client().post(&url).json(&body)))
             .await?;
         let attempt_started = Instant::now();
-        let mut answer = Answer { model: self.model.clone(), ..Answer::default() };
+        let mut answer = Answer::new(&self.model);
+        let mut stop_reason: Option<String> = None;
         if request.stream {
             let mut events = SseReader::new(LineReader::new(response, self.transport.policy.timeout));
             let mut stopped = false;
@@ -71,13 +80,13 @@ impl Anthropic {
                     .map_err(|err| LlmError::Malformed(format!("a stream event is not JSON: {err}")))?;
                 let kind = event.event.as_deref().or(data["type"].as_str()).unwrap_or_default().to_owned();
                 match kind.as_str() {
-                    "message_start" => answer.read_message(&data["message"]),
+                    "message_start" => read_message(&mut answer, &data["message"]),
                     "content_block_delta" if data["delta"]["type"] == "text_delta" => {
                         answer.text.push_str(data["delta"]["text"].as_str().unwrap_or_default());
                     }
                     "message_delta" => {
                         if let Some(reason) = data["delta"]["stop_reason"].as_str() {
-                            answer.stop_reason = Some(reason.to_owned());
+                            stop_reason = Some(reason.to_owned());
                         }
                         answer.tokens_out = data["usage"]["output_tokens"].as_u64().unwrap_or(answer.tokens_out);
                     }
@@ -93,98 +102,47 @@ impl Anthropic {
                 return Err(LlmError::Malformed("the stream ended before `message_stop`".into()));
             }
         } else {
-            let bytes = self.transport.body(call, response, attempt_started).await?;
-            let value: Value = serde_json::from_slice(&bytes)
-                .map_err(|err| LlmError::Malformed(format!("the answer is not JSON: {err}")))?;
+            let value = self.transport.json(call, response, attempt_started, "the answer").await?;
             if value["type"] == "error" {
                 return Err(stream_error(&value));
             }
             if !value["content"].is_array() {
                 return Err(LlmError::Malformed("the answer has no `content` list".into()));
             }
-            answer.read_message(&value);
+            read_message(&mut answer, &value);
             for block in value["content"].as_array().into_iter().flatten() {
                 if block["type"] == "text" {
                     answer.text.push_str(block["text"].as_str().unwrap_or_default());
                 }
             }
-            answer.stop_reason = value["stop_reason"].as_str().map(str::to_owned);
+            stop_reason = value["stop_reason"].as_str().map(str::to_owned);
         }
-        if answer.stop_reason.as_deref() == Some("refusal") {
+        if stop_reason.as_deref() == Some("refusal") {
             return Err(LlmError::Refusal(if answer.text.trim().is_empty() {
                 "the model stopped with `refusal`".into()
             } else {
                 excerpt(answer.text.trim(), 300)
             }));
         }
-        let (query, explanation) = parse_answer(request.engine, &answer.text)?;
-        Ok(GenerateResponse {
-            text: answer.text,
-            query,
-            explanation,
-            provider: LlmProvider::Anthropic,
-            model: answer.model,
-            tokens_in: answer.tokens_in,
-            tokens_out: answer.tokens_out,
-            latency: started.elapsed(),
-        })
+        answer.finish(Self::KIND, request.engine, started)
     }
 
-    async fn health_inner(&self, call: &Call) -> Result<String, LlmError> {
+    async fn check(&self, call: &Call) -> Result<String, LlmError> {
         let url = format!("{}/v1/models", self.endpoint);
         let response = self
             .transport
             .send(call, self.key.as_ref(), || self.with_headers(self.transport.client().get(&url)))
             .await?;
-        let bytes = self.transport.body(call, response, Instant::now()).await?;
-        let value: Value = serde_json::from_slice(&bytes)
-            .map_err(|err| LlmError::Malformed(format!("the model list is not JSON: {err}")))?;
-        let models: Vec<&str> =
-            value["data"].as_array().into_iter().flatten().filter_map(|m| m["id"].as_str()).collect();
+        let models = self.transport.json(call, response, Instant::now(), "the model list").await?;
         Ok(super::openai::listed(&self.model, &models))
     }
 }
 
-impl Provider for Anthropic {
-    fn kind(&self) -> LlmProvider {
-        LlmProvider::Anthropic
-    }
-
-    fn model(&self) -> &str {
-        &self.model
-    }
-
-    fn generate<'a>(
-        &'a self,
-        request: &'a GenerateRequest,
-        call: &'a Call,
-    ) -> BoxFuture<'a, Result<GenerateResponse, LlmError>> {
-        Box::pin(self.generate_inner(request, call))
-    }
-
-    fn health<'a>(&'a self, call: &'a Call) -> BoxFuture<'a, Result<String, LlmError>> {
-        Box::pin(self.health_inner(call))
-    }
-}
-
-#[derive(Default)]
-struct Answer {
-    text: String,
-    model: String,
-    tokens_in: u64,
-    tokens_out: u64,
-    stop_reason: Option<String>,
-}
-
-impl Answer {
-    /// A whole message, or the start of a streamed one: the model and the token counts so far.
-    fn read_message(&mut self, message: &Value) {
-        if let Some(model) = message["model"].as_str().filter(|m| !m.is_empty()) {
-            self.model = model.to_owned();
-        }
-        self.tokens_in = message["usage"]["input_tokens"].as_u64().unwrap_or(self.tokens_in);
-        self.tokens_out = message["usage"]["output_tokens"].as_u64().unwrap_or(self.tokens_out);
-    }
+/// A whole message, or the start of a streamed one: the model and the token counts so far.
+fn read_message(answer: &mut Answer, message: &Value) {
+    answer.read_model(message);
+    answer.tokens_in = message["usage"]["input_tokens"].as_u64().unwrap_or(answer.tokens_in);
+    answer.tokens_out = message["usage"]["output_tokens"].as_u64().unwrap_or(answer.tokens_out);
 }
 
 /// An error event or an error body: `{"type": "error", "error": {"type": "overloaded_error", "message": ...}}`.

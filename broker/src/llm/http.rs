@@ -183,6 +183,18 @@ impl Transport {
             },
         }
     }
+
+    /// Reads a whole body as [`Transport::body`] does, as JSON; `what` names it when it is not (`the answer`).
+    pub async fn json(
+        &self,
+        call: &Call,
+        response: reqwest::Response,
+        started: Instant,
+        what: &str,
+    ) -> Result<serde_json::Value, LlmError> {
+        let bytes = self.body(call, response, started).await?;
+        serde_json::from_slice(&bytes).map_err(|err| LlmError::Malformed(format!("{what} is not JSON: {err}")))
+    }
 }
 
 /// Blanks `key` out of `text`, in case a provider quotes it back.

@@ -9,7 +9,7 @@ use polystoreiq_protocol::types::LlmProvider;
 use serde_json::{Value, json};
 
 use super::http::{LineReader, SseReader, Transport};
-use super::provider::{BoxFuture, Call, GenerateRequest, GenerateResponse, LlmError, Provider, parse_answer};
+use super::provider::{Adapter, Answer, Call, GenerateRequest, GenerateResponse, LlmError};
 
 pub const DEFAULT_ENDPOINT: &str = "https://api.openai.com/v1";
 pub const DEFAULT_MODEL: &str = "gpt-4o-mini";
@@ -27,8 +27,7 @@ impl OpenAi {
         OpenAi { endpoint: endpoint.trim_end_matches('/').to_owned(), model: model.to_owned(), key, transport }
     }
 
-    fn post(&self, body: &Value) -> reqwest::RequestBuilder {
-        let request = self.transport.client().post(format!("{}/chat/completions", self.endpoint)).json(body);
+    fn with_key(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
         match &self.key {
             Some(key) => request.bearer_auth(key.expose()),
             None => request,
@@ -51,13 +50,25 @@ impl OpenAi {
         }
         body
     }
+}
 
-    async fn generate_inner(&self, request: &GenerateRequest, call: &Call) -> Result<GenerateResponse, LlmError> {
+impl Adapter for OpenAi {
+    const KIND: LlmProvider = LlmProvider::Openai;
+
+    fn configured_model(&self) -> &str {
+        &self.model
+    }
+
+    async fn ask(&self, request: &GenerateRequest, call: &Call) -> Result<GenerateResponse, LlmError> {
         let started = Instant::now();
         let body = self.body(request);
-        let response = self.transport.send(call, self.key.as_ref(), || self.post(&body)).await?;
+        let url = format!("{}/chat/completions", self.endpoint);
+        let response = self
+            .transport
+            .send(call, self.key.as_ref(), || self.with_key(self.transport.client().post(&url).json(&body)))
+            .await?;
         let attempt_started = Instant::now();
-        let mut answer = Answer { model: self.model.clone(), ..Answer::default() };
+        let mut completion = Completion::new(&self.model);
         if request.stream {
             let mut events = SseReader::new(LineReader::new(response, self.transport.policy.timeout));
             let mut finished = false;
@@ -68,42 +79,31 @@ impl OpenAi {
                 }
                 let chunk: Value = serde_json::from_str(&event.data)
                     .map_err(|err| LlmError::Malformed(format!("a stream chunk is not JSON: {err}")))?;
-                answer.read_chunk(&chunk)?;
+                completion.read_chunk(&chunk)?;
             }
-            if !finished && answer.finish_reason.is_none() {
+            if !finished && completion.finish_reason.is_none() {
                 return Err(LlmError::Malformed("the stream ended before `data: [DONE]` or a finish reason".into()));
             }
         } else {
-            let bytes = self.transport.body(call, response, attempt_started).await?;
-            let value: Value = serde_json::from_slice(&bytes)
-                .map_err(|err| LlmError::Malformed(format!("the answer is not JSON: {err}")))?;
-            answer.read_whole(&value)?;
+            let value = self.transport.json(call, response, attempt_started, "the answer").await?;
+            completion.read_whole(&value)?;
         }
-        answer.finish(request, started)
+        completion.finish(request, started)
     }
 
-    async fn health_inner(&self, call: &Call) -> Result<String, LlmError> {
-        let response = self
-            .transport
-            .send(call, self.key.as_ref(), || {
-                let request = self.transport.client().get(format!("{}/models", self.endpoint));
-                match &self.key {
-                    Some(key) => request.bearer_auth(key.expose()),
-                    None => request,
-                }
-            })
-            .await?;
-        let bytes = self.transport.body(call, response, Instant::now()).await?;
-        let value: Value = serde_json::from_slice(&bytes)
-            .map_err(|err| LlmError::Malformed(format!("the model list is not JSON: {err}")))?;
-        let models: Vec<&str> =
-            value["data"].as_array().into_iter().flatten().filter_map(|m| m["id"].as_str()).collect();
+    async fn check(&self, call: &Call) -> Result<String, LlmError> {
+        let url = format!("{}/models", self.endpoint);
+        let response =
+            self.transport.send(call, self.key.as_ref(), || self.with_key(self.transport.client().get(&url))).await?;
+        let models = self.transport.json(call, response, Instant::now(), "the model list").await?;
         Ok(listed(&self.model, &models))
     }
 }
 
-/// What a health check says about the configured model.
-pub(super) fn listed(model: &str, models: &[&str]) -> String {
+/// What a health check says about the configured model, given the model list (`{"data": [{"id": ...}]}`, which
+/// Anthropic's API sends too).
+pub(super) fn listed(model: &str, list: &Value) -> String {
+    let models: Vec<&str> = list["data"].as_array().into_iter().flatten().filter_map(|m| m["id"].as_str()).collect();
     if models.contains(&model) {
         format!("answers; lists {} models, {model} among them", models.len())
     } else {
@@ -111,48 +111,24 @@ pub(super) fn listed(model: &str, models: &[&str]) -> String {
     }
 }
 
-impl Provider for OpenAi {
-    fn kind(&self) -> LlmProvider {
-        LlmProvider::Openai
-    }
-
-    fn model(&self) -> &str {
-        &self.model
-    }
-
-    fn generate<'a>(
-        &'a self,
-        request: &'a GenerateRequest,
-        call: &'a Call,
-    ) -> BoxFuture<'a, Result<GenerateResponse, LlmError>> {
-        Box::pin(self.generate_inner(request, call))
-    }
-
-    fn health<'a>(&'a self, call: &'a Call) -> BoxFuture<'a, Result<String, LlmError>> {
-        Box::pin(self.health_inner(call))
-    }
-}
-
-/// An answer as it arrives.
-#[derive(Default)]
-struct Answer {
-    text: String,
+/// A chat completion as it arrives: the answer, and what OpenAI adds to it.
+struct Completion {
+    answer: Answer,
     refusal: String,
-    model: String,
-    tokens_in: u64,
-    tokens_out: u64,
     finish_reason: Option<String>,
 }
 
-impl Answer {
+impl Completion {
+    fn new(model: &str) -> Completion {
+        Completion { answer: Answer::new(model), refusal: String::new(), finish_reason: None }
+    }
+
     fn read_usage(&mut self, value: &Value) {
         if let Some(usage) = value.get("usage").filter(|u| u.is_object()) {
-            self.tokens_in = usage["prompt_tokens"].as_u64().unwrap_or(self.tokens_in);
-            self.tokens_out = usage["completion_tokens"].as_u64().unwrap_or(self.tokens_out);
+            self.answer.tokens_in = usage["prompt_tokens"].as_u64().unwrap_or(self.answer.tokens_in);
+            self.answer.tokens_out = usage["completion_tokens"].as_u64().unwrap_or(self.answer.tokens_out);
         }
-        if let Some(model) = value["model"].as_str().filter(|m| !m.is_empty()) {
-            self.model = model.to_owned();
-        }
+        self.answer.read_model(value);
     }
 
     fn read_whole(&mut self, value: &Value) -> Result<(), LlmError> {
@@ -166,7 +142,7 @@ impl Answer {
         if !message.is_object() {
             return Err(LlmError::Malformed("the first choice has no `message`".into()));
         }
-        self.text = message["content"].as_str().unwrap_or_default().to_owned();
+        self.answer.text = message["content"].as_str().unwrap_or_default().to_owned();
         self.refusal = message["refusal"].as_str().unwrap_or_default().to_owned();
         self.finish_reason = choice["finish_reason"].as_str().map(str::to_owned);
         Ok(())
@@ -182,7 +158,7 @@ impl Answer {
         };
         let delta = &choice["delta"];
         if let Some(text) = delta["content"].as_str() {
-            self.text.push_str(text);
+            self.answer.text.push_str(text);
         }
         if let Some(text) = delta["refusal"].as_str() {
             self.refusal.push_str(text);
@@ -197,20 +173,10 @@ impl Answer {
         if !self.refusal.trim().is_empty() {
             return Err(LlmError::Refusal(self.refusal.trim().to_owned()));
         }
-        if self.finish_reason.as_deref() == Some("content_filter") && self.text.trim().is_empty() {
+        if self.finish_reason.as_deref() == Some("content_filter") && self.answer.text.trim().is_empty() {
             return Err(LlmError::Refusal("the provider's content filter stopped the answer".into()));
         }
-        let (query, explanation) = parse_answer(request.engine, &self.text)?;
-        Ok(GenerateResponse {
-            text: self.text,
-            query,
-            explanation,
-            provider: LlmProvider::Openai,
-            model: self.model,
-            tokens_in: self.tokens_in,
-            tokens_out: self.tokens_out,
-            latency: started.elapsed(),
-        })
+        self.answer.finish(OpenAi::KIND, request.engine, started)
     }
 }
 

@@ -1,5 +1,5 @@
-//! The [`Provider`] trait every model adapter implements, its normalized request and response, the typed
-//! [`LlmError`], and the one reader of a model's answer ([`parse_answer`]): a fenced query plus a paragraph.
+//! The [`Provider`] trait every model adapter implements (through [`Adapter`]), its normalized request and response,
+//! the typed [`LlmError`], and the one reader of a model's answer ([`parse_answer`]): a fenced query plus a paragraph.
 //!
 //! Adapters turn a [`GenerateRequest`] into their wire format and their wire format back into text; everything
 //! that does not depend on the wire (the answer format, error codes, hints) lives here, once.
@@ -7,7 +7,7 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use polystoreiq_protocol::types::{Engine, LlmProvider};
 use polystoreiq_protocol::{ErrorCode, TypedError};
@@ -36,6 +36,47 @@ pub trait Provider: Send + Sync {
 
     /// Whether the provider answers, and what it says about the model (e.g. whether it lists it).
     fn health<'a>(&'a self, call: &'a Call) -> BoxFuture<'a, Result<String, LlmError>>;
+}
+
+/// What a model adapter writes itself: its wire format. Every adapter is a [`Provider`] through it, so the boxing
+/// of its futures for `Box<dyn Provider>` is written once.
+pub trait Adapter: Send + Sync {
+    const KIND: LlmProvider;
+
+    /// The model asked, as configured.
+    fn configured_model(&self) -> &str;
+
+    /// [`Provider::generate`], unboxed.
+    fn ask(
+        &self,
+        request: &GenerateRequest,
+        call: &Call,
+    ) -> impl Future<Output = Result<GenerateResponse, LlmError>> + Send;
+
+    /// [`Provider::health`], unboxed.
+    fn check(&self, call: &Call) -> impl Future<Output = Result<String, LlmError>> + Send;
+}
+
+impl<A: Adapter> Provider for A {
+    fn kind(&self) -> LlmProvider {
+        A::KIND
+    }
+
+    fn model(&self) -> &str {
+        self.configured_model()
+    }
+
+    fn generate<'a>(
+        &'a self,
+        request: &'a GenerateRequest,
+        call: &'a Call,
+    ) -> BoxFuture<'a, Result<GenerateResponse, LlmError>> {
+        Box::pin(self.ask(request, call))
+    }
+
+    fn health<'a>(&'a self, call: &'a Call) -> BoxFuture<'a, Result<String, LlmError>> {
+        Box::pin(self.check(call))
+    }
 }
 
 /// The state of one call to a provider: its cancel flag and the HTTP attempts it made.
@@ -160,6 +201,49 @@ pub struct GenerateResponse {
     pub tokens_out: u64,
     /// From the first request to the last byte, retries included.
     pub latency: Duration,
+}
+
+/// What an answer carries on every wire, read as it arrives: the text so far, the model that writes it, and the
+/// tokens counted. Each adapter reads its own format into it.
+pub(super) struct Answer {
+    pub(super) text: String,
+    /// The configured model until the provider names the one that answers.
+    pub(super) model: String,
+    pub(super) tokens_in: u64,
+    pub(super) tokens_out: u64,
+}
+
+impl Answer {
+    pub(super) fn new(model: &str) -> Answer {
+        Answer { text: String::new(), model: model.to_owned(), tokens_in: 0, tokens_out: 0 }
+    }
+
+    /// Takes the model `value` names (`"model": ...`), when it names one.
+    pub(super) fn read_model(&mut self, value: &serde_json::Value) {
+        if let Some(model) = value["model"].as_str().filter(|m| !m.is_empty()) {
+            self.model = model.to_owned();
+        }
+    }
+
+    /// The whole answer, read with [`parse_answer`]; `started` is when the call's first request went out.
+    pub(super) fn finish(
+        self,
+        provider: LlmProvider,
+        engine: Engine,
+        started: Instant,
+    ) -> Result<GenerateResponse, LlmError> {
+        let (query, explanation) = parse_answer(engine, &self.text)?;
+        Ok(GenerateResponse {
+            text: self.text,
+            query,
+            explanation,
+            provider,
+            model: self.model,
+            tokens_in: self.tokens_in,
+            tokens_out: self.tokens_out,
+            latency: started.elapsed(),
+        })
+    }
 }
 
 /// Why a provider gave no query.

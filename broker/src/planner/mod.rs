@@ -1,33 +1,39 @@
 //! The offline planner: turns a question into a read-only query for one source with no model, deterministically
 //! and in about a millisecond. It is the provider when none is configured and the fallback when one fails.
 //!
-//! The pipeline: [`lexicon`] tokenizes and stems the question; [`model`] indexes the schema snapshot (tables,
-//! columns and their roles, keys, labels, declared and inferred many-to-one joins); [`link`] turns the words into
-//! pieces (dates, aggregates, ranks, groups, tables, columns, values); [`compose`] builds what the question asks
-//! and resolves it against the schema into a [`spec::Spec`]; [`emit`] writes that as PostgreSQL, MySQL or DuckDB
-//! SQL, or a MongoDB document, and explains it. Every query it drafts passes the guardrail of the source's engine
-//! before it is returned.
+//! The pipeline, one named stage per module: [`lexicon`] tokenizes and stems the question; [`schema_model`] indexes
+//! the schema snapshot (tables, columns and their roles, keys, labels, declared and inferred many-to-one joins);
+//! [`link`] turns the tokens into linked phrases, each with a meaning (a date range, an aggregate, a rank, a group,
+//! a table, a column, a value); [`understand`] reads them, pass by pass, into an [`Intent`]; [`follow_up`] merges
+//! a follow-up's intent into the previous turn's; [`resolve`] chooses the table to read and every column, giving a
+//! [`spec::Spec`]; [`emit`] writes that as PostgreSQL, MySQL or DuckDB SQL, or a MongoDB document, and explains
+//! it. Every query it drafts passes the guardrail of the source's engine before it is returned.
 //!
 //! It never guesses: a word it cannot place, two equally good readings, or a question it cannot answer is a
 //! `draft_declined` error that names the words and suggests columns. A follow-up ("now only 2024", "split that by
 //! month") is read against the previous [`Turn`], which the broker keeps per chat session (see [`replay`]).
 
-mod compose;
 mod emit;
+mod follow_up;
+mod intent;
 mod lexicon;
 mod link;
-mod model;
+mod resolve;
+mod schema_model;
 pub mod spec;
+mod understand;
 
 use polystoreiq_protocol::types::{ChatMessage, Engine, SchemaSnapshot};
 use polystoreiq_protocol::{ErrorCode, TypedError};
 use serde::{Deserialize, Serialize};
 
-pub use compose::Intent;
+pub use intent::Intent;
 pub use lexicon::Date;
 pub use spec::Spec;
 
 use crate::guard::Guardrail;
+use intent::FollowUpCues;
+use schema_model::SchemaModel;
 
 /// The provider name shown in previews.
 pub const PROVIDER: &str = "offline-planner";
@@ -73,7 +79,11 @@ pub fn draft(
 pub fn replay(history: &[ChatMessage], schema: &SchemaSnapshot, engine: Engine) -> Option<Turn> {
     let planner = Planner::new(schema, engine);
     let today = Date::today();
-    let questions: Vec<&str> = history.iter().filter(|m| m.role == "user").map(|m| m.content.as_str()).collect();
+    let questions: Vec<&str> = history
+        .iter()
+        .filter(|m| m.role == polystoreiq_protocol::types::ChatRole::User)
+        .map(|m| m.content.as_str())
+        .collect();
     let start = questions.len().saturating_sub(REPLAY_DEPTH);
     let mut turn: Option<Turn> = None;
     for question in &questions[start..] {
@@ -86,13 +96,13 @@ pub fn replay(history: &[ChatMessage], schema: &SchemaSnapshot, engine: Engine) 
 
 /// The planner over one schema: build once, draft many questions (a session's replay, a benchmark).
 pub struct Planner {
-    model: model::Model,
+    model: SchemaModel,
     engine: Engine,
 }
 
 impl Planner {
     pub fn new(schema: &SchemaSnapshot, engine: Engine) -> Planner {
-        Planner { model: model::Model::new(schema, engine), engine }
+        Planner { model: SchemaModel::new(schema, engine), engine }
     }
 
     /// [`draft`] with a fixed "today" for relative dates.
@@ -101,12 +111,12 @@ impl Planner {
         if self.model.tables.is_empty() {
             return Err(declined("this source has no tables yet; check it with `psiq schema SOURCE`".into()));
         }
-        let toks = lexicon::tokenize(question);
-        if toks.is_empty() {
+        let tokens = lexicon::tokenize(question);
+        if tokens.is_empty() {
             return Err(declined("ask a question about this source's data, e.g. \"how many rows per ...\"".into()));
         }
-        let spans = link::link(&toks, &self.model, today);
-        let (delta, cues) = compose::understand(spans, &self.model).map_err(|d| declined(d.0))?;
+        let linked = link::link(&tokens, &self.model, today);
+        let (delta, cues) = understand::understand(linked, &self.model).map_err(|d| declined(d.0))?;
         if previous.is_none() && is_follow_up(&delta, cues) && incomplete(&delta) {
             return Err(declined(format!(
                 "\"{question}\" reads as a follow-up, but there is no earlier question to follow: ask it in the same \
@@ -116,10 +126,10 @@ impl Planner {
         }
         let follow_up = previous.filter(|_| is_follow_up(&delta, cues));
         let intent = match follow_up {
-            Some(turn) => compose::merge(&turn.intent, &delta, cues),
+            Some(turn) => follow_up::merge(&turn.intent, &delta, cues),
             None => delta,
         };
-        let (spec, notes) = compose::resolve(&intent, &self.model).map_err(|d| declined(d.0))?;
+        let (spec, notes) = resolve::resolve(&intent, &self.model).map_err(|d| declined(d.0))?;
         let query = emit::query(&spec, self.engine).map_err(declined)?;
         let verdict = Guardrail::new(self.engine).check(&query);
         if !verdict.allowed() {
@@ -142,7 +152,7 @@ impl Planner {
 
 /// A question that says it follows up (`now`, `instead`, `split that`), or one that cannot stand alone: no
 /// measure and no table of its own, only groups, filters or a rank (`by month`, `only 2024`, `top 3`).
-fn is_follow_up(delta: &Intent, cues: compose::Cues) -> bool {
+fn is_follow_up(delta: &Intent, cues: FollowUpCues) -> bool {
     if cues.strong {
         return true;
     }

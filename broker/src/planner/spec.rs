@@ -1,4 +1,4 @@
-//! The plan structure: what a drafted query computes, independent of dialect. `compose.rs` builds it, `emit.rs`
+//! The plan structure: what a drafted query computes, independent of dialect. `resolve` builds it, `emit.rs`
 //! writes it as SQL or a MongoDB document, and a follow-up question edits the previous turn's copy. Tables and
 //! columns are named, not numbered, so a stored plan survives a schema refresh that reorders tables.
 

@@ -10,7 +10,7 @@ use super::*;
 
 const ENGINES: [Engine; 4] = [Engine::Duckdb, Engine::Postgres, Engine::Mysql, Engine::Mongodb];
 
-fn today() -> Date {
+pub(super) fn today() -> Date {
     Date::new(2026, 11, 22)
 }
 
@@ -80,7 +80,7 @@ fn snapshot(engine: Engine, tables: &[TableDef<'_>]) -> SchemaSnapshot {
     SchemaSnapshot { tables, fetched_at_ms: 0, cache: None }
 }
 
-fn demo(engine: Engine) -> SchemaSnapshot {
+pub(super) fn demo(engine: Engine) -> SchemaSnapshot {
     use LogicalType::*;
     snapshot(
         engine,
@@ -116,7 +116,7 @@ fn demo(engine: Engine) -> SchemaSnapshot {
     )
 }
 
-fn chinook(engine: Engine) -> SchemaSnapshot {
+pub(super) fn chinook(engine: Engine) -> SchemaSnapshot {
     use LogicalType::*;
     snapshot(
         engine,
@@ -234,7 +234,7 @@ fn declined(schema: &SchemaSnapshot, question: &str) -> String {
 }
 
 /// Questions the planner answers on the demo and Chinook schemas; every draft, in every engine, passes the
-/// guardrail (checked inside `draft`, which would answer `internal` otherwise).
+/// guardrail (checked inside `draft`, which would answer `internal` otherwise, and again by the test).
 const DEMO_QUESTIONS: &[&str] = &[
     "how many orders are there?",
     "How many customers do we have",
@@ -317,7 +317,19 @@ fn every_engine_drafts_the_common_questions_and_the_guardrail_allows_them() {
         for (schema, questions) in [(demo(engine), DEMO_QUESTIONS), (chinook(engine), CHINOOK_QUESTIONS)] {
             for question in questions {
                 match plan(&schema, engine, question) {
-                    Ok(plan) => assert!(!plan.explanation.is_empty()),
+                    Ok(plan) => {
+                        assert!(!plan.explanation.is_empty(), "{question:?} on {engine:?}: no explanation");
+                        // Checked here too, not only inside `draft`: this test must fail if that check goes away.
+                        let verdict = Guardrail::new(engine).check(&plan.query);
+                        if !verdict.allowed() {
+                            failures.push(format!(
+                                "{question:?} on {engine:?}: the guardrail refuses {} ({}: {})",
+                                plan.query,
+                                verdict.code.as_str(),
+                                verdict.reason
+                            ));
+                        }
+                    }
                     Err(err) => failures.push(format!("{question:?} on {engine:?}: [{}] {}", err.code, err.message)),
                 }
             }
@@ -434,7 +446,7 @@ fn a_session_replays_its_questions_into_the_last_turn() {
     let message = |role: &str, content: &str| ChatMessage {
         session: SessionId(1),
         seq: 0,
-        role: role.into(),
+        role: role.parse().unwrap(),
         content: content.into(),
         draft: None,
         created_at_ms: 0,

@@ -9,9 +9,21 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-/// Inputs the guardrail allowed, per target, to show the property is exercised (not only refusals).
-static ALLOWED_SQL: AtomicU64 = AtomicU64::new(0);
+/// Inputs the guardrail allowed, per engine, to show the property is exercised on every one (not only refusals).
+static ALLOWED_POSTGRES: AtomicU64 = AtomicU64::new(0);
+static ALLOWED_MYSQL: AtomicU64 = AtomicU64::new(0);
+static ALLOWED_DUCKDB: AtomicU64 = AtomicU64::new(0);
 static ALLOWED_MONGO: AtomicU64 = AtomicU64::new(0);
+
+/// The counter of inputs `engine`'s guardrail allowed.
+fn allowed_counter(engine: Engine) -> &'static AtomicU64 {
+    match engine {
+        Engine::Postgres => &ALLOWED_POSTGRES,
+        Engine::Mysql => &ALLOWED_MYSQL,
+        Engine::Duckdb => &ALLOWED_DUCKDB,
+        Engine::Mongodb => &ALLOWED_MONGO,
+    }
+}
 
 use polystoreiq_broker::guard::{self, Guardrail, limited};
 use polystoreiq_protocol::types::Engine;
@@ -410,7 +422,7 @@ fn sql_property(input: String) -> Result<(), TestCaseError> {
     for engine in [Engine::Postgres, Engine::Mysql, Engine::Duckdb] {
         let verdict = Guardrail::new(engine).check(&input);
         if verdict.allowed() {
-            ALLOWED_SQL.fetch_add(1, Ordering::Relaxed);
+            allowed_counter(engine).fetch_add(1, Ordering::Relaxed);
             only_one_read_only_query(engine, &input)?;
             let rewritten = limited(engine, &input, 1001)
                 .map_err(|v| TestCaseError::fail(format!("allowed but cannot be limited ({}): {input:?}", v.reason)))?;
@@ -423,7 +435,7 @@ fn sql_property(input: String) -> Result<(), TestCaseError> {
 
 fn mongo_property(input: String) -> Result<(), TestCaseError> {
     if Guardrail::new(Engine::Mongodb).check(&input).allowed() {
-        ALLOWED_MONGO.fetch_add(1, Ordering::Relaxed);
+        allowed_counter(Engine::Mongodb).fetch_add(1, Ordering::Relaxed);
         let doc: serde_json::Value = serde_json::from_str(&input).map_err(|e| TestCaseError::fail(e.to_string()))?;
         let ops = ["find", "aggregate", "count", "distinct"].iter().filter(|op| doc.get(**op).is_some()).count();
         prop_assert_eq!(ops, 1, "allowed without exactly one read operation: {}", input);
@@ -453,11 +465,12 @@ fn object_keys(value: &serde_json::Value, out: &mut Vec<String>) {
     }
 }
 
-/// Runs batches of cases until `GUARD_FUZZ_SECONDS` have passed (one batch when unset).
+/// Runs batches of cases until `GUARD_FUZZ_SECONDS` have passed (one batch when unset), then checks that each of
+/// `engines` allowed a share of the inputs above zero.
 fn fuzz<S: Strategy<Value = String>>(
     strategy: S,
     property: fn(String) -> Result<(), TestCaseError>,
-    allowed: &AtomicU64,
+    engines: &[Engine],
 ) {
     let budget =
         Duration::from_secs(std::env::var("GUARD_FUZZ_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(0));
@@ -474,18 +487,25 @@ fn fuzz<S: Strategy<Value = String>>(
             break;
         }
     }
-    let allowed = allowed.load(Ordering::Relaxed);
-    eprintln!("{cases} cases in {:.1} s; allowed: {allowed}", started.elapsed().as_secs_f64());
-    // A property checked only on refusals proves nothing: some inputs must get through.
-    assert!(allowed > 0, "no input of {cases} was allowed; the strategy no longer reaches the allowed path");
+    let allowed: Vec<(Engine, u64)> =
+        engines.iter().map(|&engine| (engine, allowed_counter(engine).load(Ordering::Relaxed))).collect();
+    let shares: Vec<String> = allowed
+        .iter()
+        .map(|(engine, n)| format!("{engine:?} {n} ({:.1}%)", *n as f64 * 100.0 / cases as f64))
+        .collect();
+    eprintln!("{cases} cases in {:.1} s; allowed: {}", started.elapsed().as_secs_f64(), shares.join(", "));
+    // A property checked only on refusals proves nothing: on every engine, some inputs must get through.
+    for (engine, n) in allowed {
+        assert!(n > 0, "{engine:?} allowed no input of {cases}; the strategy no longer reaches its allowed path");
+    }
 }
 
 #[test]
 fn sql_guardrail_never_panics_and_allows_only_single_read_only_queries() {
-    fuzz(sql_input(), sql_property, &ALLOWED_SQL);
+    fuzz(sql_input(), sql_property, &[Engine::Postgres, Engine::Mysql, Engine::Duckdb]);
 }
 
 #[test]
 fn mongo_guardrail_never_panics_and_allows_only_read_operations() {
-    fuzz(mongo_input(), mongo_property, &ALLOWED_MONGO);
+    fuzz(mongo_input(), mongo_property, &[Engine::Mongodb]);
 }

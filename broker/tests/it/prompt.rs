@@ -139,26 +139,36 @@ fn render(prompt: &Prompt) -> String {
     format!("=== system ===\n{}\n=== user ===\n{}", prompt.system, prompt.user)
 }
 
-/// Compares `actual` with the stored snapshot; `UPDATE_SNAPSHOTS=1` writes it instead.
+/// The variable that makes the snapshot tests write the snapshots instead of failing, when set to `1` (as
+/// `UPDATE_BINDINGS=1` does for the shell's TypeScript bindings).
+const UPDATE_VAR: &str = "UPDATE_SNAPSHOTS";
+
+/// Compares `actual` with the stored snapshot, failing while it is missing or stale; `UPDATE_SNAPSHOTS=1` writes it
+/// instead.
 fn check_snapshot(name: &str, actual: &str) {
     let path = snapshot_path(name);
-    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, actual).unwrap();
+    let stored = std::fs::read_to_string(&path).ok();
+    if stored.as_deref() == Some(actual) {
         return;
     }
-    let expected = std::fs::read_to_string(&path)
-        .unwrap_or_else(|_| panic!("no snapshot {}; run with UPDATE_SNAPSHOTS=1 and review it", path.display()));
-    if expected != actual {
-        let first = expected.lines().zip(actual.lines()).position(|(a, b)| a != b).unwrap_or(0);
-        panic!(
-            "the {name} prompt changed (first at line {}):\n  expected: {:?}\n  actual:   {:?}\nrun with UPDATE_SNAPSHOTS=1 to \
-             accept it after review",
-            first + 1,
-            expected.lines().nth(first),
-            actual.lines().nth(first)
-        );
+    if std::env::var_os(UPDATE_VAR).is_some_and(|v| v == "1") {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, actual).unwrap_or_else(|err| panic!("cannot write {}: {err}", path.display()));
+        eprintln!("updated {}", path.display());
+        return;
     }
+    let how = format!("run `{UPDATE_VAR}=1 cargo test -p polystoreiq-broker --test it prompt` and review the result");
+    let Some(expected) = stored else {
+        panic!("no snapshot {}; {how}", path.display());
+    };
+    let first = expected.lines().zip(actual.lines()).position(|(a, b)| a != b);
+    let first = first.unwrap_or_else(|| expected.lines().count().min(actual.lines().count()));
+    panic!(
+        "the {name} prompt changed (first at line {}):\n  expected: {:?}\n  actual:   {:?}\n{how}",
+        first + 1,
+        expected.lines().nth(first).unwrap_or("<end of file>"),
+        actual.lines().nth(first).unwrap_or("<end of file>"),
+    );
 }
 
 const LIMITS: PromptLimits = PromptLimits { row_limit: 10_000, token_budget: 6_000 };

@@ -158,17 +158,17 @@ fn version_mismatch_says_both_versions() {
     assert_eq!(numbers_in(&shown), [2, 42], "{shown}");
 }
 
-/// This build speaks v6: its handshake says so in the pinned layout, and a v5 peer is refused by version.
+/// This build speaks v7: its handshake says so in the pinned layout, and a v6 peer is refused by version.
 #[test]
-fn this_build_speaks_version_6_and_refuses_version_5() {
-    assert_eq!(PROTOCOL_VERSION, 6);
+fn this_build_speaks_version_7_and_refuses_version_6() {
+    assert_eq!(PROTOCOL_VERSION, 7);
     let ours = Hello::new(PeerRole::Client, Nonce([0; 16]));
-    let expected: Vec<u8> = [&b"PSIQ"[..], &[6], &[2], &[0; 16]].concat();
+    let expected: Vec<u8> = [&b"PSIQ"[..], &[7], &[2], &[0; 16]].concat();
     assert_eq!(codec::encode(&ours).unwrap(), expected);
 
-    let v5 = Hello { version: 5, ..ours };
-    let checked = v5.check(PeerRole::Client, Some(Nonce([0; 16])));
-    assert!(matches!(checked, Err(FrameError::VersionMismatch { ours: 6, theirs: 5 })), "{checked:?}");
+    let v6 = Hello { version: 6, ..ours };
+    let checked = v6.check(PeerRole::Client, Some(Nonce([0; 16])));
+    assert!(matches!(checked, Err(FrameError::VersionMismatch { ours: 7, theirs: 6 })), "{checked:?}");
 }
 
 #[test]

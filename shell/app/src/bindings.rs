@@ -102,13 +102,30 @@ fn generate() -> String {
     b.add::<SandboxState>().add::<GenerationStats>().add::<DiagReport>();
     // Settings, audit, chat, access.
     b.add::<LlmSettings>().add::<Limits>().add::<LimitsChange>().add::<Settings>().add::<LlmTestReport>();
-    b.add::<AuditEvent>().add::<AuditFilter>().add::<ChatSession>().add::<ChatMessage>().add::<AccessState>();
+    b.add::<AuditAction>()
+        .add::<AuditEvent>()
+        .add::<AuditFilter>()
+        .add::<ChatSession>()
+        .add::<ChatRole>()
+        .add::<ChatMessage>()
+        .add::<AccessState>();
     // The shell's own values (view.rs) and command arguments (commands.rs).
     b.add::<Cell>().add::<PageView>().add::<RunView>().add::<BrokerStatus>().add::<DatabaseSourceArgs>();
 
     let missing: Vec<&str> =
         b.referenced.iter().filter(|(id, _)| !b.listed.contains(id)).map(|(_, name)| name.as_str()).collect();
     assert!(missing.is_empty(), "add these types to the list in bindings.rs, as their users are listed: {missing:?}");
+    // Every audit action, for the history's filter.
+    b.out.push_str("\n/**\n * Every audit action, in the order declared.\n */\nexport const AUDIT_ACTIONS: readonly AuditAction[] = [\n");
+    for action in AuditAction::ALL {
+        b.out.push_str(&format!("  \"{}\",\n", action.as_str()));
+    }
+    b.out.push_str("];\n");
+    // The names the page may call, from the one declaration in command_names.rs.
+    let names: Vec<String> = crate::command_names::GRANTED.iter().map(|name| format!("\"{name}\"")).collect();
+    b.out.push_str("\n/**\n * The commands the page may call (shell/app/src/command_names.rs).\n */\nexport ");
+    b.out.push_str(&layout(&format!("type Command = {};", names.join(" | "))));
+    b.out.push('\n');
     b.out
 }
 

@@ -1,12 +1,12 @@
-//! The commands the webview calls. Each checks its payload, sends one request through the broker client (on a
-//! blocking thread: the client speaks a synchronous socket) and returns the broker's reply or its typed error.
+//! The commands the webview calls. Each checks its payload, makes one typed call through the broker client (on a
+//! blocking thread: the client speaks a synchronous socket) and returns the reply's payload or its typed error.
 //! The shell keeps no state of its own but the profile's home: every call opens its own connection, so a
 //! cancel is never stuck behind the run it cancels.
 
 use std::path::{Path, PathBuf};
 
 use polystoreiq_client::BrokerClient;
-use polystoreiq_protocol::broker::{Reply, Request, RunEvent};
+use polystoreiq_protocol::broker::RunEvent;
 use polystoreiq_protocol::secret::UserSecret;
 use polystoreiq_protocol::types::{
     AccessState, AuditEvent, AuditFilter, ChatMessage, ChatSession, DbTarget, DiagReport, DraftId, DraftPreview,
@@ -46,11 +46,14 @@ impl Shell {
     }
 }
 
-/// Sends `request` to the running broker (never starting one: a broker that died shows as down, and the user
-/// restarts it with [`broker_restart`]).
-async fn call(shell: &Shell, request: Request) -> Result<Reply, TypedError> {
+/// Makes one typed call through a connection to the running broker (never starting one: a broker that died shows
+/// as down, and the user restarts it with [`broker_restart`]).
+async fn call<T: Send + 'static>(
+    shell: &Shell,
+    request: impl FnOnce(&mut BrokerClient) -> Result<T, TypedError> + Send + 'static,
+) -> Result<T, TypedError> {
     let home = shell.home.clone();
-    blocking(move || BrokerClient::connect(&home)?.call(request)).await
+    blocking(move || request(&mut BrokerClient::connect(&home)?)).await
 }
 
 async fn blocking<T: Send + 'static>(
@@ -59,10 +62,6 @@ async fn blocking<T: Send + 'static>(
     tauri::async_runtime::spawn_blocking(work)
         .await
         .map_err(|err| TypedError::new(ErrorCode::Internal, format!("the shell's worker thread failed: {err}")))?
-}
-
-fn unexpected(reply: &Reply) -> TypedError {
-    TypedError::new(ErrorCode::Internal, format!("the broker answered with an unexpected reply: {reply:?}"))
 }
 
 fn bad_request(message: impl Into<String>) -> TypedError {
@@ -78,15 +77,6 @@ fn checked_name(what: &str, value: &str) -> Result<String, TypedError> {
         return Err(bad_request(format!("the {what} has leading or trailing spaces or control characters")));
     }
     Ok(value.to_owned())
-}
-
-macro_rules! expect_reply {
-    ($reply:expr, $pattern:pat => $value:expr) => {
-        match $reply {
-            $pattern => Ok($value),
-            other => Err(unexpected(&other)),
-        }
-    };
 }
 
 #[tauri::command]
@@ -110,12 +100,12 @@ fn status(home: &Path, reached: Result<(), TypedError>) -> BrokerStatus {
 /// Registered, and granted to no webview: see `command_names::ALL`.
 #[tauri::command]
 pub async fn broker_stop(shell: State<'_, Shell>) -> Result<(), TypedError> {
-    call(&shell, Request::Shutdown).await.map(drop)
+    call(&shell, BrokerClient::shutdown).await
 }
 
 #[tauri::command]
 pub async fn access(shell: State<'_, Shell>) -> Result<AccessState, TypedError> {
-    expect_reply!(call(&shell, Request::Access).await?, Reply::Access(state) => state)
+    call(&shell, BrokerClient::access).await
 }
 
 #[tauri::command]
@@ -123,18 +113,18 @@ pub async fn unlock(shell: State<'_, Shell>, secret: String) -> Result<AccessSta
     if secret.is_empty() {
         return Err(bad_request("enter the passphrase or PIN"));
     }
-    let request = Request::Unlock { secret: UserSecret::new(secret) };
-    expect_reply!(call(&shell, request).await?, Reply::Access(state) => state)
+    let secret = UserSecret::new(secret);
+    call(&shell, move |client| client.unlock(secret)).await
 }
 
 #[tauri::command]
 pub async fn lock(shell: State<'_, Shell>) -> Result<AccessState, TypedError> {
-    expect_reply!(call(&shell, Request::Lock).await?, Reply::Access(state) => state)
+    call(&shell, BrokerClient::lock).await
 }
 
 #[tauri::command]
 pub async fn sources(shell: State<'_, Shell>) -> Result<Vec<SourceInfo>, TypedError> {
-    expect_reply!(call(&shell, Request::SourceList).await?, Reply::Sources(sources) => sources)
+    call(&shell, BrokerClient::sources).await
 }
 
 #[tauri::command]
@@ -148,8 +138,7 @@ pub async fn source_add_files(
     if paths.is_empty() {
         return Err(bad_request("choose at least one CSV, JSON or Parquet file"));
     }
-    let request = Request::SourceAdd { name, spec: SourceSpec::Files { paths } };
-    expect_reply!(call(&shell, request).await?, Reply::Source(info) => info)
+    call(&shell, move |client| client.source_add(name, SourceSpec::Files { paths })).await
 }
 
 /// What `source_add_database` takes, named as the page passes its arguments.
@@ -172,8 +161,8 @@ pub struct DatabaseSourceArgs {
 }
 
 impl DatabaseSourceArgs {
-    /// The broker request, or why the arguments are refused.
-    fn into_request(self) -> Result<Request, TypedError> {
+    /// The source's name and spec, or why the arguments are refused.
+    fn into_source(self) -> Result<(String, SourceSpec), TypedError> {
         let DatabaseSourceArgs { name, kind, host, port, database, user, password, tls } = self;
         let name = checked_name("source name", &name)?;
         if kind == SourceKind::Files {
@@ -186,7 +175,7 @@ impl DatabaseSourceArgs {
         }
         let target = DbTarget { host, port, database, user: user.trim().to_owned(), tls };
         let password = password.filter(|p| !p.is_empty()).map(UserSecret::new);
-        Ok(Request::SourceAdd { name, spec: SourceSpec::Database { kind, target, password } })
+        Ok((name, SourceSpec::Database { kind, target, password }))
     }
 }
 
@@ -204,13 +193,13 @@ pub async fn source_add_database(
     password: Option<String>,
     tls: TlsMode,
 ) -> Result<SourceInfo, TypedError> {
-    let request = DatabaseSourceArgs { name, kind, host, port, database, user, password, tls }.into_request()?;
-    expect_reply!(call(&shell, request).await?, Reply::Source(info) => info)
+    let (name, spec) = DatabaseSourceArgs { name, kind, host, port, database, user, password, tls }.into_source()?;
+    call(&shell, move |client| client.source_add(name, spec)).await
 }
 
 #[tauri::command]
 pub async fn source_test(shell: State<'_, Shell>, name: String) -> Result<SourceTestReport, TypedError> {
-    expect_reply!(call(&shell, Request::SourceTest { name }).await?, Reply::SourceTest(report) => report)
+    call(&shell, move |client| client.source_test(name)).await
 }
 
 #[tauri::command]
@@ -219,34 +208,33 @@ pub async fn source_set_enabled(
     name: String,
     enabled: bool,
 ) -> Result<SourceInfo, TypedError> {
-    expect_reply!(call(&shell, Request::SourceSetEnabled { name, enabled }).await?, Reply::Source(info) => info)
+    call(&shell, move |client| client.source_set_enabled(name, enabled)).await
 }
 
 #[tauri::command]
 pub async fn source_remove(shell: State<'_, Shell>, name: String) -> Result<(), TypedError> {
-    expect_reply!(call(&shell, Request::SourceRemove { name }).await?, Reply::Removed { .. } => ())
+    call(&shell, move |client| client.source_remove(name)).await.map(drop)
 }
 
 #[tauri::command]
 pub async fn schema(shell: State<'_, Shell>, name: String, refresh: bool) -> Result<SchemaSnapshot, TypedError> {
-    expect_reply!(call(&shell, Request::Schema { name, refresh }).await?, Reply::Schema(schema) => schema)
+    call(&shell, move |client| client.schema(name, refresh)).await
 }
 
 #[tauri::command]
 pub async fn sessions(shell: State<'_, Shell>) -> Result<Vec<ChatSession>, TypedError> {
-    expect_reply!(call(&shell, Request::Sessions).await?, Reply::Sessions(sessions) => sessions)
+    call(&shell, BrokerClient::sessions).await
 }
 
 #[tauri::command]
 pub async fn session_create(shell: State<'_, Shell>, title: String) -> Result<ChatSession, TypedError> {
     let title = checked_name("session title", &title)?;
-    expect_reply!(call(&shell, Request::SessionCreate { title }).await?, Reply::Session(session) => session)
+    call(&shell, move |client| client.session_create(title)).await
 }
 
 #[tauri::command]
 pub async fn session_messages(shell: State<'_, Shell>, session: u64) -> Result<Vec<ChatMessage>, TypedError> {
-    let request = Request::Messages { session: SessionId(session) };
-    expect_reply!(call(&shell, request).await?, Reply::Messages(messages) => messages)
+    call(&shell, move |client| client.messages(SessionId(session))).await
 }
 
 #[tauri::command]
@@ -260,8 +248,7 @@ pub async fn ask(
     if question.is_empty() {
         return Err(bad_request("type a question first"));
     }
-    let request = Request::Ask { source, question, session: session.map(SessionId) };
-    expect_reply!(call(&shell, request).await?, Reply::Draft(preview) => *preview)
+    call(&shell, move |client| client.ask(source, question, session.map(SessionId))).await
 }
 
 /// A query the user wrote or edited: checked like a drafted one, with a token of its own.
@@ -270,31 +257,30 @@ pub async fn draft(shell: State<'_, Shell>, source: String, query: String) -> Re
     if query.trim().is_empty() {
         return Err(bad_request("the query is empty"));
     }
-    expect_reply!(call(&shell, Request::Draft { source, query }).await?, Reply::Draft(preview) => *preview)
+    call(&shell, move |client| client.draft(source, query)).await
 }
 
 /// Runs an approved draft. Progress (queued, started, rows so far) goes to `on_event` as it happens.
 #[tauri::command]
 pub async fn run(shell: State<'_, Shell>, token: String, on_event: Channel<RunEvent>) -> Result<RunView, TypedError> {
-    let home = shell.home.clone();
-    let reply = blocking(move || {
-        BrokerClient::connect(&home)?.call_with_events(Request::Run { token }, &mut |event| {
+    let summary = call(&shell, move |client| {
+        client.run(token, &mut |event| {
             // The page may be gone (a reload); the run goes on and its result stays in History.
             let _ = on_event.send(event);
         })
     })
     .await?;
-    expect_reply!(reply, Reply::RunDone(summary) => summary.into())
+    Ok(summary.into())
 }
 
 #[tauri::command]
 pub async fn deny(shell: State<'_, Shell>, draft: u64) -> Result<(), TypedError> {
-    expect_reply!(call(&shell, Request::Deny { draft: DraftId(draft) }).await?, Reply::Denied { .. } => ())
+    call(&shell, move |client| client.deny(DraftId(draft))).await.map(drop)
 }
 
 #[tauri::command]
 pub async fn cancel(shell: State<'_, Shell>, run: u64) -> Result<(), TypedError> {
-    expect_reply!(call(&shell, Request::Cancel { run: RunId(run) }).await?, Reply::CancelRequested { .. } => ())
+    call(&shell, move |client| client.cancel(RunId(run))).await.map(drop)
 }
 
 #[tauri::command]
@@ -302,36 +288,35 @@ pub async fn result_page(shell: State<'_, Shell>, run: u64, offset: u64, limit: 
     if limit == 0 || limit > MAX_PAGE_ROWS {
         return Err(bad_request(format!("a page holds 1 to {MAX_PAGE_ROWS} rows")));
     }
-    let request = Request::Result { run: RunId(run), offset, limit };
-    expect_reply!(call(&shell, request).await?, Reply::Page(page) => page.into())
+    let page = call(&shell, move |client| client.result(RunId(run), offset, limit)).await?;
+    Ok(page.into())
 }
 
 /// The page reports how long a run's result took to show (its answer to the painted first rows), for the
 /// diagnostics' `render` stage.
 #[tauri::command]
 pub async fn render_time(shell: State<'_, Shell>, run: u64, micros: u64) -> Result<(), TypedError> {
-    let request = Request::RenderTime { run: RunId(run), micros };
-    expect_reply!(call(&shell, request).await?, Reply::Recorded => ())
+    call(&shell, move |client| client.render_time(RunId(run), micros)).await
 }
 
 #[tauri::command]
 pub async fn run_trace(shell: State<'_, Shell>, run: u64) -> Result<RunTrace, TypedError> {
-    expect_reply!(call(&shell, Request::RunTrace { run: RunId(run) }).await?, Reply::Trace(trace) => trace)
+    call(&shell, move |client| client.run_trace(RunId(run))).await
 }
 
 #[tauri::command]
 pub async fn diag(shell: State<'_, Shell>) -> Result<DiagReport, TypedError> {
-    expect_reply!(call(&shell, Request::Diag).await?, Reply::Diag(report) => report)
+    call(&shell, BrokerClient::diag).await
 }
 
 #[tauri::command]
 pub async fn audit(shell: State<'_, Shell>, filter: AuditFilter) -> Result<Vec<AuditEvent>, TypedError> {
-    expect_reply!(call(&shell, Request::Audit { filter }).await?, Reply::Audit(events) => events)
+    call(&shell, move |client| client.audit(filter)).await
 }
 
 #[tauri::command]
 pub async fn settings(shell: State<'_, Shell>) -> Result<Settings, TypedError> {
-    expect_reply!(call(&shell, Request::Settings).await?, Reply::Settings(settings) => settings)
+    call(&shell, BrokerClient::settings).await
 }
 
 /// Chooses the model provider. Empty `model` and `endpoint` keep the provider's last (else default) ones; the API key
@@ -351,19 +336,18 @@ pub async fn set_llm(
     if api_key.is_some() && clear_api_key {
         return Err(bad_request("either set an API key or clear it, not both"));
     }
-    let request = Request::SetLlm { provider, model, endpoint, api_key, clear_api_key };
-    expect_reply!(call(&shell, request).await?, Reply::Settings(settings) => settings)
+    call(&shell, move |client| client.set_llm(provider, model, endpoint, api_key, clear_api_key)).await
 }
 
 #[tauri::command]
 pub async fn llm_test(shell: State<'_, Shell>) -> Result<LlmTestReport, TypedError> {
-    expect_reply!(call(&shell, Request::LlmTest).await?, Reply::LlmTest(report) => report)
+    call(&shell, BrokerClient::llm_test).await
 }
 
 /// Changes the profile's limits; the broker checks each against its range.
 #[tauri::command]
 pub async fn set_limits(shell: State<'_, Shell>, change: LimitsChange) -> Result<Settings, TypedError> {
-    expect_reply!(call(&shell, Request::SetLimits(change)).await?, Reply::Settings(settings) => settings)
+    call(&shell, move |client| client.set_limits(change)).await
 }
 
 /// Sets the owner's passphrase or the viewer's PIN, or removes it when `secret` is null.
@@ -372,8 +356,8 @@ pub async fn set_lock(shell: State<'_, Shell>, role: Role, secret: Option<String
     if secret.as_deref() == Some("") {
         return Err(bad_request("enter the new passphrase or PIN, or remove it"));
     }
-    let request = Request::SetLock { role, secret: secret.map(UserSecret::new) };
-    expect_reply!(call(&shell, request).await?, Reply::Access(state) => state)
+    let secret = secret.map(UserSecret::new);
+    call(&shell, move |client| client.set_lock(role, secret)).await
 }
 
 /// A text field left empty means "keep it": `None`. Otherwise trimmed, and refused with control characters.
@@ -483,9 +467,9 @@ mod tests {
         dir
     }
 
-    /// The page may call every registered command but `broker_stop`, and nothing else.
+    /// The page may call every granted command (all but `broker_stop`), and nothing else.
     #[test]
-    fn the_capability_lists_every_command_but_broker_stop() {
+    fn the_capability_lists_every_granted_command_and_nothing_else() {
         let capability: serde_json::Value =
             serde_json::from_str(include_str!("../capabilities/default.json")).expect("capability JSON");
         let granted: Vec<String> = capability["permissions"]
@@ -494,9 +478,9 @@ mod tests {
             .iter()
             .filter_map(|p| p.as_str()?.strip_prefix("allow-").map(|c| c.replace('-', "_")))
             .collect();
-        let expected: Vec<String> =
-            crate::command_names::ALL.iter().filter(|c| **c != "broker_stop").map(|c| (*c).to_owned()).collect();
+        let expected: Vec<String> = crate::command_names::GRANTED.iter().map(|c| (*c).to_owned()).collect();
         assert_eq!(granted, expected);
+        assert!(!crate::command_names::GRANTED.contains(&"broker_stop"));
     }
 
     #[test]

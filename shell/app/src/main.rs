@@ -6,10 +6,17 @@
 
 #[cfg(test)]
 mod bindings;
-#[cfg(test)]
+#[macro_use]
 mod command_names;
 mod commands;
 mod view;
+
+/// The handler of every command [`command_names`] declares, registered under its name.
+macro_rules! handlers {
+    (granted: [$($granted:ident),* $(,)?], withheld: [$($withheld:ident),* $(,)?] $(,)?) => {
+        tauri::generate_handler![$(commands::$granted,)* $(commands::$withheld,)*]
+    };
+}
 
 fn main() {
     let home = std::env::var_os("POLYSTOREIQ_HOME").map_or_else(polystoreiq_client::default_home, Into::into);
@@ -20,40 +27,7 @@ fn main() {
     let result = tauri::Builder::default()
         .plugin(tauri_plugin_dialog::init())
         .manage(shell)
-        .invoke_handler(tauri::generate_handler![
-            commands::broker_status,
-            commands::broker_restart,
-            commands::broker_stop,
-            commands::access,
-            commands::unlock,
-            commands::lock,
-            commands::sources,
-            commands::source_add_files,
-            commands::source_add_database,
-            commands::source_test,
-            commands::source_set_enabled,
-            commands::source_remove,
-            commands::schema,
-            commands::sessions,
-            commands::session_create,
-            commands::session_messages,
-            commands::ask,
-            commands::draft,
-            commands::run,
-            commands::deny,
-            commands::cancel,
-            commands::result_page,
-            commands::render_time,
-            commands::diag,
-            commands::run_trace,
-            commands::audit,
-            commands::settings,
-            commands::set_llm,
-            commands::llm_test,
-            commands::set_limits,
-            commands::set_lock,
-            commands::export_file,
-        ])
+        .invoke_handler(app_commands!(handlers))
         .run(tauri::generate_context!());
     if let Err(err) = result {
         eprintln!("polystoreiq: the window could not start: {err}");

@@ -10,12 +10,11 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use polystoreiq_client::BrokerClient;
+use polystoreiq_client::{BrokerClient, parse_db_url};
 use polystoreiq_protocol::broker::{Reply, Request, RunEvent};
 use polystoreiq_protocol::secret::UserSecret;
 use polystoreiq_protocol::types::{
-    AuditFilter, DbTarget, DraftId, Engine, LimitsChange, LlmProvider, Role, RunId, SessionId, SourceKind, SourceSpec,
-    TlsMode,
+    AuditFilter, DraftId, Engine, LimitsChange, LlmProvider, Role, RunId, SessionId, SourceKind, SourceSpec, TlsMode,
 };
 use polystoreiq_protocol::worker::{Fault, Probe};
 use polystoreiq_protocol::{ErrorCode, TypedError};
@@ -413,7 +412,7 @@ fn run(cli: Cli, out: &Output) -> Result<(), TypedError> {
     let home = std::path::absolute(&home).unwrap_or(home);
     if let Command::Broker(BrokerCommand::Stop) = cli.command {
         return match BrokerClient::connect(&home) {
-            Ok(mut client) => client.call(Request::Shutdown).map(|_| out.message("broker stopped")),
+            Ok(mut client) => client.shutdown().map(|()| out.message("broker stopped")),
             Err(_) => {
                 out.message("no broker is running");
                 Ok(())
@@ -430,8 +429,7 @@ fn run(cli: Cli, out: &Output) -> Result<(), TypedError> {
         Command::Run { token } => run_token(&mut client, &home, token, out),
         Command::Deny { draft } => out.reply(client.call(Request::Deny { draft: DraftId(draft) })?),
         Command::Query { source, sql, yes } => {
-            let reply = client.call(Request::Draft { source, query: sql })?;
-            let Reply::Draft(preview) = &reply else { return out.reply(reply) };
+            let preview = client.draft(source, sql)?;
             match (&preview.token, yes) {
                 (Some(token), true) => run_token(&mut client, &home, token.clone(), out),
                 (None, true) => Err(match &preview.check {
@@ -444,7 +442,7 @@ fn run(cli: Cli, out: &Output) -> Result<(), TypedError> {
                         format!("{} [{}]", preview.verdict.reason, preview.verdict.code),
                     ),
                 }),
-                (_, false) => out.reply(reply),
+                (_, false) => out.reply(Reply::Draft(Box::new(preview))),
             }
         }
         Command::Cancel { run } => out.reply(client.call(Request::Cancel { run: RunId(run) })?),
@@ -458,7 +456,7 @@ fn run(cli: Cli, out: &Output) -> Result<(), TypedError> {
                 session: session.map(SessionId),
                 since_ms: since.as_deref().map(time::parse).transpose()?,
                 until_ms: until.as_deref().map(time::parse).transpose()?,
-                action,
+                action: action.as_deref().map(str::parse).transpose()?,
                 limit: Some(limit),
             };
             out.reply(client.call(Request::Audit { filter })?)
@@ -533,13 +531,13 @@ fn source(client: &mut BrokerClient, cmd: SourceCommand, out: &Output) -> Result
                 TlsArg::Require => TlsMode::Require,
                 TlsArg::VerifyFull => TlsMode::VerifyFull,
             };
-            let (kind, scheme, port) = match kind {
-                SourceKindArg::Postgres => (SourceKind::Postgres, "postgres", 5432),
-                SourceKindArg::Mysql => (SourceKind::Mysql, "mysql", 3306),
-                SourceKindArg::Mongodb => (SourceKind::Mongodb, "mongodb", 27017),
+            let kind = match kind {
+                SourceKindArg::Postgres => SourceKind::Postgres,
+                SourceKindArg::Mysql => SourceKind::Mysql,
+                SourceKindArg::Mongodb => SourceKind::Mongodb,
                 SourceKindArg::Files => unreachable!("matched above"),
             };
-            let target = parse_db_url(url.as_deref().unwrap_or_default(), scheme, port, tls)?;
+            let target = parse_db_url(url.as_deref().unwrap_or_default(), kind, tls)?;
             let password = if password_stdin { Some(read_secret()?) } else { None };
             Request::SourceAdd { name, spec: SourceSpec::Database { kind, target, password } }
         }
@@ -560,7 +558,7 @@ fn source(client: &mut BrokerClient, cmd: SourceCommand, out: &Output) -> Result
 fn run_token(client: &mut BrokerClient, home: &Path, token: String, out: &Output) -> Result<(), TypedError> {
     let json = out.json;
     let watch = interrupt::RunWatch::start(home.to_path_buf());
-    let reply = client.call_with_events(Request::Run { token }, &mut |event| {
+    let summary = client.run(token, &mut |event| {
         if let RunEvent::Started { run, .. } | RunEvent::Queued { run, .. } = event {
             watch.set_run(run);
         }
@@ -577,18 +575,13 @@ fn run_token(client: &mut BrokerClient, home: &Path, token: String, out: &Output
         };
     });
     drop(watch);
-    let reply = reply?;
-    let run = match &reply {
-        Reply::RunDone(summary) => Some(summary.run),
-        _ => None,
-    };
+    let summary = summary?;
+    let run = summary.run;
     let started = std::time::Instant::now();
-    out.reply(reply)?;
-    if let Some(run) = run {
-        let micros = started.elapsed().as_micros() as u64;
-        // Telemetry is best effort: a failure to record it never fails the user's command.
-        let _ = client.call(Request::RenderTime { run, micros });
-    }
+    out.reply(Reply::RunDone(summary))?;
+    let micros = started.elapsed().as_micros() as u64;
+    // Telemetry is best effort: a failure to record it never fails the user's command.
+    let _ = client.render_time(run, micros);
     Ok(())
 }
 
@@ -621,45 +614,9 @@ fn guard(client: &mut BrokerClient, engine: EngineArg) -> Result<(), TypedError>
     let mut stdout = stdout.lock();
     for line in std::io::stdin().lock().lines() {
         let query = line.map_err(io_error)?;
-        let verdict = match client.call(Request::Guard { engine, query })? {
-            Reply::Verdict(verdict) => verdict,
-            other => return Err(TypedError::new(ErrorCode::Internal, format!("unexpected answer {other:?}"))),
-        };
+        let verdict = client.guard(engine, query)?;
         let line = serde_json::json!({ "allowed": verdict.allowed, "code": verdict.code, "reason": verdict.reason });
         writeln!(stdout, "{line}").map_err(io_error)?;
     }
     stdout.flush().map_err(io_error)
-}
-
-/// `SCHEME://USER@HOST[:PORT]/DATABASE` (the user is optional for MongoDB, which may run without
-/// authentication). A password in the URL is refused: it would be in the shell history.
-fn parse_db_url(url: &str, scheme: &str, default_port: u16, tls: TlsMode) -> Result<DbTarget, TypedError> {
-    let bad = |why: &str| {
-        TypedError::new(ErrorCode::BadRequest, format!("{why}; expected {scheme}://USER@HOST[:PORT]/DATABASE"))
-    };
-    let rest = url
-        .strip_prefix(&format!("{scheme}://"))
-        .or_else(|| url.strip_prefix("postgresql://").filter(|_| scheme == "postgres"))
-        .ok_or_else(|| bad("the URL must start with the database's scheme"))?;
-    let (authority, database) = rest.split_once('/').ok_or_else(|| bad("no database in the URL"))?;
-    let (user, host_port) = match authority.rsplit_once('@') {
-        Some(split) => split,
-        None if scheme == "mongodb" => ("", authority),
-        None => return Err(bad("no user in the URL")),
-    };
-    if user.contains(':') {
-        return Err(TypedError::new(
-            ErrorCode::BadRequest,
-            "do not put the password in the URL (it would stay in your shell history); pass --password-stdin",
-        ));
-    }
-    let (host, port) = match host_port.rsplit_once(':') {
-        Some((host, port)) => (host, port.parse().map_err(|_| bad("the port is not a number"))?),
-        None => (host_port, default_port),
-    };
-    let database = database.split('?').next().unwrap_or_default();
-    if (user.is_empty() && scheme != "mongodb") || host.is_empty() || database.is_empty() {
-        return Err(bad("the user, host and database must not be empty"));
-    }
-    Ok(DbTarget { host: host.to_owned(), port, database: database.to_owned(), user: user.to_owned(), tls })
 }

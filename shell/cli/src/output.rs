@@ -4,7 +4,7 @@ use std::io::Write;
 
 use polystoreiq_client::{BrokerClient, render};
 use polystoreiq_protocol::TypedError;
-use polystoreiq_protocol::broker::{Reply, Request};
+use polystoreiq_protocol::broker::Reply;
 use polystoreiq_protocol::types::{
     BreakerState, BreakerStatus, ChartRecommendation, DraftPreview, LlmProvider, ResultPage, RunId, SchemaSnapshot,
     SourceInfo,
@@ -224,7 +224,7 @@ impl Output {
                         render::format_timestamp(e.at_ms as i64 * 1000),
                         e.id,
                         e.actor,
-                        e.action,
+                        e.action.as_str(),
                         e.source.as_ref().map_or(String::new(), |s| format!("source={s} ")),
                         e.session.map_or(String::new(), |s| format!("session={s} ")),
                         e.draft.map_or(String::new(), |d| format!("draft={d} ")),
@@ -256,7 +256,7 @@ impl Output {
             }
             Reply::Messages(messages) => {
                 for m in &messages {
-                    println!("[{}] {}: {}", m.seq, m.role, m.content);
+                    println!("[{}] {}: {}", m.seq, m.role.as_str(), m.content);
                 }
             }
         }
@@ -449,9 +449,7 @@ pub fn result(client: &mut BrokerClient, run: RunId, format: Format, out: &Outpu
     let mut rows_json = Vec::new();
     let mut first: Option<ResultPage> = None;
     loop {
-        let Reply::Page(page) = client.call(Request::Result { run, offset, limit: PAGE })? else {
-            return Err(TypedError::new(polystoreiq_protocol::ErrorCode::Internal, "unexpected reply"));
-        };
+        let page = client.result(run, offset, PAGE)?;
         let n = page.rows.row_count() as u64;
         match format {
             Format::Csv => {

@@ -4,8 +4,15 @@
 //! protocol to the profile's broker, starting that broker when none runs. It speaks only to a broker of its own
 //! user: the kernel's word on the socket's peer (`SO_PEERCRED`, `LOCAL_PEERCRED` on macOS) is checked before the
 //! handshake, so no passphrase or API key goes to whatever else listens there.
+//!
+//! Front ends call the typed methods (`client.sources()`, `client.run_trace(run)`, see [`typed`]), which answer a
+//! reply's payload; [`BrokerClient::call`] is for a front end that only shows a reply as it comes.
 
+pub mod db_url;
 pub mod render;
+pub mod typed;
+
+pub use db_url::parse_db_url;
 
 use std::io::{BufReader, BufWriter};
 use std::os::unix::process::CommandExt;

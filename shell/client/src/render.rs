@@ -3,6 +3,7 @@
 //! NULL is never confused with an empty string: cells render it as `NULL`, CSV as an empty unquoted field (an
 //! empty string is written `""`), JSON as `null`.
 
+use polystoreiq_protocol::civil::civil_from_days;
 use polystoreiq_protocol::types::{Batch, ColumnValues, ResultColumn};
 use serde_json::Value;
 
@@ -131,20 +132,6 @@ pub fn format_timestamp(micros: i64) -> String {
     let frac = rem % 1_000_000;
     let base = format!("{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60);
     if frac == 0 { base } else { format!("{base}.{frac:06}") }
-}
-
-/// Howard Hinnant's days-to-civil algorithm.
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -3,14 +3,14 @@
 //! foreign keys (`TABLE_CONSTRAINTS` with `KEY_COLUMN_USAGE`) and indexes (`STATISTICS`).
 
 use std::collections::HashMap;
-use std::time::{SystemTime, UNIX_EPOCH};
 
-use mysql_async::prelude::Queryable;
+use mysql_async::prelude::{FromValue, Queryable};
 use mysql_async::{Conn, Row};
 use polystoreiq_protocol::types::{ColumnInfo, ForeignKey, IndexInfo, SchemaSnapshot, TableInfo, TableKind};
 use polystoreiq_protocol::worker::WorkerError;
 
-use super::{get, logical_from_name, query_error};
+use super::columns::logical_from_name;
+use super::query_error;
 
 pub async fn read(conn: &mut Conn) -> Result<SchemaSnapshot, WorkerError> {
     let rows: Vec<Row> = conn
@@ -55,7 +55,7 @@ pub async fn read(conn: &mut Conn) -> Result<SchemaSnapshot, WorkerError> {
     }
     read_keys(conn, &mut tables, &index).await?;
     read_indexes(conn, &mut tables, &index).await?;
-    let fetched_at_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+    let fetched_at_ms = crate::unix_ms_now();
     Ok(SchemaSnapshot { tables, fetched_at_ms, cache: None })
 }
 
@@ -146,4 +146,12 @@ async fn read_indexes(
 
 fn non_empty(text: Option<String>) -> Option<String> {
     text.filter(|t| !t.is_empty())
+}
+
+/// One value of a metadata row.
+fn get<T: FromValue>(row: &mut Row, index: usize) -> Result<T, WorkerError> {
+    match row.take_opt::<T, _>(index) {
+        Some(Ok(value)) => Ok(value),
+        _ => Err(WorkerError::Query(format!("information_schema returned an unexpected value in column {index}"))),
+    }
 }

@@ -4,7 +4,6 @@
 //! Tables are named as queries name them: bare in `public`, schema-qualified elsewhere.
 
 use std::collections::HashMap;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use polystoreiq_protocol::types::{
     ColumnInfo, ForeignKey, IndexInfo, LogicalType, SchemaSnapshot, TableInfo, TableKind,
@@ -12,7 +11,8 @@ use polystoreiq_protocol::types::{
 use polystoreiq_protocol::worker::WorkerError;
 use tokio_postgres::Client;
 
-use super::{logical_from_name, query_error};
+use super::columns::logical_from_name;
+use super::query_error;
 
 /// The schemas that hold PostgreSQL itself, never user data.
 const SYSTEM_SCHEMAS: &str = "n.nspname NOT IN ('pg_catalog', 'information_schema')
@@ -71,7 +71,7 @@ pub async fn read(client: &Client) -> Result<SchemaSnapshot, WorkerError> {
     }
     read_keys(client, &mut tables, &index).await?;
     read_indexes(client, &mut tables, &index).await?;
-    let fetched_at_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+    let fetched_at_ms = crate::unix_ms_now();
     Ok(SchemaSnapshot { tables, fetched_at_ms, cache: None })
 }
 

@@ -1,6 +1,7 @@
 //! Linux enforcement: rlimits, then `no_new_privs`, then landlock, then seccomp. Each step only narrows what
 //! the process may do; the order makes every later step possible without privileges. No worker gets local IPC:
-//! `socket(AF_UNIX, …)` and `socketpair` fail for all of them.
+//! `socket(AF_UNIX, …)` and `socketpair` fail for all of them. The policy names what the job needs; this file adds
+//! what every worker needs to run at all on Linux ([`SYSTEM_READ`], [`SYSTEM_WRITE`]).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -10,10 +11,42 @@ use landlock::{
     RulesetAttr, RulesetCreatedAttr, RulesetStatus, Scope,
 };
 use nix::sys::resource::{Resource, setrlimit};
-use polystoreiq_protocol::worker::{SandboxPolicy, WorkerError};
+use polystoreiq_protocol::worker::{DatabaseFile, SandboxPolicy, WorkerError};
 use seccompiler::{
     BpfProgram, SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompFilter, SeccompRule, TargetArch,
 };
+
+/// What every worker reads to run at all: its libraries, the dynamic loader's cache, certificates and name
+/// resolution files (database connectors), time zones, and facts about itself and the machine (DuckDB sizes its
+/// memory and threads from them). Nothing under a home directory, nothing of another process.
+const SYSTEM_READ: &[&str] = &[
+    "/usr/lib",
+    "/usr/lib64",
+    "/usr/local/lib",
+    "/lib",
+    "/lib64",
+    "/etc/ld.so.cache",
+    "/etc/ssl/certs",
+    "/etc/ca-certificates",
+    "/usr/share/ca-certificates",
+    "/etc/hosts",
+    "/etc/resolv.conf",
+    "/etc/nsswitch.conf",
+    "/etc/host.conf",
+    "/etc/gai.conf",
+    "/etc/localtime",
+    "/usr/share/zoneinfo",
+    "/proc/self",
+    "/proc/meminfo",
+    "/proc/cpuinfo",
+    "/proc/stat",
+    "/sys/devices/system/cpu",
+    "/sys/fs/cgroup",
+    "/dev/urandom",
+];
+
+/// What every worker writes: `/dev/null`, which libraries open as a sink for output they must not keep.
+const SYSTEM_WRITE: &[&str] = &["/dev/null"];
 
 /// The landlock ABI the rules are written for: 6 adds signal and abstract-socket scoping to 4's TCP ports.
 const ABI_WANTED: ABI = ABI::V6;
@@ -73,8 +106,7 @@ fn landlock(policy: &SandboxPolicy, features: &mut Vec<String>, missing: &mut Ve
         .map_err(fail)?
         .create()
         .map_err(fail)?;
-    let rules = policy.read_paths.iter().map(|p| (p, false)).chain(policy.write_paths.iter().map(|p| (p, true)));
-    for (path, writable) in rules {
+    for (path, writable) in path_rules(policy) {
         // A path that does not exist here (no /lib64 on some systems) grants nothing.
         let Ok(meta) = std::fs::metadata(Path::new(path)) else { continue };
         let access = match (writable, meta.is_dir()) {
@@ -86,8 +118,8 @@ fn landlock(policy: &SandboxPolicy, features: &mut Vec<String>, missing: &mut Ve
         let fd = PathFd::new(path).map_err(|err| refused(&format!("cannot open {path}"), err))?;
         ruleset = ruleset.add_rule(PathBeneath::new(fd, access)).map_err(fail)?;
     }
-    for port in &policy.connect_ports {
-        ruleset = ruleset.add_rule(NetPort::new(*port, AccessNet::ConnectTcp)).map_err(fail)?;
+    if let Some(network) = &policy.network {
+        ruleset = ruleset.add_rule(NetPort::new(network.port, AccessNet::ConnectTcp)).map_err(fail)?;
     }
     let status = ruleset.restrict_self().map_err(fail)?;
     let kernel_abi = match status.landlock {
@@ -104,7 +136,7 @@ fn landlock(policy: &SandboxPolicy, features: &mut Vec<String>, missing: &mut Ve
     // seccomp's socket rule instead, so it needs none.
     if level >= 4 {
         features.push("landlock-tcp-ports".to_owned());
-    } else if !policy.connect_ports.is_empty() {
+    } else if policy.network.is_some() {
         missing.push(format!("landlock TCP port rules (kernel ABI {level} < 4)"));
     }
     if level >= 6 {
@@ -116,6 +148,24 @@ fn landlock(policy: &SandboxPolicy, features: &mut Vec<String>, missing: &mut Ve
         missing.push("landlock ruleset not enforced".to_owned());
     }
     Ok(())
+}
+
+/// The paths landlock grants, each with whether it is writable: the system's and the source's to read, the DuckDB
+/// file a query reads; the scratch directory and `/dev/null` to write, and for an import the database's folder,
+/// since the import writes the new file beside the old one under a temporary name and renames it into place (a
+/// landlock rule cannot name a file that does not exist yet).
+fn path_rules(policy: &SandboxPolicy) -> Vec<(&str, bool)> {
+    let mut rules: Vec<(&str, bool)> = SYSTEM_READ.iter().map(|path| (*path, false)).collect();
+    rules.extend(policy.source_paths.iter().map(|path| (path.as_str(), false)));
+    if let Some(database) = policy.database.as_ref().filter(|database| !database.import) {
+        rules.push((database.path.as_str(), false));
+    }
+    rules.push((policy.scratch.as_str(), true));
+    rules.extend(SYSTEM_WRITE.iter().map(|path| (*path, true)));
+    if let Some(dir) = policy.database.as_ref().and_then(DatabaseFile::import_dir) {
+        rules.push((dir, true));
+    }
+    rules
 }
 
 /// The sockets a worker may open. No worker gets a Unix socket (the session bus, and through it the keyring,
@@ -131,10 +181,10 @@ enum Sockets {
 
 impl Sockets {
     fn of(policy: &SandboxPolicy) -> Sockets {
-        match (policy.connect_ports.is_empty(), policy.name_resolution) {
-            (true, _) => Sockets::None,
-            (false, false) => Sockets::Tcp,
-            (false, true) => Sockets::TcpAndNameResolution,
+        match &policy.network {
+            None => Sockets::None,
+            Some(network) if network.name_resolution => Sockets::TcpAndNameResolution,
+            Some(_) => Sockets::Tcp,
         }
     }
 
@@ -291,3 +341,48 @@ const DENIED_CALLS: &[i64] = &[
     #[cfg(target_arch = "x86_64")]
     libc::SYS_ioperm,
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use polystoreiq_protocol::worker::{NetworkTarget, ResourceLimits};
+
+    fn policy(database: Option<DatabaseFile>, network: Option<NetworkTarget>) -> SandboxPolicy {
+        SandboxPolicy {
+            scratch: "/s/run-1".into(),
+            source_paths: vec!["/data/t.csv".into()],
+            database,
+            network,
+            limits: ResourceLimits { cpu_seconds: 1, open_files: 1, file_size_bytes: 1 },
+            allow_degraded: false,
+        }
+    }
+
+    fn granted(policy: &SandboxPolicy, writable: bool) -> Vec<&str> {
+        path_rules(policy)
+            .into_iter()
+            .filter(|(path, w)| *w == writable && !SYSTEM_READ.contains(path))
+            .map(|(path, _)| path)
+            .collect()
+    }
+
+    #[test]
+    fn a_query_reads_its_database_and_an_import_writes_only_beside_it() {
+        let database = |import| Some(DatabaseFile { path: "/h/datasets/s.duckdb".into(), import });
+        let query = policy(database(false), None);
+        assert_eq!(granted(&query, false), ["/data/t.csv", "/h/datasets/s.duckdb"]);
+        assert_eq!(granted(&query, true), ["/s/run-1", "/dev/null"]);
+        let import = policy(database(true), None);
+        assert_eq!(granted(&import, false), ["/data/t.csv"]);
+        assert_eq!(granted(&import, true), ["/s/run-1", "/dev/null", "/h/datasets"]);
+        assert!(path_rules(&import).iter().take(SYSTEM_READ.len()).all(|(_, writable)| !writable));
+    }
+
+    #[test]
+    fn only_a_network_target_opens_sockets_and_only_name_resolution_opens_udp() {
+        let target = |name_resolution| Some(NetworkTarget { host: "db".into(), port: 5432, name_resolution });
+        assert_eq!(Sockets::of(&policy(None, None)), Sockets::None);
+        assert_eq!(Sockets::of(&policy(None, target(false))), Sockets::Tcp);
+        assert_eq!(Sockets::of(&policy(None, target(true))), Sockets::TcpAndNameResolution);
+    }
+}

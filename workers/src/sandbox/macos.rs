@@ -33,7 +33,7 @@ unsafe extern "C" {
 }
 
 /// Puts this process under the `profile` seatbelt profile with `params` (every parameter the profile reads, as
-/// built by `seatbelt::for_job`). Paths are resolved to their real
+/// built by `seatbelt::for_policy`). Paths are resolved to their real
 /// location first, since seatbelt matches real paths. Fails closed: an error means the job must not run.
 pub fn enforce(profile: Profile, params: &[(&str, String)]) -> Result<(), String> {
     let params = prepare(profile, params)?;

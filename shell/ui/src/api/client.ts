@@ -8,6 +8,7 @@ import type {
   BrokerStatus,
   ChatMessage,
   ChatSession,
+  Command,
   DatabaseSourceArgs,
   DiagReport,
   DraftId,
@@ -62,7 +63,7 @@ export function onLocked(listener: LockedListener | null): void {
   lockedListener = listener;
 }
 
-async function call<T>(command: string, args?: InvokeArgs, options?: InvokeOptions): Promise<T> {
+async function call<T>(command: Command, args?: InvokeArgs, options?: InvokeOptions): Promise<T> {
   try {
     return await invoke<T>(command, args, options);
   } catch (raw) {

@@ -772,6 +772,42 @@ export type LlmTestReport = {
 };
 
 /**
+ * What an audit event records: a closed set, each named in the log, in `--json` and in `psiq audit
+ * --action` as `area.what` (`source.add`, `run.cancel`). Appended only.
+ */
+export type AuditAction =
+  | "source.add"
+  | "source.add_failed"
+  | "source.import"
+  | "source.failed"
+  | "source.test"
+  | "source.enable"
+  | "source.disable"
+  | "source.remove"
+  | "source.functions"
+  | "connect.retry"
+  | "draft.create"
+  | "draft.declined"
+  | "draft.repair"
+  | "draft.deny"
+  | "llm.generate"
+  | "token.refused"
+  | "run.refused"
+  | "run.approve"
+  | "run.finish"
+  | "run.cancel"
+  | "run.fail"
+  | "run.cancel_requested"
+  | "run.server_cancel"
+  | "access.unlock"
+  | "access.unlock_failed"
+  | "access.lock"
+  | "access.set_lock"
+  | "settings.limits"
+  | "settings.llm"
+  | "profile.permissions_fixed";
+
+/**
  * One entry of the append-only audit log.
  */
 export type AuditEvent = {
@@ -783,9 +819,9 @@ export type AuditEvent = {
   actor: string;
   profile: string;
   /**
-   * What happened, e.g. `source.add`, `draft.create`, `run.approve`, `run.cancel`, `token.refused`.
+   * What happened.
    */
-  action: string;
+  action: AuditAction;
   source: string | null;
   session: SessionId | null;
   draft: DraftId | null;
@@ -801,7 +837,7 @@ export type AuditFilter = {
   session: SessionId | null;
   since_ms: number | null;
   until_ms: number | null;
-  action: string | null;
+  action: AuditAction | null;
   limit: number | null;
 };
 
@@ -815,15 +851,17 @@ export type ChatSession = {
 };
 
 /**
+ * Who wrote a chat message. Since v7.
+ */
+export type ChatRole = "user" | "assistant";
+
+/**
  * One message of a chat session. Messages are immutable and ordered by `seq`.
  */
 export type ChatMessage = {
   session: SessionId;
   seq: number;
-  /**
-   * `user` or `assistant`.
-   */
-  role: string;
+  role: ChatRole;
   content: string;
   draft: DraftId | null;
   created_at_ms: number;
@@ -910,3 +948,75 @@ export type DatabaseSourceArgs = {
   password: string | null;
   tls: TlsMode;
 };
+
+/**
+ * Every audit action, in the order declared.
+ */
+export const AUDIT_ACTIONS: readonly AuditAction[] = [
+  "source.add",
+  "source.add_failed",
+  "source.import",
+  "source.failed",
+  "source.test",
+  "source.enable",
+  "source.disable",
+  "source.remove",
+  "source.functions",
+  "connect.retry",
+  "draft.create",
+  "draft.declined",
+  "draft.repair",
+  "draft.deny",
+  "llm.generate",
+  "token.refused",
+  "run.refused",
+  "run.approve",
+  "run.finish",
+  "run.cancel",
+  "run.fail",
+  "run.cancel_requested",
+  "run.server_cancel",
+  "access.unlock",
+  "access.unlock_failed",
+  "access.lock",
+  "access.set_lock",
+  "settings.limits",
+  "settings.llm",
+  "profile.permissions_fixed",
+];
+
+/**
+ * The commands the page may call (shell/app/src/command_names.rs).
+ */
+export type Command =
+  | "broker_status"
+  | "broker_restart"
+  | "access"
+  | "unlock"
+  | "lock"
+  | "sources"
+  | "source_add_files"
+  | "source_add_database"
+  | "source_test"
+  | "source_set_enabled"
+  | "source_remove"
+  | "schema"
+  | "sessions"
+  | "session_create"
+  | "session_messages"
+  | "ask"
+  | "draft"
+  | "run"
+  | "deny"
+  | "cancel"
+  | "result_page"
+  | "render_time"
+  | "diag"
+  | "run_trace"
+  | "audit"
+  | "settings"
+  | "set_llm"
+  | "llm_test"
+  | "set_limits"
+  | "set_lock"
+  | "export_file";

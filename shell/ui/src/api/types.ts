@@ -6,6 +6,7 @@
 import type { ChartKind, SourceKind } from './generated';
 
 export type * from './generated';
+export { AUDIT_ACTIONS } from './generated';
 
 /** A source kind that is a database server: any kind but `files`. */
 export type DatabaseKind = Exclude<SourceKind, 'files'>;

@@ -2,6 +2,7 @@
 //! verdict, the dry run, the repaired attempts, and Approve / Deny / Edit. Approve needs the draft's token.
 import { useState } from 'react';
 import type { DraftPreview } from '../api/types';
+import { tryAction } from '../lib/action';
 import { formatMs } from '../lib/format';
 import { ErrorBox } from './ErrorBox';
 import { QueryText } from './QueryText';
@@ -23,18 +24,15 @@ export function DraftPreviewPanel({ preview, decided = false, onApprove, onDeny,
   const [submitting, setSubmitting] = useState(false);
   const { verdict, check, attempts } = preview;
 
-  const submitEdit = async () => {
-    setSubmitting(true);
-    setEditError(null);
-    try {
-      await onEdit(text);
-      setEditing(false);
-    } catch (raw) {
-      setEditError(raw);
-    } finally {
-      setSubmitting(false);
-    }
-  };
+  const submitEdit = () =>
+    tryAction(
+      async () => {
+        await onEdit(text);
+        setEditing(false);
+      },
+      setEditError,
+      setSubmitting,
+    );
 
   return (
     <div className="draft-preview" data-testid="draft-preview" data-draft={preview.draft}>

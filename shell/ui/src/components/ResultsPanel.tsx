@@ -4,6 +4,7 @@ import { useEffect, useState } from 'react';
 import type { SortingState } from '@tanstack/react-table';
 import * as client from '../api/client';
 import type { Cell, ChartKind, RunView } from '../api/types';
+import { tryAction } from '../lib/action';
 import { toCsv, utf8 } from '../lib/csv';
 import { formatMs, plural } from '../lib/format';
 import { sortRows } from '../lib/sort';
@@ -28,14 +29,8 @@ export function ResultsPanel({ view }: { view: RunView }) {
   // The first rows are committed (table and chart): measure until they are painted.
   useEffect(() => resultShown(view.run, view.first_page.rows.length), [view]);
 
-  const save = async (name: string, data: Uint8Array) => {
-    setError(null);
-    try {
-      setExportPath(await client.exportFile(name, data));
-    } catch (raw) {
-      setError(raw);
-    }
-  };
+  const save = (name: string, data: Uint8Array) =>
+    tryAction(async () => setExportPath(await client.exportFile(name, data)), setError);
 
   const exportCsv = () =>
     save(
@@ -48,19 +43,16 @@ export function ResultsPanel({ view }: { view: RunView }) {
       ),
     );
 
-  const loadMore = async () => {
-    setLoading(true);
-    setError(null);
-    try {
-      const page = await client.resultPage(view.run, rows.length, PAGE);
-      setRows((current) => current.concat(page.rows));
-      setTotal(page.total_rows);
-    } catch (raw) {
-      setError(raw);
-    } finally {
-      setLoading(false);
-    }
-  };
+  const loadMore = () =>
+    tryAction(
+      async () => {
+        const page = await client.resultPage(view.run, rows.length, PAGE);
+        setRows((current) => current.concat(page.rows));
+        setTotal(page.total_rows);
+      },
+      setError,
+      setLoading,
+    );
 
   return (
     <div className="results" data-testid="results" data-run={view.run}>

@@ -5,7 +5,7 @@ import { useState } from 'react';
 import { useQuery } from '@tanstack/react-query';
 import * as client from '../api/client';
 import type { ExitInfo, RunTrace, StageStats, WorkerHealth } from '../api/types';
-import { EmptyRow } from '../components/EmptyRow';
+import { DataTable } from '../components/DataTable';
 import { ErrorBox } from '../components/ErrorBox';
 import { formatKb, formatMicros, formatMs, formatTime } from '../lib/format';
 import { AuditTable } from './HistoryScreen';
@@ -31,6 +31,15 @@ function Budget({ p95Us, budgetMs }: { p95Us: number; budgetMs: number | undefin
       {within ? 'within' : 'over'} {formatMs(budgetMs)}
     </span>
   );
+}
+
+/** A sandbox report's features, one badge each: `ok` for those in force, `bad` for those missing. */
+function FeatureBadges({ features, tone }: { features: string[]; tone: 'ok' | 'bad' }) {
+  return features.map((f) => (
+    <span key={f} className={`badge ${tone}`}>
+      {f}
+    </span>
+  ));
 }
 
 /** The first response's p95, bounded above by the sum of its stages' p95s, against its 5 s budget. */
@@ -59,93 +68,80 @@ function FailuresBySource({ workers }: { workers: WorkerHealth[] }) {
     bySource.set(w.source, [...(bySource.get(w.source) ?? []), w]);
   }
   return (
-    <table className="data" data-testid="diag-failures">
-      <thead>
-        <tr>
-          <th>source</th>
-          <th>failures</th>
-          <th>latest</th>
-          <th>error</th>
+    <DataTable
+      testId="diag-failures"
+      columns={['source', 'failures', 'latest', 'error']}
+      items={[...bySource]}
+      empty="No recent failures."
+      row={([source, list]) => (
+        <tr key={source} data-testid={`diag-failures-${source}`}>
+          <td>{source}</td>
+          <td>{list.length}</td>
+          <td className="nowrap">{formatTime(list[0].started_at_ms)}</td>
+          <td>{list[0].error ? <code>{list[0].error}</code> : exitText(list[0].exit)}</td>
         </tr>
-      </thead>
-      <tbody>
-        {[...bySource].map(([source, list]) => (
-          <tr key={source} data-testid={`diag-failures-${source}`}>
-            <td>{source}</td>
-            <td>{list.length}</td>
-            <td className="nowrap">{formatTime(list[0].started_at_ms)}</td>
-            <td>{list[0].error ? <code>{list[0].error}</code> : exitText(list[0].exit)}</td>
-          </tr>
-        ))}
-        {bySource.size === 0 && <EmptyRow columns={4}>No recent failures.</EmptyRow>}
-      </tbody>
-    </table>
+      )}
+    />
   );
 }
 
 function TraceTable({ trace }: { trace: RunTrace }) {
   return (
-    <table className="data" data-testid="diag-run-trace">
-      <thead>
-        <tr>
-          <th>stage</th>
-          <th>ended</th>
-          <th>duration</th>
+    <DataTable
+      testId="diag-run-trace"
+      columns={['stage', 'ended', 'duration']}
+      items={trace.stages}
+      empty="Nothing timed yet."
+      row={(s, i) => (
+        <tr key={`${s.stage}-${i}`} data-testid={`diag-trace-${s.stage}`}>
+          <td>{s.stage}</td>
+          <td className="nowrap">{formatTime(s.at_ms)}</td>
+          <td>{formatMicros(s.duration_us)}</td>
         </tr>
-      </thead>
-      <tbody>
-        {trace.stages.map((s, i) => (
-          <tr key={`${s.stage}-${i}`} data-testid={`diag-trace-${s.stage}`}>
-            <td>{s.stage}</td>
-            <td className="nowrap">{formatTime(s.at_ms)}</td>
-            <td>{formatMicros(s.duration_us)}</td>
-          </tr>
-        ))}
-        {trace.stages.length === 0 && <EmptyRow columns={3}>Nothing timed yet.</EmptyRow>}
-      </tbody>
-    </table>
+      )}
+    />
   );
 }
 
+const WORKER_COLUMNS = [
+  'pid',
+  'kind',
+  'source',
+  'run',
+  'state',
+  'started',
+  'duration',
+  'peak RSS',
+  'exit / signal',
+  'error',
+] as const;
+
 function WorkersTable({ workers }: { workers: WorkerHealth[] }) {
   return (
-    <table className="data" data-testid="diag-workers">
-      <thead>
-        <tr>
-          <th>pid</th>
-          <th>kind</th>
-          <th>source</th>
-          <th>run</th>
-          <th>state</th>
-          <th>started</th>
-          <th>duration</th>
-          <th>peak RSS</th>
-          <th>exit / signal</th>
-          <th>error</th>
+    <DataTable
+      testId="diag-workers"
+      columns={WORKER_COLUMNS}
+      items={workers}
+      empty="No workers."
+      row={(w) => (
+        <tr key={`${w.pid}-${w.started_at_ms}`} data-testid={`diag-worker-${w.pid}`} data-state={w.state}>
+          <td>{w.pid}</td>
+          <td>{w.kind}</td>
+          <td>{w.source}</td>
+          <td>{w.run ?? ''}</td>
+          <td>
+            <span className={`badge state-${w.state}`} data-testid={`diag-worker-state-${w.pid}`}>
+              {w.state}
+            </span>
+          </td>
+          <td className="nowrap">{formatTime(w.started_at_ms)}</td>
+          <td>{formatMs(w.duration_ms)}</td>
+          <td>{formatKb(w.peak_rss_kb)}</td>
+          <td>{exitText(w.exit)}</td>
+          <td>{w.error ? <code>{w.error}</code> : ''}</td>
         </tr>
-      </thead>
-      <tbody>
-        {workers.map((w) => (
-          <tr key={`${w.pid}-${w.started_at_ms}`} data-testid={`diag-worker-${w.pid}`} data-state={w.state}>
-            <td>{w.pid}</td>
-            <td>{w.kind}</td>
-            <td>{w.source}</td>
-            <td>{w.run ?? ''}</td>
-            <td>
-              <span className={`badge state-${w.state}`} data-testid={`diag-worker-state-${w.pid}`}>
-                {w.state}
-              </span>
-            </td>
-            <td className="nowrap">{formatTime(w.started_at_ms)}</td>
-            <td>{formatMs(w.duration_ms)}</td>
-            <td>{formatKb(w.peak_rss_kb)}</td>
-            <td>{exitText(w.exit)}</td>
-            <td>{w.error ? <code>{w.error}</code> : ''}</td>
-          </tr>
-        ))}
-        {workers.length === 0 && <EmptyRow columns={10}>No workers.</EmptyRow>}
-      </tbody>
-    </table>
+      )}
+    />
   );
 }
 
@@ -229,125 +225,85 @@ export function DiagnosticsScreen() {
             <section>
               <h2>Stages</h2>
               <p className="muted small">over the last {formatMs(d.window_ms)}</p>
-              <table className="data" data-testid="diag-stages">
-                <thead>
-                  <tr>
-                    <th>stage</th>
-                    <th>count</th>
-                    <th>p50</th>
-                    <th>p95</th>
-                    <th>p95 budget</th>
+              <DataTable
+                testId="diag-stages"
+                columns={['stage', 'count', 'p50', 'p95', 'p95 budget']}
+                items={d.stages}
+                row={(s) => (
+                  <tr key={s.stage} data-testid={`diag-stage-${s.stage}`}>
+                    <td>{s.stage}</td>
+                    <td>{s.count}</td>
+                    <td>{formatMicros(s.p50_us)}</td>
+                    <td>{formatMicros(s.p95_us)}</td>
+                    <td>
+                      <Budget p95Us={s.p95_us} budgetMs={STAGE_BUDGET_MS[s.stage]} />
+                    </td>
                   </tr>
-                </thead>
-                <tbody>
-                  {d.stages.map((s) => (
-                    <tr key={s.stage} data-testid={`diag-stage-${s.stage}`}>
-                      <td>{s.stage}</td>
-                      <td>{s.count}</td>
-                      <td>{formatMicros(s.p50_us)}</td>
-                      <td>{formatMicros(s.p95_us)}</td>
-                      <td>
-                        <Budget p95Us={s.p95_us} budgetMs={STAGE_BUDGET_MS[s.stage]} />
-                      </td>
-                    </tr>
-                  ))}
-                  <FirstResponseRow stages={d.stages} />
-                </tbody>
-              </table>
+                )}
+              >
+                <FirstResponseRow stages={d.stages} />
+              </DataTable>
             </section>
             <section>
               <h2>Sandbox</h2>
-              <table className="data" data-testid="diag-sandbox">
-                <thead>
-                  <tr>
-                    <th>worker kind</th>
-                    <th>features</th>
-                    <th>missing</th>
-                    <th>enforce</th>
+              <DataTable
+                testId="diag-sandbox"
+                columns={['worker kind', 'features', 'missing', 'enforce']}
+                items={d.sandbox}
+                empty="No worker has reported yet."
+                row={(s) => (
+                  <tr key={s.kind} data-testid={`diag-sandbox-${s.kind}`}>
+                    <td>{s.kind}</td>
+                    <td>
+                      <FeatureBadges features={s.report.features} tone="ok" />
+                    </td>
+                    <td>
+                      <FeatureBadges features={s.report.missing} tone="bad" />
+                    </td>
+                    <td>{formatMicros(s.report.enforce_us)}</td>
                   </tr>
-                </thead>
-                <tbody>
-                  {d.sandbox.map((s) => (
-                    <tr key={s.kind} data-testid={`diag-sandbox-${s.kind}`}>
-                      <td>{s.kind}</td>
-                      <td>
-                        {s.report.features.map((f) => (
-                          <span key={f} className="badge ok">
-                            {f}
-                          </span>
-                        ))}
-                      </td>
-                      <td>
-                        {s.report.missing.map((f) => (
-                          <span key={f} className="badge bad">
-                            {f}
-                          </span>
-                        ))}
-                      </td>
-                      <td>{formatMicros(s.report.enforce_us)}</td>
-                    </tr>
-                  ))}
-                  {d.sandbox.length === 0 && <EmptyRow columns={4}>No worker has reported yet.</EmptyRow>}
-                </tbody>
-              </table>
+                )}
+              />
             </section>
             <section>
               <h2>Circuit breakers</h2>
-              <table className="data" data-testid="diag-breakers">
-                <thead>
-                  <tr>
-                    <th>source</th>
-                    <th>state</th>
-                    <th>failures</th>
-                    <th>retry at</th>
-                    <th>last failure</th>
+              <DataTable
+                testId="diag-breakers"
+                columns={['source', 'state', 'failures', 'retry at', 'last failure']}
+                items={d.breakers}
+                empty="Every breaker is closed."
+                row={(b) => (
+                  <tr key={b.source} data-testid={`diag-breaker-${b.source}`}>
+                    <td>{b.source}</td>
+                    <td>{b.breaker.state}</td>
+                    <td>{b.breaker.consecutive_failures}</td>
+                    <td>{formatTime(b.breaker.retry_at_ms)}</td>
+                    <td className="detail">{b.breaker.last_failure ?? ''}</td>
                   </tr>
-                </thead>
-                <tbody>
-                  {d.breakers.map((b) => (
-                    <tr key={b.source} data-testid={`diag-breaker-${b.source}`}>
-                      <td>{b.source}</td>
-                      <td>{b.breaker.state}</td>
-                      <td>{b.breaker.consecutive_failures}</td>
-                      <td>{formatTime(b.breaker.retry_at_ms)}</td>
-                      <td className="detail">{b.breaker.last_failure ?? ''}</td>
-                    </tr>
-                  ))}
-                  {d.breakers.length === 0 && <EmptyRow columns={5}>Every breaker is closed.</EmptyRow>}
-                </tbody>
-              </table>
+                )}
+              />
             </section>
             <section>
               <h2>Model providers</h2>
-              <table className="data" data-testid="diag-generations">
-                <thead>
-                  <tr>
-                    <th>provider</th>
-                    <th>model</th>
-                    <th>drafts</th>
-                    <th>fallbacks</th>
-                    <th>tokens in/out</th>
-                    <th>p50</th>
-                    <th>p95</th>
+              <DataTable
+                testId="diag-generations"
+                columns={['provider', 'model', 'drafts', 'fallbacks', 'tokens in/out', 'p50', 'p95']}
+                items={d.generations}
+                empty="No drafts in the window."
+                row={(g) => (
+                  <tr key={`${g.provider}/${g.model}`}>
+                    <td>{g.provider}</td>
+                    <td>{g.model}</td>
+                    <td>{g.count}</td>
+                    <td>{g.fallbacks}</td>
+                    <td>
+                      {g.tokens_in}/{g.tokens_out}
+                    </td>
+                    <td>{formatMicros(g.p50_us)}</td>
+                    <td>{formatMicros(g.p95_us)}</td>
                   </tr>
-                </thead>
-                <tbody>
-                  {d.generations.map((g) => (
-                    <tr key={`${g.provider}/${g.model}`}>
-                      <td>{g.provider}</td>
-                      <td>{g.model}</td>
-                      <td>{g.count}</td>
-                      <td>{g.fallbacks}</td>
-                      <td>
-                        {g.tokens_in}/{g.tokens_out}
-                      </td>
-                      <td>{formatMicros(g.p50_us)}</td>
-                      <td>{formatMicros(g.p95_us)}</td>
-                    </tr>
-                  ))}
-                  {d.generations.length === 0 && <EmptyRow columns={7}>No drafts in the window.</EmptyRow>}
-                </tbody>
-              </table>
+                )}
+              />
             </section>
           </div>
         </>

@@ -2,21 +2,10 @@
 import { useState, type FormEvent } from 'react';
 import { useQuery } from '@tanstack/react-query';
 import * as client from '../api/client';
-import type { AuditEvent, AuditFilter } from '../api/types';
+import { AUDIT_ACTIONS, type AuditAction, type AuditEvent, type AuditFilter } from '../api/types';
+import { DataTable } from '../components/DataTable';
 import { ErrorBox } from '../components/ErrorBox';
 import { formatTime } from '../lib/format';
-
-const ACTIONS = [
-  'source.add',
-  'source.remove',
-  'source.enable',
-  'source.disable',
-  'draft.create',
-  'draft.deny',
-  'run.approve',
-  'run.cancel',
-  'token.refused',
-];
 
 function toMs(local: string): number | null {
   if (!local) return null;
@@ -43,7 +32,7 @@ export function formFilter(form: Form): AuditFilter {
     session: session !== null && Number.isInteger(session) ? session : null,
     since_ms: toMs(form.since),
     until_ms: toMs(form.until),
-    action: form.action.trim() || null,
+    action: (AUDIT_ACTIONS as readonly string[]).includes(form.action) ? (form.action as AuditAction) : null,
     limit: limit !== null && Number.isInteger(limit) && limit > 0 ? limit : null,
   };
 }
@@ -101,12 +90,14 @@ export function HistoryScreen() {
         </label>
         <label>
           Action
-          <input data-testid="audit-action" list="audit-actions" placeholder="any" {...field('action')} />
-          <datalist id="audit-actions">
-            {ACTIONS.map((a) => (
-              <option key={a} value={a} />
+          <select data-testid="audit-action" {...field('action')}>
+            <option value="">any</option>
+            {AUDIT_ACTIONS.map((a) => (
+              <option key={a} value={a}>
+                {a}
+              </option>
             ))}
-          </datalist>
+          </select>
         </label>
         <label>
           Limit
@@ -135,39 +126,29 @@ export function HistoryScreen() {
   );
 }
 
+const AUDIT_COLUMNS = ['#', 'time', 'actor', 'action', 'source', 'session', 'draft', 'run', 'detail'] as const;
+
 export function AuditTable({ events, testId }: { events: AuditEvent[]; testId: string }) {
   return (
-    <table className="data" data-testid={testId}>
-      <thead>
-        <tr>
-          <th>#</th>
-          <th>time</th>
-          <th>actor</th>
-          <th>action</th>
-          <th>source</th>
-          <th>session</th>
-          <th>draft</th>
-          <th>run</th>
-          <th>detail</th>
+    <DataTable
+      testId={testId}
+      columns={AUDIT_COLUMNS}
+      items={events}
+      row={(e) => (
+        <tr key={e.id} data-testid={`audit-${e.id}`}>
+          <td className="muted">{e.id}</td>
+          <td className="nowrap">{formatTime(e.at_ms)}</td>
+          <td>{e.actor}</td>
+          <td>
+            <code>{e.action}</code>
+          </td>
+          <td>{e.source ?? ''}</td>
+          <td>{e.session ?? ''}</td>
+          <td>{e.draft ?? ''}</td>
+          <td>{e.run ?? ''}</td>
+          <td className="detail">{e.detail}</td>
         </tr>
-      </thead>
-      <tbody>
-        {events.map((e) => (
-          <tr key={e.id} data-testid={`audit-${e.id}`}>
-            <td className="muted">{e.id}</td>
-            <td className="nowrap">{formatTime(e.at_ms)}</td>
-            <td>{e.actor}</td>
-            <td>
-              <code>{e.action}</code>
-            </td>
-            <td>{e.source ?? ''}</td>
-            <td>{e.session ?? ''}</td>
-            <td>{e.draft ?? ''}</td>
-            <td>{e.run ?? ''}</td>
-            <td className="detail">{e.detail}</td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
+      )}
+    />
   );
 }

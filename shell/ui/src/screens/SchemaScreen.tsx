@@ -4,6 +4,7 @@ import { useEffect, useState } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import * as client from '../api/client';
 import type { SchemaSnapshot, TableInfo } from '../api/types';
+import { DataTable } from '../components/DataTable';
 import { ErrorBox } from '../components/ErrorBox';
 import { formatMs, formatTime } from '../lib/format';
 
@@ -39,44 +40,34 @@ function TableView({ table }: { table: TableInfo }) {
         </span>
         {table.comment && <span className="muted small"> · {table.comment}</span>}
       </summary>
-      <table className="data">
-        <thead>
-          <tr>
-            <th>column</th>
-            <th>type</th>
-            <th>logical</th>
-            <th>null</th>
-            <th>key</th>
-            <th>notes</th>
+      <DataTable
+        columns={['column', 'type', 'logical', 'null', 'key', 'notes']}
+        items={table.columns}
+        row={(c) => (
+          <tr key={c.name}>
+            <td>
+              <code>{c.name}</code>
+            </td>
+            <td>{c.db_type}</td>
+            <td className="muted">{c.logical}</td>
+            <td>{c.nullable ? 'yes' : 'no'}</td>
+            <td>
+              {pk.has(c.name) && <span className="badge ok">PK</span>}
+              {fkColumns.has(c.name) && <span className="badge">→ {fkColumns.get(c.name)}</span>}
+            </td>
+            <td className="small">
+              {c.comment}
+              {c.sample && (
+                <span className="muted">
+                  {' '}
+                  in {c.sample.present}/{c.sample.documents} sampled docs
+                  {c.sample.types.length > 0 && ` (${c.sample.types.map((t) => `${t.type_name}×${t.count}`).join(', ')})`}
+                </span>
+              )}
+            </td>
           </tr>
-        </thead>
-        <tbody>
-          {table.columns.map((c) => (
-            <tr key={c.name}>
-              <td>
-                <code>{c.name}</code>
-              </td>
-              <td>{c.db_type}</td>
-              <td className="muted">{c.logical}</td>
-              <td>{c.nullable ? 'yes' : 'no'}</td>
-              <td>
-                {pk.has(c.name) && <span className="badge ok">PK</span>}
-                {fkColumns.has(c.name) && <span className="badge">→ {fkColumns.get(c.name)}</span>}
-              </td>
-              <td className="small">
-                {c.comment}
-                {c.sample && (
-                  <span className="muted">
-                    {' '}
-                    in {c.sample.present}/{c.sample.documents} sampled docs
-                    {c.sample.types.length > 0 && ` (${c.sample.types.map((t) => `${t.type_name}×${t.count}`).join(', ')})`}
-                  </span>
-                )}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+        )}
+      />
       {(table.indexes?.length ?? 0) > 0 && (
         <p className="small">
           Indexes:{' '}

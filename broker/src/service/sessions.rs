@@ -1,0 +1,30 @@
+//! Chat sessions and their messages.
+
+use polystoreiq_protocol::types::{ChatMessage, SessionId};
+use polystoreiq_protocol::{ErrorCode, TypedError};
+
+use super::Broker;
+use polystoreiq_protocol::types::ChatSession;
+
+impl Broker {
+    pub(super) async fn create_session(&self, title: String) -> Result<ChatSession, TypedError> {
+        Ok(self.store.call(move |db| db.create_session(&title)).await?)
+    }
+
+    pub(super) async fn sessions(&self) -> Result<Vec<ChatSession>, TypedError> {
+        Ok(self.store.call(|db| db.sessions()).await?)
+    }
+
+    pub(super) async fn messages(&self, session: SessionId) -> Result<Vec<ChatMessage>, TypedError> {
+        self.require_session(session).await?;
+        Ok(self.store.call(move |db| db.messages(session)).await?)
+    }
+
+    pub(super) async fn require_session(&self, session: SessionId) -> Result<(), TypedError> {
+        if self.store.call(move |db| db.session_exists(session)).await? {
+            Ok(())
+        } else {
+            Err(TypedError::new(ErrorCode::BadRequest, format!("no chat session {session}; see `psiq session list`")))
+        }
+    }
+}
