@@ -158,6 +158,11 @@ pub enum Request {
         source: String,
         functions: Option<Vec<String>>,
     },
+    /// Give a chat session a new title. Answers [`Reply::Session`]. Since v7.
+    SessionRename {
+        session: SessionId,
+        title: String,
+    },
 }
 
 impl Request {
@@ -178,6 +183,7 @@ impl Request {
             | Request::SessionCreate { .. }
             | Request::Sessions
             | Request::Messages { .. }
+            | Request::SessionRename { .. }
             | Request::Unlock { .. }
             | Request::Lock
             | Request::Access

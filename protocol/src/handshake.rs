@@ -17,7 +17,7 @@
 //!   (`SandboxPolicy::name_resolution`, `Probe::ConnectUnix`); a private profile (`ErrorCode::ForeignUser`,
 //!   `ErrorCode::SocketPathTooLong`).
 //! - v7: audit actions as a closed set (`AuditAction`, in `AuditEvent` and `AuditFilter`) and chat roles as
-//!   `ChatRole`; a sandbox policy in the job's terms, derived only by the broker (`SandboxPolicy`'s
+//!   `ChatRole`; renaming a chat session (`Request::SessionRename`); a sandbox policy in the job's terms, derived only by the broker (`SandboxPolicy`'s
 //!   scratch directory, source paths, `DatabaseFile` and `NetworkTarget` replace its read and write paths, ports
 //!   and `name_resolution`), which the worker's enforcers translate without its job.
 

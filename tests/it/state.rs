@@ -162,6 +162,20 @@ fn chat_messages_are_ordered_immutable_and_resumable() {
 }
 
 #[test]
+fn a_session_is_renamed_and_keeps_its_messages() {
+    let p = csv_profile(&[]);
+    let id = p.ok(&["session", "new", "draft title"])["id"].as_u64().unwrap().to_string();
+    p.ok(&["ask", "shop", "how many items", "--session", &id]);
+    let renamed = p.ok(&["session", "rename", &id, "Item counts"]);
+    assert_eq!((renamed["id"].to_string(), renamed["title"].clone()), (id.clone(), "Item counts".into()));
+    assert_eq!(p.ok(&["session", "list"])[0]["title"], "Item counts");
+    assert_eq!(p.ok(&["session", "show", &id]).as_array().unwrap().len(), 2, "the messages stay");
+    assert_eq!(p.err(&["session", "rename", "999", "x"])["code"], "bad_request");
+    assert_eq!(p.err(&["session", "rename", &id, "   "])["code"], "bad_request");
+    assert_eq!(p.ok(&["session", "list"])[0]["title"], "Item counts", "a refused rename changes nothing");
+}
+
+#[test]
 fn an_unknown_audit_action_is_refused_with_the_known_ones() {
     let p = csv_profile(&[]);
     let err = p.err(&["audit", "--action", "source.added"]);

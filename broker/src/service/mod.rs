@@ -142,6 +142,7 @@ impl Broker {
             Request::RenderTime { run, micros } => self.render_time(run, micros).await.map(|()| Reply::Recorded),
             Request::SessionCreate { title } => self.create_session(title).await.map(Reply::Session),
             Request::Sessions => self.sessions().await.map(Reply::Sessions),
+            Request::SessionRename { session, title } => self.rename_session(session, title).await.map(Reply::Session),
             Request::Messages { session } => self.messages(session).await.map(Reply::Messages),
             Request::Unlock { secret } => self.unlock(secret).await.map(Reply::Access),
             Request::Lock => self.lock().await.map(Reply::Access),

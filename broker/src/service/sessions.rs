@@ -15,6 +15,18 @@ impl Broker {
         Ok(self.store.call(|db| db.sessions()).await?)
     }
 
+    /// Gives a session a new title: not empty, at most 200 characters.
+    pub(super) async fn rename_session(&self, session: SessionId, title: String) -> Result<ChatSession, TypedError> {
+        let length = title.trim().chars().count();
+        if length == 0 || title.chars().count() > 200 {
+            return Err(TypedError::new(ErrorCode::BadRequest, "a session's title has 1 to 200 characters"));
+        }
+        let renamed = self.store.call(move |db| db.rename_session(session, &title)).await?;
+        renamed.ok_or_else(|| {
+            TypedError::new(ErrorCode::BadRequest, format!("no chat session {session}; see `psiq session list`"))
+        })
+    }
+
     pub(super) async fn messages(&self, session: SessionId) -> Result<Vec<ChatMessage>, TypedError> {
         self.require_session(session).await?;
         Ok(self.store.call(move |db| db.messages(session)).await?)

@@ -32,6 +32,21 @@ impl Db {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// Gives a session a new title; `None` when there is no such session.
+    pub fn rename_session(&mut self, session: SessionId, title: &str) -> Result<Option<ChatSession>, StoreError> {
+        let changed =
+            self.conn.execute("UPDATE chat_sessions SET title = ?2 WHERE id = ?1", params![session.0 as i64, title])?;
+        if changed == 0 {
+            return Ok(None);
+        }
+        let created_at_ms: i64 = self.conn.query_row(
+            "SELECT created_at_ms FROM chat_sessions WHERE id = ?1",
+            [session.0 as i64],
+            |row| row.get(0),
+        )?;
+        Ok(Some(ChatSession { id: session, title: title.to_owned(), created_at_ms: created_at_ms as u64 }))
+    }
+
     pub fn session_exists(&mut self, session: SessionId) -> Result<bool, StoreError> {
         Ok(self
             .conn

@@ -201,7 +201,7 @@ fn every_enum_strategy_covers_every_variant() {
 
     assert_covers::<ClientMessage>("ClientMessage", arb::client_message(), 2);
     assert_covers::<BrokerMessage>("BrokerMessage", arb::broker_message(), 3);
-    assert_covers::<Request>("Request", arb::request(), 31);
+    assert_covers::<Request>("Request", arb::request(), 32);
     assert_covers::<Reply>("Reply", arb::reply(), 24);
     // `Result` always has its two variants; serde words its refusal differently, so only coverage is checked.
     assert_produces_every_variant::<Result<Reply, TypedError>>("Result<Reply, TypedError>", arb::reply_result(), 2);

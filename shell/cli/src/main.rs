@@ -291,6 +291,11 @@ enum SessionCommand {
     Show {
         session: u64,
     },
+    /// Give a session a new title.
+    Rename {
+        session: u64,
+        title: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -472,6 +477,9 @@ fn run(cli: Cli, out: &Output) -> Result<(), TypedError> {
         }
         Command::Session(SessionCommand::New { title }) => out.reply(client.call(Request::SessionCreate { title })?),
         Command::Session(SessionCommand::List) => out.reply(client.call(Request::Sessions)?),
+        Command::Session(SessionCommand::Rename { session, title }) => {
+            out.reply(client.call(Request::SessionRename { session: SessionId(session), title })?)
+        }
         Command::Session(SessionCommand::Show { session }) => {
             out.reply(client.call(Request::Messages { session: SessionId(session) })?)
         }

@@ -112,6 +112,8 @@ typed_requests! {
     /// Reads (`None`) or replaces a database source's allowed user-defined functions; answers the list in force.
     source_functions(source: String, functions: Option<Vec<String>>) -> Vec<String> =
         Request::SourceFunctions { source, functions } => Reply::SourceFunctions { functions, .. } => functions;
+    session_rename(session: SessionId, title: String) -> ChatSession =
+        Request::SessionRename { session, title } => Reply::Session(session) => session;
 }
 
 /// The broker answered a request with another request's reply: a bug on one side, never the user's doing.
@@ -129,6 +131,7 @@ mod tests {
         check(Request::SourceList, "sources");
         check(Request::RunTrace { run: RunId(7) }, "run_trace");
         check(Request::SetLimits(LimitsChange::default()), "set_limits");
+        check(Request::SessionRename { session: SessionId(1), title: "t".into() }, "session_rename");
         check(Request::Result { run: RunId(1), offset: 0, limit: 10 }, "result");
     }
 

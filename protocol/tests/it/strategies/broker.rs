@@ -59,6 +59,7 @@ pub fn request() -> BoxedStrategy<Request> {
         limits_change().prop_map(Request::SetLimits),
         run_id().prop_map(|run| Request::RunTrace { run }),
         (text(), of(few(text()))).prop_map(|(source, functions)| Request::SourceFunctions { source, functions }),
+        (session_id(), text()).prop_map(|(session, title)| Request::SessionRename { session, title }),
     ]
     .boxed()
 }
