@@ -104,6 +104,21 @@ fn the_main_journey_through_the_desktop_app() {
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
 
+    // The session the first question started is renamed from its list; the broker keeps the new title.
+    app.type_into("session-new-title", "Channel revenue");
+    app.click("session-rename");
+    let started = std::time::Instant::now();
+    let renamed = |list: &Value| list.as_array().unwrap().iter().any(|s| s["title"] == "Channel revenue");
+    while !renamed(&p.ok(&["session", "list"])) {
+        assert!(started.elapsed() < std::time::Duration::from_secs(30), "the rename never reached the broker");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let shown = "<span class=\"session-title\">Channel revenue</span>";
+    while !app.ui().source().unwrap_or_default().contains(shown) {
+        assert!(started.elapsed() < std::time::Duration::from_secs(30), "the list never showed the new title");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+
     // Switching the chart re-renders what is loaded; nothing runs again.
     app.click("chart-kind-bar");
     app.text_until("chart-current-kind", |t| t.contains("bar"));

@@ -27,6 +27,7 @@ macro_rules! app_commands {
                 sessions,
                 session_create,
                 session_messages,
+                session_rename,
                 ask,
                 draft,
                 run,

@@ -237,6 +237,17 @@ pub async fn session_messages(shell: State<'_, Shell>, session: u64) -> Result<V
     call(&shell, move |client| client.messages(SessionId(session))).await
 }
 
+/// Gives a session a new title, checked like a new session's.
+#[tauri::command]
+pub async fn session_rename(
+    shell: State<'_, Shell>,
+    session: SessionId,
+    title: String,
+) -> Result<ChatSession, TypedError> {
+    let title = checked_name("session title", &title)?;
+    call(&shell, move |client| client.session_rename(session, title)).await
+}
+
 #[tauri::command]
 pub async fn ask(
     shell: State<'_, Shell>,

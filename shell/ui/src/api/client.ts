@@ -95,6 +95,8 @@ export const schema = (name: string, refresh: boolean) => call<SchemaSnapshot>('
 export const sessions = () => call<ChatSession[]>('sessions');
 export const sessionCreate = (title: string) => call<ChatSession>('session_create', { title });
 export const sessionMessages = (session: SessionId) => call<ChatMessage[]>('session_messages', { session });
+export const sessionRename = (session: SessionId, title: string) =>
+  call<ChatSession>('session_rename', { session, title });
 
 export const ask = (source: string, question: string, session: SessionId | null) =>
   call<DraftPreview>('ask', { source, question, session });

@@ -1004,6 +1004,7 @@ export type Command =
   | "sessions"
   | "session_create"
   | "session_messages"
+  | "session_rename"
   | "ask"
   | "draft"
   | "run"

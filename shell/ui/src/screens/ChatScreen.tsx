@@ -30,18 +30,40 @@ function SessionList() {
     }
   };
 
+  // The title box names a new session, or gives the selected one a new title.
+  const rename = async () => {
+    if (selected === null || !title.trim()) return;
+    setError(null);
+    try {
+      await client.sessionRename(selected, title.trim());
+      setTitle('');
+      await queryClient.invalidateQueries({ queryKey: ['sessions'] });
+    } catch (raw) {
+      setError(raw);
+    }
+  };
+
   const list = [...(sessions.data ?? [])].sort((a, b) => b.created_at_ms - a.created_at_ms);
   return (
     <aside className="session-pane">
       <form className="new-session" onSubmit={create}>
         <input
           data-testid="session-new-title"
-          placeholder="New session title"
+          placeholder="Session title"
           value={title}
           onChange={(e) => setTitle(e.target.value)}
         />
         <button type="submit" data-testid="session-new">
           New
+        </button>
+        <button
+          type="button"
+          data-testid="session-rename"
+          disabled={selected === null || !title.trim()}
+          title="Give the selected session this title"
+          onClick={() => void rename()}
+        >
+          Rename
         </button>
       </form>
       <ErrorBox error={error ?? sessions.error} testId="session-error" />
