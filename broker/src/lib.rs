@@ -6,16 +6,16 @@
 
 pub mod access;
 pub mod breaker;
-pub mod chart;
+pub use polystoreiq_chart as chart;
 pub mod config;
 pub mod files;
-pub mod guard;
+pub use polystoreiq_guard as guard;
 pub mod health;
 pub mod instance;
 pub mod launcher;
 pub mod limits;
 pub mod llm;
-pub mod planner;
+pub use polystoreiq_planner as planner;
 pub mod profile;
 pub mod results;
 pub mod sandbox;

@@ -2,9 +2,9 @@
 //! early decline for what the planner does not compute (`median`) or cannot date (`in March` with no year).
 
 use super::Phrase;
-use crate::planner::intent::{FollowUpCues, Result, decline, push_unique};
-use crate::planner::link::Meaning;
-use crate::planner::schema_model::{SchemaHit, SchemaModel};
+use crate::intent::{FollowUpCues, Result, decline, push_unique};
+use crate::link::Meaning;
+use crate::schema_model::{SchemaHit, SchemaModel};
 
 /// The question's follow-up cues and every table it mentions (by name, in order); places the cue words.
 pub(super) fn read(phrases: &mut [Phrase], model: &SchemaModel) -> Result<(FollowUpCues, Vec<String>)> {

@@ -5,10 +5,10 @@
 use super::{
     Phrase, colref, columns_of, groupable, next_index, next_meaningful, rank_by_is_none, set_rank_by, table_of,
 };
-use crate::planner::intent::{ColRef, DimReq, Intent, MeasureReq, RankBy, Target};
-use crate::planner::lexicon::Unit;
-use crate::planner::link::Meaning;
-use crate::planner::schema_model::SchemaModel;
+use crate::intent::{ColRef, DimReq, Intent, MeasureReq, RankBy, Target};
+use crate::lexicon::Unit;
+use crate::link::Meaning;
+use crate::schema_model::SchemaModel;
 
 /// Adds the question's groups and time buckets to `intent` (and, after a rank, what it ranks by).
 pub(super) fn read(phrases: &mut [Phrase], intent: &mut Intent, model: &SchemaModel) {

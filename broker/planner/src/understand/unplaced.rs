@@ -2,9 +2,9 @@
 //! the columns they may mean and how to say a value.
 
 use super::Phrase;
-use crate::planner::intent::{Intent, Result, decline};
-use crate::planner::link::{Meaning, show_number};
-use crate::planner::schema_model::{SchemaModel, outline};
+use crate::intent::{Intent, Result, decline};
+use crate::link::{Meaning, show_number};
+use crate::schema_model::{SchemaModel, outline};
 
 /// Declines when a phrase that carries meaning was not placed.
 pub(super) fn check(phrases: &[Phrase], intent: &Intent, model: &SchemaModel) -> Result<()> {

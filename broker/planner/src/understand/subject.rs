@@ -2,9 +2,9 @@
 //! columns to list; a verb of happening (`sold`, `placed`) asks `resolve` for a table of facts.
 
 use super::{Phrase, colref, columns_of, is_plural, table_of};
-use crate::planner::intent::{Intent, Target};
-use crate::planner::link::Meaning;
-use crate::planner::schema_model::SchemaModel;
+use crate::intent::{Intent, Target};
+use crate::link::Meaning;
+use crate::schema_model::SchemaModel;
 
 /// Sets the intent's subject, list columns and `soft` from the phrases no earlier pass placed.
 pub(super) fn read(phrases: &mut [Phrase], intent: &mut Intent, model: &SchemaModel) {

@@ -3,10 +3,10 @@
 //! 'Rock' genre`); a capitalized place (`in Germany`) matches the place columns.
 
 use super::{Phrase, colref, columns_of, is_glue, is_plural, mark_negations_placed, next_index, table_of};
-use crate::planner::intent::{ColRef, Cond, FilterReq, Target};
-use crate::planner::link::Meaning;
-use crate::planner::schema_model::SchemaModel;
-use crate::planner::spec::CmpOp;
+use crate::intent::{ColRef, Cond, FilterReq, Target};
+use crate::link::Meaning;
+use crate::schema_model::SchemaModel;
+use crate::spec::CmpOp;
 
 /// The filters the question's values make, in the order the values appear.
 pub(super) fn bind(phrases: &mut [Phrase], model: &SchemaModel) -> Vec<FilterReq> {

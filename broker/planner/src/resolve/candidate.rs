@@ -2,10 +2,10 @@
 //! phrase (the nearest, named in full, on a table the question named), the concepts' columns, the score that
 //! ranks it against readings from other bases, and the joins it needs.
 
-use crate::planner::intent::{ColRef, Decline, Result, decline};
-use crate::planner::lexicon::Concept;
-use crate::planner::schema_model::{ColId, JoinEdge, JoinPaths, ModelColumn, SchemaModel, outline};
-use crate::planner::spec::{Col, Join};
+use crate::intent::{ColRef, Decline, Result, decline};
+use crate::lexicon::Concept;
+use crate::schema_model::{ColId, JoinEdge, JoinPaths, ModelColumn, SchemaModel, outline};
+use crate::spec::{Col, Join};
 
 use super::singular;
 
@@ -297,7 +297,7 @@ mod tests {
 
     #[test]
     fn equally_good_columns_are_an_ambiguity_and_a_named_table_breaks_the_tie() {
-        let model = SchemaModel::new(&crate::planner::tests::demo(Engine::Postgres), Engine::Postgres);
+        let model = SchemaModel::new(&crate::tests::demo(Engine::Postgres), Engine::Postgres);
         let name = |t: &str| ColRef { col: Col { table: t.into(), column: "name".into() }, exact: true };
         let cands = [name("customers"), name("products")];
         let err = Candidate::new(&model, 2, &[]).pick(&cands, "name").unwrap_err();
@@ -310,7 +310,7 @@ mod tests {
 
     #[test]
     fn revenue_is_an_amount_or_price_times_quantity() {
-        let model = SchemaModel::new(&crate::planner::tests::chinook(Engine::Postgres), Engine::Postgres);
+        let model = SchemaModel::new(&crate::tests::chinook(Engine::Postgres), Engine::Postgres);
         let line = model.table_index("invoice_line").unwrap();
         let revenue = concept_column(&model, line, Concept::Money).unwrap().unwrap();
         assert_eq!(revenue.describe(&model), "invoice_line.unit_price × invoice_line.quantity");

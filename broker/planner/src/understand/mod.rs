@@ -153,14 +153,14 @@ fn set_rank_by(intent: &mut Intent, by: RankBy) {
 #[cfg(test)]
 fn demo_model() -> SchemaModel {
     use polystoreiq_protocol::types::Engine;
-    SchemaModel::new(&crate::planner::tests::demo(Engine::Postgres), Engine::Postgres)
+    SchemaModel::new(&crate::tests::demo(Engine::Postgres), Engine::Postgres)
 }
 
 /// A question's phrases as linking leaves them, before any pass.
 #[cfg(test)]
 fn phrases(model: &SchemaModel, question: &str) -> Vec<Phrase> {
-    let tokens = crate::planner::lexicon::tokenize(question);
-    let linked = crate::planner::link::link(&tokens, model, crate::planner::tests::today());
+    let tokens = crate::lexicon::tokenize(question);
+    let linked = crate::link::link(&tokens, model, crate::tests::today());
     linked.into_iter().map(Phrase::new).collect()
 }
 
@@ -176,14 +176,14 @@ fn column_names(target: &super::intent::Target) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::planner::intent::{Cond, DimReq, MeasureReq, Target};
-    use crate::planner::lexicon::{Concept, Date};
-    use crate::planner::spec::Agg;
+    use crate::intent::{Cond, DimReq, MeasureReq, Target};
+    use crate::lexicon::{Concept, Date};
+    use crate::spec::Agg;
 
     fn understood(question: &str) -> Result<(Intent, FollowUpCues)> {
         let model = demo_model();
-        let tokens = crate::planner::lexicon::tokenize(question);
-        understand(crate::planner::link::link(&tokens, &model, crate::planner::tests::today()), &model)
+        let tokens = crate::lexicon::tokenize(question);
+        understand(crate::link::link(&tokens, &model, crate::tests::today()), &model)
     }
 
     #[test]

@@ -2,8 +2,8 @@
 //! title`, `track length`, `the country of the customer`) narrows that phrase to the table's columns.
 
 use super::{Phrase, absorb, columns_of, is_plural, table_of};
-use crate::planner::link::Meaning;
-use crate::planner::schema_model::{ColId, SchemaHit};
+use crate::link::Meaning;
+use crate::schema_model::{ColId, SchemaHit};
 
 /// Rewrites qualified column phrases to the qualifying table's columns; a qualifier placed only to qualify reads as
 /// a function word from then on.

@@ -2,10 +2,10 @@
 //! and `orders over 100` (the plan's amount). A count per group (`customers with more than 5 orders`) is declined.
 
 use super::{Phrase, colref, columns_of, is_glue, next_index, table_of};
-use crate::planner::intent::{ColRef, Cond, FilterReq, Result, Target, decline};
-use crate::planner::lexicon::Concept;
-use crate::planner::link::Meaning;
-use crate::planner::schema_model::SchemaModel;
+use crate::intent::{ColRef, Cond, FilterReq, Result, Target, decline};
+use crate::lexicon::Concept;
+use crate::link::Meaning;
+use crate::schema_model::SchemaModel;
 
 /// The comparison filters of the question, in order.
 pub(super) fn bind(phrases: &mut [Phrase], model: &SchemaModel) -> Result<Vec<FilterReq>> {
@@ -91,7 +91,7 @@ pub(super) fn bind(phrases: &mut [Phrase], model: &SchemaModel) -> Result<Vec<Fi
 mod tests {
     use super::super::{column_names, demo_model, phrases};
     use super::*;
-    use crate::planner::spec::CmpOp;
+    use crate::spec::CmpOp;
 
     #[test]
     fn a_comparison_applies_to_the_number_column_before_it_or_the_plans_amount() {

@@ -23,6 +23,7 @@ mod schema_model;
 pub mod spec;
 mod understand;
 
+use polystoreiq_guard::Guardrail;
 use polystoreiq_protocol::types::{ChatMessage, Engine, SchemaSnapshot};
 use polystoreiq_protocol::{ErrorCode, TypedError};
 use serde::{Deserialize, Serialize};
@@ -31,7 +32,6 @@ pub use intent::Intent;
 pub use lexicon::Date;
 pub use spec::Spec;
 
-use crate::guard::Guardrail;
 use intent::FollowUpCues;
 use schema_model::SchemaModel;
 

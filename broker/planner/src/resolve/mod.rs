@@ -347,10 +347,10 @@ mod tests {
     use polystoreiq_protocol::types::Engine;
 
     use super::*;
-    use crate::planner::intent::RankReq;
+    use crate::intent::RankReq;
 
     fn model() -> SchemaModel {
-        SchemaModel::new(&crate::planner::tests::demo(Engine::Postgres), Engine::Postgres)
+        SchemaModel::new(&crate::tests::demo(Engine::Postgres), Engine::Postgres)
     }
 
     #[test]

@@ -3,8 +3,8 @@
 //! phrases counted from the `today` the planner is given.
 
 use super::{Meaning, number, word, year};
-use crate::planner::lexicon::{Date, Token, month_word, unit_word};
-use crate::planner::spec::DateRange;
+use crate::lexicon::{Date, Token, month_word, unit_word};
+use crate::spec::DateRange;
 
 /// Date phrases. Periods: a year, a month of a year, a quarter, a day. Ranges: `in P`, `since P`, `after P`,
 /// `before P`, `until P`, `between P and Q`, `from P to Q`, `last N units`, `last unit`, `this unit`, `today`.
@@ -241,8 +241,8 @@ mod tests {
     use polystoreiq_protocol::types::{Engine, SchemaSnapshot};
 
     use super::*;
-    use crate::planner::lexicon::tokenize;
-    use crate::planner::schema_model::SchemaModel;
+    use crate::lexicon::tokenize;
+    use crate::schema_model::SchemaModel;
 
     fn meanings(question: &str) -> Vec<Meaning> {
         let model =

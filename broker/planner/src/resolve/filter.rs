@@ -1,11 +1,11 @@
 //! A filter of the plan from one base: the column each condition applies to (a table's name column or key, a
 //! named column, a concept's column, the nearest place columns) and the condition on it.
 
-use crate::planner::intent::{Cond, FilterReq, Result, Target, decline, target_words};
-use crate::planner::lexicon::Concept;
-use crate::planner::link::show_number;
-use crate::planner::schema_model::ColId;
-use crate::planner::spec::{CmpOp, Col, Filter};
+use crate::intent::{Cond, FilterReq, Result, Target, decline, target_words};
+use crate::lexicon::Concept;
+use crate::link::show_number;
+use crate::schema_model::ColId;
+use crate::spec::{CmpOp, Col, Filter};
 
 use super::candidate::{Candidate, ConceptCol, key_column};
 
@@ -137,11 +137,11 @@ mod tests {
     use polystoreiq_protocol::types::Engine;
 
     use super::*;
-    use crate::planner::schema_model::SchemaModel;
+    use crate::schema_model::SchemaModel;
 
     #[test]
     fn a_key_of_a_referenced_table_needs_no_join() {
-        let model = SchemaModel::new(&crate::planner::tests::demo(Engine::Postgres), Engine::Postgres);
+        let model = SchemaModel::new(&crate::tests::demo(Engine::Postgres), Engine::Postgres);
         let mut ctx = Candidate::new(&model, 2, &[]);
         let mut date_col = None;
         let key = FilterReq { target: Target::Table("customers".into()), cond: Cond::Key(42.0) };
@@ -151,7 +151,7 @@ mod tests {
         assert!(ctx.needed.is_empty());
         let when = FilterReq {
             target: Target::Concept(Concept::When),
-            cond: Cond::Dates(crate::planner::spec::DateRange { from: None, to: None, text: String::new() }),
+            cond: Cond::Dates(crate::spec::DateRange { from: None, to: None, text: String::new() }),
         };
         filter(&mut ctx, &when, &mut date_col).unwrap();
         assert_eq!(date_col, Some((2, 3)), "the plan's date is orders.order_date");

@@ -2,11 +2,11 @@
 //! count), a bare `revenue`, and the words that shape the answer (`when`, `distinct`, `all`).
 
 use super::{Phrase, colref, columns_of, is_plural, next_index, next_meaningful, set_rank_by, table_of};
-use crate::planner::intent::{Intent, MeasureReq, RankBy, Result, Target, decline, push_unique};
-use crate::planner::lexicon::Concept;
-use crate::planner::link::Meaning;
-use crate::planner::schema_model::SchemaModel;
-use crate::planner::spec::Agg;
+use crate::intent::{Intent, MeasureReq, RankBy, Result, Target, decline, push_unique};
+use crate::lexicon::Concept;
+use crate::link::Meaning;
+use crate::schema_model::SchemaModel;
+use crate::spec::Agg;
 
 /// Adds the question's measures to `intent`, and its subject when a measure names it.
 pub(super) fn read(phrases: &mut [Phrase], intent: &mut Intent, model: &SchemaModel) -> Result<()> {

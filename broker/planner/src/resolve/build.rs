@@ -1,10 +1,10 @@
 //! The plan from one base table: the filters, the outputs (groups and measures, or the listed columns), the
 //! order and limit, and the joins; with the candidate's score and the notes for the explanation.
 
-use crate::planner::intent::{DimReq, Intent, Result, Target, decline, target_words};
-use crate::planner::lexicon::Concept;
-use crate::planner::schema_model::{ColId, SchemaModel};
-use crate::planner::spec::{Agg, Col, Filter, Output, Sort, Spec};
+use crate::intent::{DimReq, Intent, Result, Target, decline, target_words};
+use crate::lexicon::Concept;
+use crate::schema_model::{ColId, SchemaModel};
+use crate::spec::{Agg, Col, Filter, Output, Sort, Spec};
 
 use super::candidate::{Candidate, ConceptCol, joins};
 use super::filter::filter;

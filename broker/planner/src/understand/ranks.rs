@@ -2,10 +2,10 @@
 //! 10`. A rank says its direction and size here; what it ranks by may still be found by a later pass.
 
 use super::{Phrase, colref, columns_of, next_meaningful, table_of};
-use crate::planner::intent::{ColRef, RankBy, RankReq, Target};
-use crate::planner::lexicon::Concept;
-use crate::planner::link::Meaning;
-use crate::planner::schema_model::SchemaModel;
+use crate::intent::{ColRef, RankBy, RankReq, Target};
+use crate::lexicon::Concept;
+use crate::link::Meaning;
+use crate::schema_model::SchemaModel;
 
 /// The question's rank (`top 5 ... by`) and list limit (`first 10`).
 pub(super) fn read(phrases: &mut [Phrase], model: &SchemaModel) -> (Option<RankReq>, Option<u64>) {

@@ -1,9 +1,9 @@
 //! A measure of the plan from one base: a count of the base's rows, distinct keys of a table the base refers to,
 //! or an aggregate of a column or a concept's column, with a name for its output.
 
-use crate::planner::intent::{Decline, MeasureReq, Result, Target, decline, target_words};
-use crate::planner::lexicon::Concept;
-use crate::planner::spec::{Agg, Expr, Output};
+use crate::intent::{Decline, MeasureReq, Result, Target, decline, target_words};
+use crate::lexicon::Concept;
+use crate::spec::{Agg, Expr, Output};
 
 use super::build::OutputNames;
 use super::candidate::{Candidate, ConceptCol};
@@ -104,12 +104,12 @@ mod tests {
     use polystoreiq_protocol::types::Engine;
 
     use super::*;
-    use crate::planner::schema_model::SchemaModel;
-    use crate::planner::spec::Col;
+    use crate::schema_model::SchemaModel;
+    use crate::spec::Col;
 
     #[test]
     fn a_referenced_table_is_counted_as_distinct_keys() {
-        let model = SchemaModel::new(&crate::planner::tests::demo(Engine::Postgres), Engine::Postgres);
+        let model = SchemaModel::new(&crate::tests::demo(Engine::Postgres), Engine::Postgres);
         let mut ctx = Candidate::new(&model, 2, &[]);
         let mut names = OutputNames::default();
         let customers = MeasureReq { agg: Agg::Count, target: Some(Target::Table("customers".into())) };

@@ -84,8 +84,8 @@ fn same_subject(a: &FilterReq, b: &FilterReq) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::planner::lexicon::{Concept, Date, Unit};
-    use crate::planner::spec::DateRange;
+    use crate::lexicon::{Concept, Date, Unit};
+    use crate::spec::DateRange;
 
     fn revenue_by_month() -> Intent {
         Intent {

@@ -2,11 +2,11 @@
 //! before it (`hired in 2003`), or else the plan's date, which `resolve` finds.
 
 use super::{Phrase, colref, columns_of, is_glue};
-use crate::planner::intent::{Cond, FilterReq, Target};
-use crate::planner::lexicon::{Concept, Date};
-use crate::planner::link::Meaning;
-use crate::planner::schema_model::{ColId, SchemaModel};
-use crate::planner::spec::DateRange;
+use crate::intent::{Cond, FilterReq, Target};
+use crate::lexicon::{Concept, Date};
+use crate::link::Meaning;
+use crate::schema_model::{ColId, SchemaModel};
+use crate::spec::DateRange;
 
 /// The date filters of the question, in order.
 pub(super) fn bind(phrases: &mut [Phrase], model: &SchemaModel) -> Vec<FilterReq> {

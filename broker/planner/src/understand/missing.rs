@@ -2,9 +2,9 @@
 //! holding no value (NULL).
 
 use super::{Phrase, colref, columns_of, next_meaningful};
-use crate::planner::intent::{Cond, FilterReq, Target};
-use crate::planner::link::Meaning;
-use crate::planner::schema_model::SchemaModel;
+use crate::intent::{Cond, FilterReq, Target};
+use crate::link::Meaning;
+use crate::schema_model::SchemaModel;
 
 /// The filters `no`/`without`/`missing` make on the column named after them.
 pub(super) fn bind(phrases: &mut [Phrase], model: &SchemaModel) -> Vec<FilterReq> {
