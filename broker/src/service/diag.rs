@@ -2,15 +2,12 @@
 
 use polystoreiq_protocol::TypedError;
 use polystoreiq_protocol::broker::Reply;
-use polystoreiq_protocol::types::{DiagReport, PoolStats, WorkerKind};
-use polystoreiq_protocol::worker::{Fault, Job};
+use polystoreiq_protocol::types::{AuditEvent, AuditFilter, DiagReport, PoolStats};
+use polystoreiq_protocol::worker::Fault;
 
 use crate::health::unix_ms;
-use crate::supervisor::{CancelToken, Execution};
 
-use super::jobs::Purpose;
 use super::{Broker, STAGE_WINDOW};
-use polystoreiq_protocol::types::{AuditEvent, AuditFilter};
 
 impl Broker {
     pub(super) async fn audit_events(&self, filter: AuditFilter) -> Result<Vec<AuditEvent>, TypedError> {
@@ -19,11 +16,18 @@ impl Broker {
 
     #[cfg(not(debug_assertions))]
     pub(super) async fn fault(&self, _source: String, _fault: Fault) -> Result<Reply, TypedError> {
+        use polystoreiq_protocol::ErrorCode;
         Err(TypedError::new(ErrorCode::BadRequest, "fault injection exists only in debug builds"))
     }
 
     #[cfg(debug_assertions)]
     pub(super) async fn fault(&self, source: String, fault: Fault) -> Result<Reply, TypedError> {
+        use polystoreiq_protocol::types::WorkerKind;
+        use polystoreiq_protocol::worker::Job;
+
+        use super::jobs::Purpose;
+        use crate::supervisor::{CancelToken, Execution};
+
         // A fault on a registered source runs in the sandbox a real job on that source gets.
         let stored = self.store.call({
             let name = source.clone();

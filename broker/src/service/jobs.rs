@@ -23,7 +23,8 @@ pub(super) enum Purpose {
     Run,
     /// A dry run: prepared or explained, nothing read.
     DryRun,
-    /// No query at all: the job only shapes a worker's sandbox (the diagnostics' fault injection).
+    /// No query at all: the job only shapes a worker's sandbox (the diagnostics' fault injection, debug builds).
+    #[cfg_attr(not(debug_assertions), allow(dead_code))]
     Policy,
 }
 
