@@ -8,8 +8,9 @@
 //! unlock also leaves a ticket for its peer's user and login session (the `getsid` of the peer process the kernel
 //! names in `SO_PEERCRED`): a later connection from the same terminal or the same desktop app process starts
 //! with that role. Where the session is not visible (its leader lives outside the peer's PID namespace, as in a
-//! container, and `getsid` says 0), the ticket is kept for the peer's parent process instead, as `sudo`'s
-//! `timestamp_type=ppid` does: the shell or the app that ran `psiq`. `Lock` locks every connection and drops
+//! container, and `getsid` says 0), the ticket is kept for the peer's parent process instead (the shell or the
+//! app that ran `psiq`), named by its PID and its start time so a reused PID is another scope, and never for
+//! init, which adopts every orphan. `Lock` locks every connection and drops
 //! every ticket. Wrong attempts are counted in the app state and pause further attempts, doubling each time,
 //! across broker restarts.
 
@@ -68,8 +69,9 @@ pub struct Peer {
 pub enum Scope {
     /// The peer process's login session (`getsid`).
     Session(i32),
-    /// The peer process's parent, where its session is not visible from here.
-    Parent(i32),
+    /// The peer process's parent, where its session is not visible from here: its PID and its start time (in
+    /// clock ticks since boot), so a later process that reuses the PID is another scope.
+    Parent { pid: i32, started: u64 },
 }
 
 impl Peer {
@@ -86,16 +88,31 @@ fn scope_of(pid: libc::pid_t) -> Option<Scope> {
     if sid > 0 {
         return Some(Scope::Session(sid));
     }
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    parent_in_stat(&stat).map(Scope::Parent)
+    let stat = |pid: i32| std::fs::read_to_string(format!("/proc/{pid}/stat")).ok();
+    let parent = parent_in_stat(&stat(pid)?)?;
+    let started = start_in_stat(&stat(parent)?)?;
+    Some(Scope::Parent { pid: parent, started })
 }
 
-/// The parent's PID in a `/proc/PID/stat` line, "PID (COMM) STATE PPID ...": COMM may hold spaces and
-/// parentheses, so the fields are read after the last `)`. A parent outside the PID namespace reads as 0.
+/// The fields of a `/proc/PID/stat` line after "PID (COMM)", from STATE on: COMM may hold spaces and
+/// parentheses, so they are read after the last `)`.
+fn stat_fields(stat: &str) -> impl Iterator<Item = &str> {
+    stat.rsplit_once(')').map_or("", |(_, rest)| rest).split_whitespace()
+}
+
+/// The parent's PID in a `/proc/PID/stat` line. None for no parent the scope may name: 0 (outside the PID
+/// namespace) or 1 (init, or the namespace's init, which adopts every orphan: a process would only have to
+/// outlive its parent to share its ticket).
 #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 fn parent_in_stat(stat: &str) -> Option<i32> {
-    let ppid: i32 = stat.rsplit_once(')')?.1.split_whitespace().nth(1)?.parse().ok()?;
-    (ppid > 0).then_some(ppid)
+    let ppid: i32 = stat_fields(stat).nth(1)?.parse().ok()?;
+    (ppid > 1).then_some(ppid)
+}
+
+/// A process's start time (field 22, clock ticks after boot) in its `/proc/PID/stat` line.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+fn start_in_stat(stat: &str) -> Option<u64> {
+    stat_fields(stat).nth(19)?.parse().ok()
 }
 
 #[cfg(not(target_os = "linux"))]
@@ -412,7 +429,10 @@ mod tests {
         assert_eq!(parent_in_stat("4242 (psiq) S 4100 4242 4100 34816"), Some(4100));
         assert_eq!(parent_in_stat("4242 (a) b (c) R 77 1 1 0"), Some(77));
         assert_eq!(parent_in_stat("1 (init) S 0 1 1 0"), None, "a parent outside the namespace");
+        assert_eq!(parent_in_stat("77 (orphan) S 1 1 1 0"), None, "init adopts every orphan: no scope");
         assert_eq!(parent_in_stat("garbage"), None);
+        let line = "4100 (ba) sh) S 4000 4100 4100 34816 4100 4194560 1 2 3 4 5 6 7 8 20 0 1 0 987654 1000 200";
+        assert_eq!(start_in_stat(line), Some(987_654));
     }
 
     #[cfg(target_os = "linux")]
@@ -420,8 +440,13 @@ mod tests {
     fn a_peer_is_scoped_by_its_session_or_else_by_its_parent() {
         // SAFETY: getsid, getppid and getpid with no pointers.
         let (sid, ppid, pid) = unsafe { (libc::getsid(0), libc::getppid(), libc::getpid()) };
-        let expected = if sid > 0 { Scope::Session(sid) } else { Scope::Parent(ppid) };
-        assert_eq!(Peer::new(7, Some(pid)).scope, Some(expected));
+        let started = || start_in_stat(&std::fs::read_to_string(format!("/proc/{ppid}/stat")).unwrap()).unwrap();
+        let expected = match (sid, ppid) {
+            (1.., _) => Some(Scope::Session(sid)),
+            (_, 2..) => Some(Scope::Parent { pid: ppid, started: started() }),
+            _ => None,
+        };
+        assert_eq!(Peer::new(7, Some(pid)).scope, expected);
         assert_eq!(Peer::new(7, None).scope, None);
     }
 

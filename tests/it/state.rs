@@ -172,6 +172,7 @@ fn a_session_is_renamed_and_keeps_its_messages() {
     assert_eq!(p.ok(&["session", "show", &id]).as_array().unwrap().len(), 2, "the messages stay");
     assert_eq!(p.err(&["session", "rename", "999", "x"])["code"], "bad_request");
     assert_eq!(p.err(&["session", "rename", &id, "   "])["code"], "bad_request");
+    assert_eq!(p.err(&["session", "rename", &id, "two\nlines"])["code"], "bad_request");
     assert_eq!(p.ok(&["session", "list"])[0]["title"], "Item counts", "a refused rename changes nothing");
 }
 

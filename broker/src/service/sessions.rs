@@ -15,11 +15,15 @@ impl Broker {
         Ok(self.store.call(|db| db.sessions()).await?)
     }
 
-    /// Gives a session a new title: not empty, at most 200 characters.
+    /// Gives a session a new title: 1 to 200 characters, no control characters, kept as typed but for the
+    /// spaces around it.
     pub(super) async fn rename_session(&self, session: SessionId, title: String) -> Result<ChatSession, TypedError> {
-        let length = title.trim().chars().count();
-        if length == 0 || title.chars().count() > 200 {
-            return Err(TypedError::new(ErrorCode::BadRequest, "a session's title has 1 to 200 characters"));
+        let title = title.trim().to_owned();
+        if title.is_empty() || title.chars().count() > 200 || title.chars().any(char::is_control) {
+            return Err(TypedError::new(
+                ErrorCode::BadRequest,
+                "a session's title has 1 to 200 characters and no control characters",
+            ));
         }
         let renamed = self.store.call(move |db| db.rename_session(session, &title)).await?;
         renamed.ok_or_else(|| {
