@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use polystoreiq_protocol::broker::{BrokerMessage, ClientMessage, Reply, Request};
 use polystoreiq_protocol::{ErrorCode, Hello, Nonce, PeerRole, read_frame, write_frame};
 
-use crate::support::{Profile, bin_dir, parse_last_json};
+use crate::support::{Profile, bin_dir, feed, parse_last_json};
 
 /// Every path under `dir` (itself included) that group or others may use, with its mode.
 fn exposed(dir: &Path) -> Vec<(PathBuf, u32)> {
@@ -227,11 +227,7 @@ fn the_client_refuses_a_listener_of_another_user_before_sending_anything() {
         .stdout(Stdio::piped())
         .spawn()
         .and_then(|mut child| {
-            // psiq may refuse the listener and exit before it reads the secret: a closed pipe is that refusal.
-            match child.stdin.take().unwrap().write_all(b"my secret passphrase\n") {
-                Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => {}
-                written => written?,
-            }
+            feed(child.stdin.take().unwrap(), b"my secret passphrase\n")?;
             child.wait_with_output()
         })
         .unwrap();

@@ -28,6 +28,16 @@ pub struct Profile {
     env: Vec<(String, String)>,
 }
 
+/// Writes `input` to a psiq's stdin and closes it. psiq may end before it reads its input (a refusal): the
+/// closed pipe is then no failure of the test.
+pub fn feed(mut stdin: std::process::ChildStdin, input: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    match stdin.write_all(input) {
+        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        written => written,
+    }
+}
+
 impl Profile {
     pub fn new() -> Profile {
         Profile::with_env(&[])
@@ -88,7 +98,6 @@ impl Profile {
 
     /// Runs psiq with `input` on its standard input.
     pub fn run_with_stdin(&self, args: &[&str], input: &str) -> Output {
-        use std::io::Write;
         let mut child = self
             .command(args)
             .stdin(Stdio::piped())
@@ -96,11 +105,7 @@ impl Profile {
             .stderr(Stdio::piped())
             .spawn()
             .expect("psiq");
-        // psiq may end before it reads its input (a refusal); the closed pipe is then no failure of the test.
-        match child.stdin.take().expect("stdin").write_all(input.as_bytes()) {
-            Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => {}
-            written => written.expect("write stdin"),
-        }
+        feed(child.stdin.take().expect("stdin"), input.as_bytes()).expect("write stdin");
         child.wait_with_output().expect("psiq output")
     }
 

@@ -57,8 +57,8 @@ pub(super) fn read(phrases: &mut [Phrase], model: &SchemaModel) -> (Option<RankR
             }
             Meaning::Superlative { concept, desc } => {
                 phrases[k].placed = true;
-                // `earliest order date`, `latest hire date`: the column the superlative is about.
-                let named = next_meaningful(phrases, k).filter(|&j| !phrases[j].placed).and_then(|j| {
+                // The columns phrase `j` names that the superlative can order by: dates for "when", else numbers.
+                let fitting = |phrases: &[Phrase], j: usize| {
                     let cols: Vec<ColRef> = columns_of(&phrases[j])?
                         .into_iter()
                         .filter(|(c, _)| {
@@ -68,7 +68,10 @@ pub(super) fn read(phrases: &mut [Phrase], model: &SchemaModel) -> (Option<RankR
                         .map(|(c, e)| colref(model, c, e))
                         .collect();
                     (!cols.is_empty()).then_some((j, cols))
-                });
+                };
+                // `earliest order date`, `latest hire date`: the column the superlative is about.
+                let named =
+                    next_meaningful(phrases, k).filter(|&j| !phrases[j].placed).and_then(|j| fitting(phrases, j));
                 // `customers who signed up most recently`: the column said before the superlative.
                 let named = named.or_else(|| {
                     let j = (0..k).rev().find(|&j| {
@@ -77,15 +80,7 @@ pub(super) fn read(phrases: &mut [Phrase], model: &SchemaModel) -> (Option<RankR
                     if phrases[j].placed {
                         return None;
                     }
-                    let cols: Vec<ColRef> = columns_of(&phrases[j])?
-                        .into_iter()
-                        .filter(|(c, _)| {
-                            let role = model.column(*c).role;
-                            if concept == Concept::When { role.date } else { role.numeric }
-                        })
-                        .map(|(c, e)| colref(model, c, e))
-                        .collect();
-                    (!cols.is_empty()).then_some((j, cols))
+                    fitting(phrases, j)
                 });
                 let rank = rank_req.get_or_insert(RankReq { desc, n: None, by: None, top_word: false });
                 rank.desc = desc;
